@@ -1,0 +1,5 @@
+import sys
+
+from teranga.cli import main
+
+sys.exit(main())

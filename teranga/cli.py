@@ -1,0 +1,150 @@
+"""`teranga`: run, train and talk to the assistant."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import nullcontext
+
+import requests
+
+from teranga import runtime
+from teranga.settings import PROJECT_ROOT, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="teranga", description="Teranga, a multilingual customer-service assistant.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="train if needed, then run Redis, the action server and the Rasa server",
+        description="Train the model if its inputs changed, start an embedded Redis-compatible "
+                    "server when REDIS_URL is not set, start the action server and the Rasa "
+                    "server (REST channel and HTTP API), print their URLs and run until Ctrl-C.")
+    demo.add_argument("--host", default=os.environ.get("TERANGA_HOST", "127.0.0.1"),
+                      help="interface the Rasa server listens on (default: %(default)s)")
+    demo.set_defaults(handler=_demo)
+
+    train = commands.add_parser(
+        "train", help="train the Rasa model if its inputs changed",
+        description="Train the Rasa model into TERANGA_MODELS_DIR (default: models/) when the "
+                    "config, domain, training data or NLU code changed since the last training.")
+    train.add_argument("--force", action="store_true", help="train even if nothing changed")
+    train.set_defaults(handler=_train)
+
+    chat = commands.add_parser(
+        "chat", help="talk to the running assistant in the terminal",
+        description="Talk to a running assistant through its REST channel. Each line you type "
+                    "is one message; the language and sentiment the assistant detected are "
+                    "shown after each reply. Ctrl-D or /quit to leave.")
+    chat.add_argument("--url", default=Settings.from_env().rasa_url,
+                      help="Rasa server URL (default: %(default)s)")
+    chat.add_argument("--sender", default=None, help="conversation id (default: a new one)")
+    chat.add_argument("--quiet", action="store_true", help="do not show language and sentiment")
+    chat.set_defaults(handler=_chat)
+
+    args = parser.parse_args(argv)
+    os.chdir(PROJECT_ROOT)
+    try:
+        return args.handler(args)
+    except subprocess.CalledProcessError as error:
+        step = " ".join(error.cmd[1:4])
+        print(f"teranga {args.command}: {step} failed (exit {error.returncode}); its output is "
+              f"above", file=sys.stderr)
+        return error.returncode
+
+
+def _train(args: argparse.Namespace) -> int:
+    runtime.train(Settings.from_env().models_dir, force=args.force)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    model = runtime.train(settings.models_dir)
+    redis = nullcontext(settings.redis_url) if settings.redis_url else runtime.embedded_redis()
+    with redis as redis_url:
+        services = runtime.Services(settings, redis_url, PROJECT_ROOT / ".teranga" / "logs",
+                                    host=args.host)
+        try:
+            services.start(model)
+            print("Starting the action server and the Rasa server...", flush=True)
+            services.wait_until_ready()
+            _print_urls(settings, redis_url, services)
+            while (stopped := services.any_stopped()) is None:
+                time.sleep(1)
+            print(f"The {stopped} server stopped; see {services.log_dir}/{stopped}.log",
+                  file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("\nStopping...", flush=True)
+            return 0
+        finally:
+            services.stop()
+
+
+def _print_urls(settings: Settings, redis_url: str, services: runtime.Services) -> None:
+    embedded = "" if settings.redis_url else " (embedded, in memory)"
+    print(f"""
+Teranga is running.
+  REST channel   POST {settings.rasa_url}/webhooks/rest/webhook
+                 {{"sender": "me", "message": "salut"}}
+  HTTP API       {settings.rasa_url}/conversations/<sender>/tracker
+  action server  {settings.actions_url}/health
+  Redis          {redis_url}{embedded}
+  logs           {services.log_dir}/
+Talk to it:      .venv/bin/teranga chat
+Stop:            Ctrl-C
+""", flush=True)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    sender = args.sender or f"chat-{uuid.uuid4().hex[:8]}"
+    url = args.url.rstrip("/")
+    print(f"Conversation {sender} with {url}. Write in French, English, Wolof, Swahili or "
+          f"Hausa; Ctrl-D or /quit to leave.")
+    while True:
+        try:
+            text = input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if text.strip() == "/quit":
+            return 0
+        try:
+            replies = requests.post(f"{url}/webhooks/rest/webhook",
+                                    json={"sender": sender, "message": text}, timeout=30)
+        except requests.RequestException as error:
+            print(f"(cannot reach the assistant at {url}: {error})", file=sys.stderr)
+            continue
+        if not replies.ok:
+            print(f"({replies.status_code}: {replies.text.strip()})", file=sys.stderr)
+            continue
+        for reply in replies.json():
+            print(f"bot> {reply.get('text') or reply}")
+        if not args.quiet:
+            _print_understanding(url, sender)
+
+
+def _print_understanding(url: str, sender: str) -> None:
+    token = os.environ.get("TERANGA_API_TOKEN")
+    try:
+        tracker = requests.get(f"{url}/conversations/{sender}/tracker",
+                               params={"token": token} if token else None, timeout=5).json()
+    except (requests.RequestException, ValueError):
+        return
+    latest = tracker.get("latest_message") or {}
+    intent = latest.get("intent") or {}
+    sentiment = latest.get("sentiment") or {}
+    print(f"     [language {tracker.get('slots', {}).get('language')}, intent "
+          f"{intent.get('name')} {intent.get('confidence', 0):.2f}, sentiment "
+          f"{sentiment.get('label')}]")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

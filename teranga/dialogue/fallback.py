@@ -1,0 +1,28 @@
+"""What the bot says when it does not understand.
+
+Asking a customer to rephrase again and again leaves them stuck; after
+`MAX_REPHRASE_REQUESTS` fallbacks in a row the bot says how to reach a person instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+MAX_REPHRASE_REQUESTS = 2
+FALLBACK_INTENT = "nlu_fallback"
+
+
+def consecutive_fallbacks(intents_newest_first: Iterable[str | None]) -> int:
+    count = 0
+    for intent in intents_newest_first:
+        if intent != FALLBACK_INTENT:
+            break
+        count += 1
+    return count
+
+
+def fallback_response(intents_newest_first: Iterable[str | None]) -> str:
+    """The response for the latest fallback, given the user intents, newest first."""
+    if consecutive_fallbacks(intents_newest_first) > MAX_REPHRASE_REQUESTS:
+        return "utter_request_human"
+    return "utter_ask_rephrase"

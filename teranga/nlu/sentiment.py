@@ -1,0 +1,125 @@
+"""Sentiment of a customer's message, in the message's language.
+
+- French and English: the VADER lexicons (`vaderSentiment-fr`, `vaderSentiment`).
+- Languages with labelled data (`data/corpora/<lang>/*.tsv`, AfriSenti for Hausa and
+  Swahili): a fastText classifier trained on it.
+- Any other language: the language's own lexicon (`data/sentiment/lexicon/<lang>.tsv`) if
+  there is one, together with the French and English lexicons, because customers mix
+  French or English into Wolof, Lingala or Bambara; the strongest signal wins.
+- Everywhere: emoji (`data/sentiment/lexicon/emoji.tsv`), which mean the same in any language.
+
+Scores run from -1 (angry) to 1 (pleased), like VADER's compound score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from teranga.nlu import fasttext_models
+from teranga.nlu.text import normalize
+
+NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
+# VADER's own cut-offs for its compound score.
+LABEL_THRESHOLD = 0.05
+FASTTEXT_PARAMS = {"lr": 0.3, "epoch": 15, "wordNgrams": 2, "minn": 3, "maxn": 5, "dim": 50,
+                   "bucket": 200_000, "thread": 1}
+EMOJI_LEXICON = "emoji"
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    label: str
+    score: float
+    model: str
+
+    def as_dict(self) -> dict:
+        return {"label": self.label, "score": round(self.score, 4), "model": self.model}
+
+
+def label_for(score: float) -> str:
+    if score >= LABEL_THRESHOLD:
+        return POSITIVE
+    if score <= -LABEL_THRESHOLD:
+        return NEGATIVE
+    return NEUTRAL
+
+
+def squash(total: float) -> float:
+    """VADER's normalisation of a summed valence into (-1, 1)."""
+    return total / math.sqrt(total * total + 15) if total else 0.0
+
+
+class Lexicon:
+    """Word and phrase valences (-4..4); phrases of up to three words match."""
+
+    def __init__(self, valences: dict[str, float]) -> None:
+        self.valences = valences
+
+    @classmethod
+    def read(cls, path: Path) -> Lexicon:
+        valences = {}
+        for line in path.read_text("utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                word, value = line.rsplit("\t", 1)
+                valences[normalize(word.strip())] = float(value)
+        return cls(valences)
+
+    def total(self, text: str) -> float:
+        tokens = normalize(text).split()
+        total = 0.0
+        for size in (1, 2, 3):
+            for i in range(len(tokens) - size + 1):
+                total += self.valences.get(" ".join(tokens[i : i + size]), 0.0)
+        return total
+
+    def emoji_total(self, text: str) -> float:
+        return sum(self.valences.get(char, 0.0) for char in text)
+
+
+class SentimentScorer:
+    def __init__(self, fasttext_models_by_lang: dict, lexicons: dict[str, Lexicon]) -> None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer as VaderEn
+        from vaderSentiment_fr.vaderSentiment import SentimentIntensityAnalyzer as VaderFr
+
+        self.vader = {"en": VaderEn(), "fr": VaderFr()}
+        self.classifiers = fasttext_models_by_lang
+        self.lexicons = lexicons
+        self.emoji = lexicons.get(EMOJI_LEXICON, Lexicon({}))
+
+    @staticmethod
+    def train(rows: Iterable[tuple[str, str]]):
+        """A fastText sentiment model from (label, text) rows (positive/neutral/negative)."""
+        normalized = ((label, normalize(text)) for label, text in rows)
+        return fasttext_models.train_classifier(normalized, balance=False, **FASTTEXT_PARAMS)
+
+    def score(self, text: str, language: str) -> Sentiment:
+        emoji = squash(self.emoji.emoji_total(text))
+        if language in self.classifiers and language not in self.vader:
+            return self._fasttext(text, language, emoji)
+        if language in self.vader:
+            base, model = self._vader(text, language), f"vader-{language}"
+        else:
+            base, model = self._fallback(text, language)
+        score = max((base, emoji), key=abs)
+        return Sentiment(label=label_for(score), score=score, model=model)
+
+    def _vader(self, text: str, language: str) -> float:
+        return self.vader[language].polarity_scores(text)["compound"]
+
+    def _fasttext(self, text: str, language: str, emoji: float) -> Sentiment:
+        """The classifier's most likely label; an emoji stronger than its score decides."""
+        probs = fasttext_models.probabilities(self.classifiers[language], normalize(text))
+        score = probs.get(POSITIVE, 0.0) - probs.get(NEGATIVE, 0.0)
+        label = max(probs, key=probs.get)
+        if abs(emoji) > abs(score):
+            score, label = emoji, label_for(emoji)
+        return Sentiment(label=label, score=score, model=f"fasttext-{language}")
+
+    def _fallback(self, text: str, language: str) -> tuple[float, str]:
+        candidates = [(self._vader(text, lang), f"vader-{lang}") for lang in self.vader]
+        if language in self.lexicons:
+            candidates.append((squash(self.lexicons[language].total(text)), f"lexicon-{language}"))
+        return max(candidates, key=lambda candidate: abs(candidate[0]))

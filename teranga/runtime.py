@@ -1,0 +1,172 @@
+"""Training the model and running the Rasa server, the action server and Redis."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import yaml
+
+from teranga.dialogue.domain import write_domain
+from teranga.settings import PROJECT_ROOT, Settings, rasa_environment
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "teranga"
+# What a model depends on. Rasa fingerprints data and config itself, but not the code
+# of the project's own components, so the code is part of this stamp.
+TRAINING_INPUTS = ("config.yml", "domain", "data", "teranga/nlu")
+
+
+def training_fingerprint(root: Path = PROJECT_ROOT) -> str:
+    digest = hashlib.sha256()
+    for name in TRAINING_INPUTS:
+        path = root / name
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            if "__pycache__" in file.parts:
+                continue
+            digest.update(str(file.relative_to(root)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def model_path(models_dir: Path) -> Path:
+    return models_dir / f"{MODEL_NAME}.tar.gz"
+
+
+def train(models_dir: Path, force: bool = False, root: Path = PROJECT_ROOT) -> Path:
+    """Train the Rasa model unless one trained on the same inputs exists."""
+    target = model_path(models_dir)
+    stamp = models_dir / f"{MODEL_NAME}.fingerprint"
+    fingerprint = training_fingerprint(root)
+    if not force and target.exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        print(f"Model is up to date: {target}")
+        return target
+    models_dir.mkdir(parents=True, exist_ok=True)
+    print("Training the model (training data, config or NLU code changed)...", flush=True)
+    domain = write_domain(root / "domain", default_language(root / "config.yml"),
+                          root / ".teranga" / "domain.yml")
+    command = [sys.executable, "-m", "rasa", "train", "--config", "config.yml",
+               "--domain", str(domain), "--data", "data", "--out", str(models_dir),
+               "--fixed-model-name", MODEL_NAME]
+    subprocess.run(command, cwd=root, env=_base_env(), check=True)
+    stamp.write_text(fingerprint)
+    return target
+
+
+def default_language(config_path: Path) -> str:
+    """The LanguageDetector's default language, as set in config.yml."""
+    config = yaml.safe_load(config_path.read_text("utf-8"))
+    for component in config.get("pipeline", []):
+        if component.get("name", "").endswith("LanguageDetector"):
+            return component.get("default_language", "fr")
+    return "fr"
+
+
+def _base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("PYTHONPATH", str(PROJECT_ROOT))
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def embedded_redis() -> Iterator[str]:
+    """A Redis-compatible server in this process (fakeredis), for a machine without Redis."""
+    from fakeredis import TcpFakeServer
+
+    port = free_port()
+    server = TcpFakeServer(("127.0.0.1", port), server_type="redis")
+    thread = threading.Thread(target=server.serve_forever, daemon=True, name="embedded-redis")
+    thread.start()
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class Services:
+    """The Rasa server and the action server as child processes."""
+
+    settings: Settings
+    redis_url: str
+    log_dir: Path
+    host: str = "127.0.0.1"
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, model: Path) -> None:
+        env = {**_base_env(), **rasa_environment(self.redis_url, self.settings.actions_url)}
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                "--port", str(self.settings.actions_port)], env)
+        rasa = [sys.executable, "-m", "rasa", "run", "--model", str(model), "--enable-api",
+                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                "--interface", self.host, "--port", str(self.settings.rasa_port)]
+        if os.environ.get("TERANGA_API_TOKEN"):
+            rasa += ["--auth-token", os.environ["TERANGA_API_TOKEN"]]
+        self._spawn("rasa", rasa, env)
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        # A session of its own: Ctrl-C reaches the supervisor, which stops children in order.
+        self.processes[name] = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+    def wait_until_ready(self, timeout: float = 300.0) -> None:
+        checks = {"actions": f"{self.settings.actions_url}/health",
+                  "rasa": f"{self.settings.rasa_url}/status"}
+        deadline = time.monotonic() + timeout
+        for name, url in checks.items():
+            while not _answers(url):
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"The {name} server stopped; see {self.log_dir}/{name}.log")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"The {name} server did not answer {url} in {timeout:.0f} s")
+                time.sleep(0.5)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def any_stopped(self) -> str | None:
+        return next((name for name, p in self.processes.items() if p.poll() is not None), None)
+
+
+def _answers(url: str) -> bool:
+    token = os.environ.get("TERANGA_API_TOKEN")
+    try:
+        params = {"token": token} if token else None
+        return requests.get(url, timeout=2, params=params).ok
+    except requests.RequestException:
+        return False
