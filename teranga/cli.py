@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -52,11 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(PROJECT_ROOT)
     try:
         return args.handler(args)
-    except subprocess.CalledProcessError as error:
-        step = " ".join(error.cmd[1:4])
-        print(f"teranga {args.command}: {step} failed (exit {error.returncode}); its output is "
-              f"above", file=sys.stderr)
-        return error.returncode
+    except (runtime.TrainingError, RuntimeError, TimeoutError) as error:
+        print(f"teranga {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 def _train(args: argparse.Namespace) -> int:

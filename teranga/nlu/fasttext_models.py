@@ -40,7 +40,22 @@ def train_classifier(
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as handle:
         handle.write("\n".join(rows) + "\n")
         handle.flush()
-        return fasttext.train_supervised(input=handle.name, seed=seed, verbose=0, **params)
+        return _train_without_divergence(handle.name, seed, params)
+
+
+def _train_without_divergence(path: str, seed: int, params: dict, tries: int = 4):
+    """fastText stops with "Encountered NaN" when its learning rate is too high for the
+    data; halving the rate is the standard remedy."""
+    lr = params.get("lr", 0.1)
+    for _ in range(tries - 1):
+        try:
+            return fasttext.train_supervised(input=path, seed=seed, verbose=0,
+                                             **{**params, "lr": lr})
+        except RuntimeError as error:
+            if "NaN" not in str(error):
+                raise
+            lr /= 2
+    return fasttext.train_supervised(input=path, seed=seed, verbose=0, **{**params, "lr": lr})
 
 
 def _repeat_to(lines: Sequence[str], size: int, rng: random.Random) -> list[str]:

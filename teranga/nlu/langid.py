@@ -17,8 +17,8 @@ from teranga.nlu import fasttext_models
 from teranga.nlu.text import normalize, words
 
 FASTTEXT_PARAMS = {
-    "lr": 0.5,
-    "epoch": 20,
+    "lr": 0.3,
+    "epoch": 25,
     "wordNgrams": 2,
     "minn": 2,
     "maxn": 5,
@@ -63,7 +63,7 @@ class StickinessPolicy:
     """
 
     stickiness: float = 0.6
-    short_stickiness: float = 0.95
+    short_stickiness: float = 1.0
     short_message_words: int = 3
 
     def prior(self, languages: list[str], current: str | None, n_words: int) -> dict[str, float]:

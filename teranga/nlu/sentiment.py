@@ -27,6 +27,8 @@ LABEL_THRESHOLD = 0.05
 FASTTEXT_PARAMS = {"lr": 0.3, "epoch": 15, "wordNgrams": 2, "minn": 3, "maxn": 5, "dim": 50,
                    "bucket": 200_000, "thread": 1}
 EMOJI_LEXICON = "emoji"
+# A lexicon or emoji score at least this strong may override a classifier's.
+LEXICON_OVERRIDE = 0.3
 
 
 @dataclass(frozen=True)
@@ -110,12 +112,16 @@ class SentimentScorer:
         return self.vader[language].polarity_scores(text)["compound"]
 
     def _fasttext(self, text: str, language: str, emoji: float) -> Sentiment:
-        """The classifier's most likely label; an emoji stronger than its score decides."""
+        """The classifier's most likely label, unless the language's lexicon or emoji give a
+        clearly stronger signal: the classifier learnt from tweets, not from customers."""
         probs = fasttext_models.probabilities(self.classifiers[language], normalize(text))
         score = probs.get(POSITIVE, 0.0) - probs.get(NEGATIVE, 0.0)
+        lexicon = self.lexicons.get(language)
+        for other, model in ((squash(lexicon.total(text)) if lexicon else 0.0, "lexicon"),
+                             (emoji, "emoji")):
+            if abs(other) >= LEXICON_OVERRIDE and abs(other) > abs(score):
+                return Sentiment(label_for(other), other, f"{model}-{language}")
         label = max(probs, key=probs.get)
-        if abs(emoji) > abs(score):
-            score, label = emoji, label_for(emoji)
         return Sentiment(label=label, score=score, model=f"fasttext-{language}")
 
     def _fallback(self, text: str, language: str) -> tuple[float, str]:

@@ -1,0 +1,144 @@
+"""Per-message latency and throughput through the REST channel: Teranga against a plain
+`rasa init` assistant, measured in the same run on the same machine.
+
+    .venv/bin/python bench/latency.py [--messages 200] [--concurrency 1 10]
+
+Both assistants run with a Redis tracker store and lock store on the same Redis
+(REDIS_URL, default redis://127.0.0.1:6379/14), the REST channel and an action server.
+The plain assistant is created with `rasa init --no-prompt` in a temporary folder (its
+training takes a minute or two).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from teranga import runtime  # noqa: E402
+from teranga.settings import PROJECT_ROOT, Settings, rasa_environment  # noqa: E402
+
+MESSAGES = {
+    "teranga": ["bonjour", "jai perdu ma puce hier", "nataka kununua bundle ya wiki",
+                "dama beugue yonne xaalis", "how do i check my balance", "ina son tura kudi",
+                "merci"],
+    "plain": ["hello", "I am sad", "yes", "I am happy", "are you a bot?", "goodbye", "hi"],
+}
+
+
+def start_plain_rasa(workdir: Path, redis_url: str, port: int, actions_port: int):
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false",
+           **rasa_environment(redis_url, f"http://127.0.0.1:{actions_port}")}
+    if not (workdir / "models").exists():
+        subprocess.run([sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir",
+                        str(workdir)], check=True, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    (workdir / "endpoints.yml").write_text((PROJECT_ROOT / "endpoints.yml").read_text())
+    log = (workdir / "rasa.log").open("ab")
+    actions = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                "--port", str(actions_port)], cwd=workdir, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen([sys.executable, "-m", "rasa", "run", "--port", str(port),
+                               "--endpoints", "endpoints.yml", "--enable-api"],
+                              cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return [actions, server]
+
+
+async def wait_ready(url: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.5)
+    raise TimeoutError(url)
+
+
+async def run_load(url: str, texts: list[str], total: int, concurrency: int):
+    """`concurrency` conversations, each sending its messages one after another."""
+    latencies: list[float] = []
+    per_conversation = max(1, total // concurrency)
+
+    async def conversation(session: aiohttp.ClientSession) -> None:
+        sender = f"bench-{uuid.uuid4().hex[:8]}"
+        for i in range(per_conversation):
+            start = time.perf_counter()
+            async with session.post(url, json={"sender": sender,
+                                               "message": texts[i % len(texts)]}) as response:
+                await response.read()
+                assert response.status == 200, response.status
+            latencies.append(time.perf_counter() - start)
+
+    async with aiohttp.ClientSession() as session:
+        await conversation(session)  # warm-up
+        latencies.clear()
+        started = time.perf_counter()
+        await asyncio.gather(*(conversation(session) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+    return statistics.median(latencies) * 1000, p95 * 1000, len(latencies) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--plain-dir", type=Path, default=None,
+                        help="reuse a `rasa init` project folder (trained once)")
+    args = parser.parse_args()
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    os.chdir(PROJECT_ROOT)
+
+    model = runtime.train(Settings.from_env().models_dir)
+    settings = Settings(redis_url=redis_url, rasa_port=runtime.free_port(),
+                        actions_port=runtime.free_port(), models_dir=model.parent,
+                        max_message_chars=2000)
+    teranga = runtime.Services(settings, redis_url, PROJECT_ROOT / ".teranga" / "bench-logs")
+    plain_dir = args.plain_dir or Path(tempfile.mkdtemp(prefix="plain-rasa-"))
+    plain_port = runtime.free_port()
+    processes = []
+    try:
+        teranga.start(model)
+        processes = start_plain_rasa(plain_dir, redis_url, plain_port, runtime.free_port())
+        teranga.wait_until_ready()
+        asyncio.run(wait_ready(f"http://127.0.0.1:{plain_port}/status"))
+        urls = {"teranga": f"{settings.rasa_url}/webhooks/rest/webhook",
+                "plain": f"http://127.0.0.1:{plain_port}/webhooks/rest/webhook"}
+        print("| conversations | assistant | p50 ms | p95 ms | messages/s |")
+        print("|---|---|---|---|---|")
+        results = {}
+        for concurrency in args.concurrency:
+            for name in ("plain", "teranga"):
+                p50, p95, rate = asyncio.run(run_load(urls[name], MESSAGES[name],
+                                                      args.messages, concurrency))
+                results[(name, concurrency)] = (p50, p95, rate)
+                print(f"| {concurrency} | {name} | {p50:.1f} | {p95:.1f} | {rate:.1f} |")
+        for concurrency in args.concurrency:
+            ratio = results[("teranga", concurrency)][0] / results[("plain", concurrency)][0]
+            print(f"p50 ratio teranga/plain at {concurrency} conversation(s): {ratio:.2f}")
+        print(f"plain Rasa project: {plain_dir}")
+    finally:
+        teranga.stop()
+        for process in processes:
+            process.terminate()
+            process.wait(15)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Shared fixtures: the model is trained once per test run and reused everywhere."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+from teranga import runtime
+from teranga.nlu import corpora
+from teranga.nlu.langid import LanguageIdentifier
+from teranga.settings import PROJECT_ROOT
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+TEST_REDIS_URL = os.environ.get("TERANGA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def project_root() -> Path:
+    os.chdir(PROJECT_ROOT)  # config.yml names data folders relative to the project
+    return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory) -> Path:
+    """The assistant's model, trained on the project's data in this run."""
+    return runtime.train(tmp_path_factory.mktemp("models"), force=True)
+
+
+@pytest.fixture(scope="session")
+def langid_model():
+    """The project's fastText language model, trained on NLU examples and corpora."""
+    examples = [(lang, text) for lang, _intent, text in corpora.nlu_examples(Path("data/nlu"))]
+    for lang in corpora.nlu_languages(Path("data/nlu")):
+        texts = list(corpora.corpus_texts(Path("data/corpora"), lang))[:5000]
+        examples += [(lang, text) for text in texts]
+    return LanguageIdentifier.train(examples)
+
+
+@pytest.fixture(scope="session")
+def real_redis_url() -> str:
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        pytest.fail(f"Tests need a real Redis server at {TEST_REDIS_URL} "
+                    f"(set TERANGA_TEST_REDIS_URL): {error}")
+    return TEST_REDIS_URL
+
+
+@pytest.fixture
+def sender() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"

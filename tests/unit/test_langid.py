@@ -1,0 +1,57 @@
+import pytest
+
+from teranga.nlu import fasttext_models
+from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy, default_lid176_path
+
+LANGUAGES = ["en", "fr", "ha", "sw", "wo"]
+
+
+@pytest.fixture(scope="module")
+def identifier(langid_model):
+    lid176 = fasttext_models.load(default_lid176_path())
+    return LanguageIdentifier(langid_model, LANGUAGES, "fr", lid176, 0.3, StickinessPolicy())
+
+
+@pytest.mark.parametrize("text, language", [
+    ("bonjour je voudrais connaitre mon solde", "fr"),
+    ("hello please i want to check my balance", "en"),
+    ("dama bëgg xam ni may def ngir yónnee xaalis", "wo"),
+    ("habari naomba kujua salio langu la mpesa", "sw"),
+    ("ina son in san nawa ne ya rage a katina", "ha"),
+])
+def test_first_message_takes_the_detected_language(identifier, text, language):
+    decision = identifier.decide(text, current=None)
+    assert decision.code == language
+    assert decision.detected == language
+    assert not decision.switched
+
+
+@pytest.mark.parametrize("text", ["ok", "merci", "👍", "1234", "ok merci"])
+def test_short_or_ambiguous_messages_keep_the_conversation_language(identifier, text):
+    for current in ("wo", "sw", "ha"):
+        assert identifier.decide(text, current=current).code == current
+
+
+def test_a_clear_sentence_switches_language(identifier):
+    decision = identifier.decide("en fait je prefere parler en francais svp", current="wo")
+    assert decision.code == "fr"
+    assert decision.switched
+
+
+def test_message_without_letters_uses_default_language_first(identifier):
+    decision = identifier.decide("😡😡", current=None)
+    assert decision.code == "fr"
+    assert decision.confidence == 0.0
+
+
+def test_scores_are_a_distribution_over_the_assistant_languages(identifier):
+    scores = identifier.scores("nataka kununua bundle")
+    assert set(scores) == set(LANGUAGES)
+    assert abs(sum(scores.values()) - 1.0) < 1e-6
+
+
+def test_prior_favours_the_current_language_more_for_short_messages():
+    policy = StickinessPolicy(stickiness=0.6, short_stickiness=0.95, short_message_words=3)
+    assert policy.prior(LANGUAGES, "wo", 2)["wo"] == 0.95
+    assert policy.prior(LANGUAGES, "wo", 5)["wo"] == 0.6
+    assert policy.prior(LANGUAGES, None, 5) == {lang: 0.2 for lang in LANGUAGES}

@@ -1,0 +1,53 @@
+from pathlib import Path
+
+import pytest
+
+from teranga.nlu import corpora
+from teranga.nlu.sentiment import Lexicon, SentimentScorer, label_for
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    rows = [(label, text) for text, label in corpora.labelled_rows(Path("data/corpora/ha"))]
+    lexicons = {p.stem: Lexicon.read(p) for p in Path("data/sentiment/lexicon").glob("*.tsv")}
+    return SentimentScorer({"ha": SentimentScorer.train(rows[:6000])}, lexicons)
+
+
+@pytest.mark.parametrize("text, language, label", [
+    ("votre service est nul, on m'a volé mon argent", "fr", "negative"),
+    ("merci beaucoup, c'est parfait", "fr", "positive"),
+    ("this is a scam, you stole my money", "en", "negative"),
+    ("thank you so much, great help", "en", "positive"),
+    ("how do i check my balance", "en", "neutral"),
+])
+def test_lexicons_for_french_and_english(scorer, text, language, label):
+    sentiment = scorer.score(text, language)
+    assert sentiment.label == label
+    assert sentiment.model == f"vader-{language}"
+
+
+def test_fasttext_model_for_hausa(scorer):
+    assert scorer.score("na gode sosai, kun yi kokari", "ha").label == "positive"
+    sentiment = scorer.score("barayi ne ku, kun cinye min kudi", "ha")
+    assert sentiment.label == "negative"
+    assert sentiment.model == "fasttext-ha"
+
+
+def test_language_without_a_model_uses_its_lexicon_or_french_and_english(scorer):
+    own = scorer.score("dama mer, seen service bi dafa naxe", "wo")
+    assert own.label == "negative"
+    mixed = scorer.score("service bi dafa nul", "wo")  # French word in Wolof
+    assert mixed.label == "negative"
+    unknown = scorer.score("mbote, nazali malamu", "ln")  # no lexicon, no model
+    assert unknown.label == "neutral"
+
+
+def test_emoji_count_in_every_language(scorer):
+    assert scorer.score("😡😡😡", "sw").label == "negative"
+    assert scorer.score("😡😡", "ha").label == "negative"
+
+
+def test_labels_follow_vader_cutoffs():
+    assert label_for(0.05) == "positive"
+    assert label_for(-0.05) == "negative"
+    assert label_for(0.0) == "neutral"
