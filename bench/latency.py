@@ -41,6 +41,8 @@ def start_plain_rasa(workdir: Path, redis_url: str, port: int, actions_port: int
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false",
            **rasa_environment(redis_url, f"http://127.0.0.1:{actions_port}")}
     if not (workdir / "models").exists():
+        workdir.mkdir(parents=True, exist_ok=True)
+        print(f"Creating and training a plain `rasa init` assistant in {workdir}...", flush=True)
         subprocess.run([sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir",
                         str(workdir)], check=True, env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)

@@ -40,7 +40,7 @@ def training_fingerprint(root: Path = PROJECT_ROOT) -> str:
         path = root / name
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         for file in files:
-            if "__pycache__" in file.parts:
+            if "__pycache__" in file.parts or file.suffix == ".md":  # READMEs train nothing
                 continue
             digest.update(str(file.relative_to(root)).encode())
             digest.update(file.read_bytes())

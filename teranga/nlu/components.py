@@ -7,6 +7,7 @@ entity of the same name, which fills the slot of the same name (see `domain/core
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,11 @@ logger = logging.getLogger(__name__)
 LANGUAGE = "language"
 SENTIMENT = "sentiment"
 LANGID_MODEL_FILE = "langid.bin"
+LEXICON_FOLDER = "lexicons"
+
+
+def _read_lexicons(folder: Path) -> dict[str, Lexicon]:
+    return {path.stem: Lexicon.read(path) for path in sorted(folder.glob("*.tsv"))}
 
 
 def _add_entity(message: Message, name: str, value: str, confidence: float, extractor: str):
@@ -162,13 +168,11 @@ class SentimentAnalyzer(GraphComponent):
         config = {**cls.get_default_config(), **config}
         return corpora.fingerprint(Path(config["corpora_dir"]), Path(config["lexicon_dir"]))
 
-    def __init__(self, config, model_storage, resource, classifiers=None) -> None:
+    def __init__(self, config, model_storage, resource, classifiers=None, lexicons=None) -> None:
         self.config = config
         self._model_storage = model_storage
         self._resource = resource
-        lexicons = {path.stem: Lexicon.read(path)
-                    for path in sorted(Path(config["lexicon_dir"]).glob("*.tsv"))}
-        self.scorer = SentimentScorer(classifiers or {}, lexicons)
+        self.scorer = SentimentScorer(classifiers or {}, lexicons or {})
 
     @classmethod
     def create(cls, config, model_storage: ModelStorage, resource: Resource,
@@ -181,11 +185,14 @@ class SentimentAnalyzer(GraphComponent):
         with model_storage.read_from(resource) as directory:
             classifiers = {path.stem: fasttext_models.load(path)
                            for path in sorted(directory.glob("*.bin"))}
-        return cls(config, model_storage, resource, classifiers)
+            lexicons = _read_lexicons(directory / LEXICON_FOLDER)
+        return cls(config, model_storage, resource, classifiers, lexicons)
 
     def train(self, training_data: TrainingData) -> Resource:
         corpora_dir = Path(self.config["corpora_dir"])
         with self._model_storage.write_to(self._resource) as directory:
+            # The lexicons travel inside the model: a server needs no project folder.
+            shutil.copytree(self.config["lexicon_dir"], directory / LEXICON_FOLDER)
             for folder in sorted(p for p in corpora_dir.iterdir() if p.is_dir()):
                 rows = [(label, text) for text, label in corpora.labelled_rows(folder)]
                 if rows:

@@ -118,3 +118,16 @@ def test_repeated_misunderstanding_points_to_a_person(server, sender):
     replies = [post(server, sender, text).json()[0]["text"] for text in out_of_scope]
     assert all(text in fr for text in replies)
     assert replies[0] == replies[1] != replies[2]
+
+
+def test_teranga_chat_talks_to_the_running_assistant(server, sender):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "teranga", "chat", "--url", server.rasa_url, "--sender", sender],
+        input="nanga def, dama beugue yonne xaalis\n/quit\n", capture_output=True, text=True,
+        timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "bot> " in result.stdout
+    assert "[language wo, intent send_money" in result.stdout
