@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 import uuid
@@ -62,6 +63,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    # `kill` or a container stop must shut the servers down as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     settings = Settings.from_env()
     model = runtime.train(settings.models_dir)
     redis = nullcontext(settings.redis_url) if settings.redis_url else runtime.embedded_redis()

@@ -131,6 +131,11 @@ class Services:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def start(self, model: Path) -> None:
+        for port, variable in ((self.settings.actions_port, "TERANGA_ACTIONS_PORT"),
+                               (self.settings.rasa_port, "TERANGA_RASA_PORT")):
+            if port_in_use(port):
+                raise RuntimeError(f"port {port} is already in use (another Teranga still "
+                                   f"running?); stop it or set {variable}")
         env = {**_base_env(), **rasa_environment(self.redis_url, self.settings.actions_url)}
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
@@ -144,10 +149,11 @@ class Services:
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")
-        # A session of its own: Ctrl-C reaches the supervisor, which stops children in order.
+        # A session of its own: Ctrl-C reaches the supervisor, which stops children in order;
+        # and a child that outlives a killed supervisor is told to stop too.
         self.processes[name] = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, preexec_fn=_stop_with_parent)
 
     def wait_until_ready(self, timeout: float = 300.0) -> None:
         checks = {"actions": f"{self.settings.actions_url}/health",
@@ -174,6 +180,20 @@ class Services:
 
     def any_stopped(self) -> str | None:
         return next((name for name, p in self.processes.items() if p.poll() is not None), None)
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _stop_with_parent() -> None:
+    """Runs in the child before exec: on Linux, SIGTERM it when the supervisor dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _answers(url: str) -> bool:
