@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--quiet", action="store_true", help="do not show language and sentiment")
     chat.set_defaults(handler=_chat)
 
+    _add_kb_commands(commands)
+
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
     try:
@@ -55,6 +57,90 @@ def main(argv: list[str] | None = None) -> int:
     except (runtime.TrainingError, RuntimeError, TimeoutError) as error:
         print(f"teranga {args.command}: {error}", file=sys.stderr)
         return 1
+
+
+def _add_kb_commands(commands) -> None:
+    kb = commands.add_parser(
+        "kb", help="knowledge base: check, build, ask",
+        description="Tools for the people who write the knowledge base (kb/<lang>/*.md).")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
+    check = kb_commands.add_parser(
+        "check", help="validate every article and list missing translations",
+        description="Read every kb/<lang>/*.md, report each problem with its file and line, "
+                    "list the articles missing in each language. Exits 1 when a file has a "
+                    "problem (missing translations alone are not errors).")
+    check.set_defaults(handler=_kb_check)
+    build = kb_commands.add_parser(
+        "build", help="build or update the search index (only changed files are embedded)",
+        description="Embed new and changed articles and save the FAISS index. A broken file "
+                    "is reported and its last good version stays in the index.")
+    build.set_defaults(handler=_kb_build)
+    ask = kb_commands.add_parser(
+        "ask", help="show the top answers to a question, and what the assistant would say",
+        description="Rank the articles for a question in a language, with their scores, and "
+                    "show which article the assistant would use (or that it would not answer).")
+    ask.add_argument("question")
+    ask.add_argument("--lang", required=True, help="the customer's language, such as fr or wo")
+    ask.add_argument("--top", type=int, default=3, help="answers to show (default: 3)")
+    ask.set_defaults(handler=_kb_ask)
+
+
+def _knowledge_base():
+    from teranga.kb.service import KbSettings, KnowledgeBase
+
+    return KnowledgeBase(KbSettings.from_env())
+
+
+def _kb_check(args: argparse.Namespace) -> int:
+    from teranga.kb.articles import read_catalogue
+    from teranga.kb.service import KbSettings
+
+    catalogue = read_catalogue(KbSettings.from_env().kb_dir)
+    for problem in catalogue.problems:
+        print(f"ERROR {problem}")
+    for language, ids in catalogue.missing_translations().items():
+        print(f"missing in {language} ({len(ids)}): {', '.join(ids)}")
+    counts = ", ".join(f"{lang} {len(articles)}"
+                       for lang, articles in sorted(catalogue.by_language().items()))
+    print(f"{len(catalogue.articles)} articles ({counts}); {len(catalogue.problems)} problem(s)")
+    return 1 if catalogue.problems else 0
+
+
+def _kb_build(args: argparse.Namespace) -> int:
+    knowledge_base = _knowledge_base()
+    report = knowledge_base.build(progress=True)
+    for problem in report.problems:
+        print(f"ERROR {problem}")
+    for path in report.kept_last_good:
+        print(f"kept the last good version of {path}")
+    print(f"{report.chunks} sections indexed with {knowledge_base.embedder.name}: "
+          f"{len(report.embedded_files)} file(s) embedded, {len(report.reused_files)} unchanged; "
+          f"index: {knowledge_base.index_dir}")
+    return 1 if report.problems else 0
+
+
+def _kb_ask(args: argparse.Namespace) -> int:
+    knowledge_base = _knowledge_base()
+    ranking = knowledge_base.rank(args.question, args.lang)
+    print(f"Top answers in {args.lang} (confidence {ranking.confidence:.2f}):")
+    for position, candidate in enumerate(ranking.candidates[: args.top], start=1):
+        chunk = candidate.chunk
+        print(f"  {position}. {chunk.article_id} - {chunk.title} / {chunk.heading or '(intro)'}"
+              f"  score {candidate.score:.3f} (dense {candidate.dense:.3f}, "
+              f"lexical {candidate.lexical:.2f})  {chunk.path}:{chunk.line}")
+    answer = knowledge_base.answer(args.question, args.lang)
+    threshold = knowledge_base.calibration.threshold
+    if not answer.found:
+        print(f"The assistant would not answer (best confidence {answer.confidence:.2f} < "
+              f"{threshold:.2f}): a knowledge-base miss.")
+        return 0
+    chunk = answer.chunk
+    origin = "" if answer.found_in == answer.answer_language else \
+        f", found in {answer.found_in}"
+    print(f"The assistant would answer with {chunk.article_id} ({chunk.title}), in "
+          f"{answer.answer_language}{origin}, confidence {answer.confidence:.2f} >= "
+          f"{threshold:.2f}:\n\n{chunk.text}")
+    return 0
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import unicodedata
 
 # Letters of Hausa and Wolof orthographies that Unicode does not decompose.
 _UNDECOMPOSABLE = str.maketrans({"ɗ": "d", "ƙ": "k", "ɓ": "b", "ƴ": "y", "ŋ": "n", "ß": "ss"})
-_LONG_RUN = re.compile(r"(.)\1{2,}")
+_LONG_RUN = re.compile(r"([^\W\d_])\1{2,}")  # letters only: "5000" stays
 _WORD = re.compile(r"\b[^\W\d_]+(?:['’-][^\W\d_]+)*\b")
 # Control characters other than tab and newline carry no meaning in a chat message.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")

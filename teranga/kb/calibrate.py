@@ -1,0 +1,62 @@
+"""Fitting the knowledge-base confidence on the project's own training data, so that the
+evaluation questions stay unseen.
+
+Positives: NLU examples of the intents a knowledge-base article answers, in every language.
+Negatives: NLU examples of small-talk intents, and questions the knowledge base does not
+answer (`data/kb/out-of-scope.<lang>.txt`: written for the project, and in English also
+CLINC150's out-of-scope training questions, CC BY 3.0).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from teranga.kb.retriever import Calibration, Retriever
+from teranga.nlu.corpora import nlu_examples
+
+# The article that answers each intent's questions.
+INTENT_ARTICLES = {
+    "check_balance": "check-balance", "buy_data_bundle": "tariffs-data-bundles",
+    "recharge_airtime": "airtime-recharge", "send_money": "sunucash-send-money-fees",
+    "withdraw_cash": "sunucash-withdraw", "transfer_failed": "failed-transfer",
+    "reset_pin": "reset-pin", "lost_or_stolen_sim": "lost-stolen-sim", "sim_swap": "sim-swap",
+    "network_problem": "network-problems", "agency_hours_location": "agency-hours-locations",
+}
+SMALL_TALK = {"greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge"}
+# Share of negatives the chosen threshold may still answer.
+MAX_FALSE_ANSWER_RATE = 0.05
+
+
+def calibration_examples(nlu_dir: Path, out_of_scope_dir: Path) -> list[tuple[str, str | None]]:
+    """(text, article id or None for "must not answer")."""
+    examples = []
+    for _language, intent, text in nlu_examples(nlu_dir):
+        if intent in INTENT_ARTICLES:
+            examples.append((text, INTENT_ARTICLES[intent]))
+        elif intent in SMALL_TALK:
+            examples.append((text, None))
+    for path in sorted(out_of_scope_dir.glob("out-of-scope.*.txt")):
+        lines = path.read_text("utf-8").splitlines()
+        examples += [(line.strip(), None) for line in lines if line.strip()]
+    return examples
+
+
+def fit(retriever: Retriever, examples: list[tuple[str, str | None]]) -> Calibration:
+    """A logistic confidence, and the lowest threshold that answers at most
+    MAX_FALSE_ANSWER_RATE of the negatives."""
+    features, correct, negatives = [], [], []
+    vectors = retriever.embedder.embed_queries([text for text, _ in examples])
+    for (text, article), vector in zip(examples, vectors, strict=True):
+        merged = retriever.rank_everywhere(text, query_vector=vector)
+        top = merged.best.chunk.article_id if merged.best else None
+        features.append(merged.features())
+        correct.append(article is not None and top == article)
+        if article is None:
+            negatives.append(merged.features())
+    calibration = Calibration.fit(features, correct)
+    for step in range(5, 96):
+        threshold = step / 100
+        answered = sum(calibration.confidence(*f) >= threshold for f in negatives)
+        if answered <= MAX_FALSE_ANSWER_RATE * len(negatives):
+            return calibration.with_threshold(threshold)
+    return calibration.with_threshold(0.95)

@@ -1,0 +1,73 @@
+"""The knowledge base as the assistant and the content teams use it: paths, settings, and
+the check / build / ask operations behind `teranga kb`."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from teranga.kb.articles import Catalogue, read_catalogue
+from teranga.kb.embedders import DEFAULT_EMBEDDER, Embedder, make_embedder
+from teranga.kb.index import BuildReport, build_index
+from teranga.kb.retriever import Calibration, KbAnswer, Ranking, Retriever
+from teranga.settings import PROJECT_ROOT
+
+CALIBRATION_DIR = Path(__file__).resolve().parent / "calibration"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[-60:]
+
+
+def calibration_path(embedder_name: str) -> Path:
+    return CALIBRATION_DIR / f"{_slug(embedder_name)}.json"
+
+
+@dataclass(frozen=True)
+class KbSettings:
+    kb_dir: Path
+    index_root: Path
+    embedder: str
+
+    @classmethod
+    def from_env(cls) -> KbSettings:
+        return cls(kb_dir=Path(os.environ.get("TERANGA_KB_DIR", PROJECT_ROOT / "kb")),
+                   index_root=Path(os.environ.get("TERANGA_KB_INDEX_DIR",
+                                                  PROJECT_ROOT / ".teranga" / "kb-index")),
+                   embedder=os.environ.get("TERANGA_EMBEDDER", DEFAULT_EMBEDDER))
+
+    def index_dir(self, embedder_name: str) -> Path:
+        return self.index_root / _slug(embedder_name)
+
+
+class KnowledgeBase:
+    def __init__(self, settings: KbSettings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings.embedder)
+        self.calibration = Calibration.load(calibration_path(self.embedder.name))
+        self.retriever: Retriever | None = None
+
+    @property
+    def index_dir(self) -> Path:
+        return self.settings.index_dir(self.embedder.name)
+
+    def check(self) -> Catalogue:
+        return read_catalogue(self.settings.kb_dir)
+
+    def build(self, progress: bool = False) -> BuildReport:
+        _, report = build_index(self.settings.kb_dir, self.index_dir, self.embedder, progress)
+        self.retriever = Retriever.load(self.index_dir, self.embedder, self.calibration)
+        return report
+
+    def _ready(self) -> Retriever:
+        if self.retriever is None:
+            self.build()
+        return self.retriever
+
+    def answer(self, question: str, language: str) -> KbAnswer:
+        return self._ready().answer(question, language, self.calibration.threshold)
+
+    def rank(self, question: str, language: str) -> Ranking:
+        return self._ready().rank(question, language)
