@@ -153,6 +153,7 @@ def _demo(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     settings = Settings.from_env()
     model = runtime.train(settings.models_dir)
+    _prepare_knowledge_base()
     redis = nullcontext(settings.redis_url) if settings.redis_url else runtime.embedded_redis()
     with redis as redis_url:
         services = runtime.Services(settings, redis_url, PROJECT_ROOT / ".teranga" / "logs",
@@ -172,6 +173,17 @@ def _demo(args: argparse.Namespace) -> int:
             return 0
         finally:
             services.stop()
+
+
+def _prepare_knowledge_base() -> None:
+    """Embed new or changed articles now, with a progress bar, so that the action server
+    starts on a ready index."""
+    print("Indexing the knowledge base...", flush=True)
+    report = _knowledge_base().build(progress=True)
+    for problem in report.problems:
+        print(f"  knowledge base file to fix: {problem}")
+    print(f"Knowledge base ready: {report.chunks} sections "
+          f"({len(report.embedded_files)} files embedded).", flush=True)
 
 
 def _print_urls(settings: Settings, redis_url: str, services: runtime.Services) -> None:

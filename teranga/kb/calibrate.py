@@ -24,7 +24,7 @@ INTENT_ARTICLES = {
 }
 SMALL_TALK = {"greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge"}
 # Share of negatives the chosen threshold may still answer.
-MAX_FALSE_ANSWER_RATE = 0.05
+MAX_FALSE_ANSWER_RATE = 0.02
 
 
 def calibration_examples(nlu_dir: Path, out_of_scope_dir: Path) -> list[tuple[str, str | None]]:

@@ -35,39 +35,50 @@ def fallback_languages(language: str) -> tuple[str, ...]:
     return FALLBACK_LANGUAGES.get(language, ("fr", "en"))
 
 
+FEATURES = ("top", "margin", "lexical", "dense_z")
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """confidence = sigmoid(w_top * top + w_margin * margin + bias)."""
+    """confidence = sigmoid(weights . features + bias), over the FEATURES of a ranking.
 
-    w_top: float = 20.0
-    w_margin: float = 10.0
-    w_lexical: float = 0.0
-    bias: float = -17.0
+    The default (before any fit) trusts the dense score's distance from the query's other
+    matches; `teranga/kb/calibrate.py` fits the real one.
+    """
+
+    weights: tuple[float, ...] = (0.0, 0.0, 0.0, 2.0)
+    bias: float = -5.0
     # The confidence below which the assistant does not answer from the knowledge base.
     threshold: float = 0.5
 
-    def confidence(self, top: float, margin: float, lexical: float = 0.0) -> float:
-        z = self.w_top * top + self.w_margin * margin + self.w_lexical * lexical + self.bias
+    def confidence(self, *features: float) -> float:
+        z = sum(w * f for w, f in zip(self.weights, features, strict=True)) + self.bias
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
     @classmethod
     def load(cls, path: Path) -> Calibration:
-        return cls(**json.loads(path.read_text("utf-8"))) if path.exists() else cls()
+        if not path.exists():
+            return cls()
+        data = json.loads(path.read_text("utf-8"))
+        weights = tuple(data["weights"][name] for name in FEATURES)
+        return cls(weights, data["bias"], data["threshold"])
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.__dict__, indent=2) + "\n", "utf-8")
+        data = {"weights": dict(zip(FEATURES, self.weights, strict=True)), "bias": self.bias,
+                "threshold": self.threshold}
+        path.write_text(json.dumps(data, indent=2) + "\n", "utf-8")
 
     @classmethod
-    def fit(cls, features: list[tuple[float, float, float]], correct: list[bool]) -> Calibration:
+    def fit(cls, features: list[tuple[float, ...]], correct: list[bool]) -> Calibration:
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(C=10.0).fit(np.array(features), np.array(correct))
-        (w_top, w_margin, w_lexical), bias = model.coef_[0], model.intercept_[0]
-        return cls(float(w_top), float(w_margin), float(w_lexical), float(bias))
+        model = LogisticRegression(C=10.0, max_iter=1000).fit(np.array(features),
+                                                                np.array(correct))
+        return cls(tuple(float(w) for w in model.coef_[0]), float(model.intercept_[0]))
 
     def with_threshold(self, threshold: float) -> Calibration:
-        return Calibration(self.w_top, self.w_margin, self.w_lexical, self.bias, threshold)
+        return Calibration(self.weights, self.bias, threshold)
 
 
 @dataclass(frozen=True)
@@ -85,19 +96,22 @@ class Ranking:
     language: str
     candidates: list[Candidate]
     confidence: float = 0.0
+    # How far the best dense match stands above the query's other matches, in standard
+    # deviations: comparable across languages and query lengths, unlike the raw cosine.
+    dense_z: float = 0.0
 
     @property
     def best(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
 
-    def features(self) -> tuple[float, float, float]:
-        """What the confidence is computed from: the best score, its margin over the
-        runner-up, and how much of the best is exact word or code matches."""
+    def features(self) -> tuple[float, float, float, float]:
+        """What the confidence is computed from (see FEATURES): the best score, its margin
+        over the runner-up, its exact word or code matches, and dense_z."""
         if not self.candidates:
-            return 0.0, 0.0, 0.0
+            return 0.0, 0.0, 0.0, 0.0
         top = self.candidates[0]
         second = self.candidates[1].score if len(self.candidates) > 1 else 0.0
-        return top.score, top.score - second, top.lexical
+        return top.score, top.score - second, top.lexical, self.dense_z
 
 
 @dataclass
@@ -154,10 +168,15 @@ class Retriever:
             query_vector = self.embedder.embed_queries([query])[0]
         rows = self.rows[language]
         dense = np.zeros(len(rows), dtype=np.float32)
+        dense_z = 0.0
         if ranking != "lexical":
             k = min(CANDIDATES, len(rows))
             scores, positions = self.indexes[language].search(query_vector[None, :], k)
-            dense[positions[0][positions[0] >= 0]] = scores[0][positions[0] >= 0]
+            found = positions[0] >= 0
+            dense[positions[0][found]] = scores[0][found]
+            top_k = scores[0][found]
+            if len(top_k) > 1:
+                dense_z = float((top_k[0] - top_k.mean()) / (top_k.std() + 1e-6))
         lexical = np.zeros(len(rows), dtype=np.float32)
         if ranking != "dense":
             raw = self.bm25[language].scores(query)
@@ -168,7 +187,8 @@ class Retriever:
             fused = lexical
         else:
             fused = dense + LEXICAL_WEIGHT * lexical
-        return self._by_article(language, rows, fused, dense, lexical)
+        result = self._by_article(language, rows, fused, dense, lexical, dense_z)
+        return result
 
     def rank_everywhere(self, query: str, ranking: str = "combined",
                         query_vector: np.ndarray | None = None) -> Ranking:
@@ -176,16 +196,20 @@ class Retriever:
         if query_vector is None and ranking != "lexical":
             query_vector = self.embedder.embed_queries([query])[0]
         best: dict[str, Candidate] = {}
-        for language in self.languages:
-            for candidate in self.rank(query, language, ranking, query_vector).candidates:
+        by_language = {language: self.rank(query, language, ranking, query_vector)
+                       for language in self.languages}
+        for per_language in by_language.values():
+            for candidate in per_language.candidates:
                 known = best.get(candidate.chunk.article_id)
                 if known is None or candidate.score > known.score:
                     best[candidate.chunk.article_id] = candidate
-        merged = Ranking("*", sorted(best.values(), key=lambda c: -c.score))
+        candidates = sorted(best.values(), key=lambda c: -c.score)
+        dense_z = by_language[candidates[0].chunk.language].dense_z if candidates else 0.0
+        merged = Ranking("*", candidates, dense_z=dense_z)
         merged.confidence = self.calibration.confidence(*merged.features())
         return merged
 
-    def _by_article(self, language, rows, fused, dense, lexical) -> Ranking:
+    def _by_article(self, language, rows, fused, dense, lexical, dense_z) -> Ranking:
         best: dict[str, Candidate] = {}
         for position in np.argsort(-fused)[: CANDIDATES * 2]:
             if fused[position] <= 0:
@@ -195,7 +219,8 @@ class Retriever:
                 best[chunk.article_id] = Candidate(chunk, float(fused[position]),
                                                    float(dense[position]),
                                                    float(lexical[position]))
-        ranking = Ranking(language, sorted(best.values(), key=lambda c: -c.score))
+        ranking = Ranking(language, sorted(best.values(), key=lambda c: -c.score),
+                          dense_z=dense_z)
         ranking.confidence = self.calibration.confidence(*ranking.features())
         return ranking
 

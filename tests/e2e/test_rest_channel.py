@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -26,11 +28,21 @@ CONVERSATIONS = {
 
 
 @pytest.fixture(scope="module")
-def server(trained_model, real_redis_url, tmp_path_factory):
+def kb_dir(tmp_path_factory) -> Path:
+    """A copy of the knowledge base that tests may edit while the servers run."""
+    folder = tmp_path_factory.mktemp("kb") / "kb"
+    shutil.copytree("kb", folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(trained_model, real_redis_url, tmp_path_factory, kb_dir):
     settings = Settings(redis_url=real_redis_url, rasa_port=runtime.free_port(),
                         actions_port=runtime.free_port(), models_dir=trained_model.parent,
                         max_message_chars=500)
     os.environ["TERANGA_MAX_MESSAGE_CHARS"] = "500"
+    os.environ["TERANGA_KB_DIR"] = str(kb_dir)
+    os.environ["TERANGA_KB_INDEX_DIR"] = str(tmp_path_factory.mktemp("kb-index"))
     services = runtime.Services(settings, real_redis_url, tmp_path_factory.mktemp("logs"))
     services.start(trained_model)
     try:
@@ -131,3 +143,40 @@ def test_teranga_chat_talks_to_the_running_assistant(server, sender):
     assert result.returncode == 0, result.stderr
     assert "bot> " in result.stdout
     assert "[language wo, intent send_money" in result.stdout
+
+
+def test_swahili_question_is_answered_from_the_knowledge_base(server, sender):
+    post(server, sender, "habari")
+    reply = post(server, sender, "nitajuaje kama ujumbe ni wa utapeli")  # no intent covers it
+    texts = [item["text"] for item in reply.json()]  # Rasa sends each paragraph apart
+    assert texts and texts[0].startswith('Kutoka kwenye makala yetu "Jihadhari na utapeli"'), texts
+    state = tracker(server, sender)
+    assert state["slots"]["kb_article"] == "fraud-warnings"
+    assert state["slots"]["kb_miss"] is False
+
+
+def ask_action_server(settings, question: str, language: str) -> dict:
+    """The action server's own webhook, as Rasa calls it."""
+    payload = {
+        "next_action": "action_answer_from_kb", "sender_id": "kb-test", "version": "3.6.2",
+        "domain": {}, "tracker": {
+            "sender_id": "kb-test", "slots": {"language": language}, "events": [],
+            "latest_message": {"text": question, "intent": {"name": "nlu_fallback"}},
+            "paused": False, "followup_action": None, "active_loop": {},
+            "latest_action_name": None}}
+    response = requests.post(f"{settings.actions_url}/webhook", json=payload, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_an_edit_goes_live_in_the_running_action_server(server, kb_dir):
+    question = "where can i charge my phone battery with solar power"
+    article = (Path(__file__).parent.parent / "data" / "solar-kiosks.md").read_text("utf-8")
+    (kb_dir / "en" / "solar-kiosks.md").write_text(article, "utf-8")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        result = ask_action_server(server, question, "en")
+        if any(r.get("title") == "SunuSolar charging kiosks" for r in result["responses"]):
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the new article did not go live: {result}")
