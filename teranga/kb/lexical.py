@@ -48,7 +48,8 @@ class BM25:
                 rows.append(row)
                 cols.append(self.vocabulary[term])
                 values.append(idf * tf * (k1 + 1) / (tf + norm))
-        self.matrix = sparse.csr_matrix((values, (rows, cols)),
+        # Column-major: a query reads the columns of its few terms.
+        self.matrix = sparse.csc_matrix((values, (rows, cols)),
                                         shape=(len(documents), max(len(self.vocabulary), 1)),
                                         dtype=np.float32)
 

@@ -211,7 +211,9 @@ class Retriever:
 
     def _by_article(self, language, rows, fused, dense, lexical, dense_z) -> Ranking:
         best: dict[str, Candidate] = {}
-        for position in np.argsort(-fused)[: CANDIDATES * 2]:
+        shortlist = min(CANDIDATES * 2, len(fused))
+        top = np.argpartition(-fused, shortlist - 1)[:shortlist]  # no full sort at 100k
+        for position in top[np.argsort(-fused[top])]:
             if fused[position] <= 0:
                 break
             chunk = self.stored.chunks[rows[position]]
