@@ -160,6 +160,7 @@ class Catalogue:
 
     articles: list[Article]
     problems: list[Problem]
+    languages: list[str] = field(default_factory=list)  # the kb/<lang>/ folders
 
     def by_language(self) -> dict[str, list[Article]]:
         grouped: dict[str, list[Article]] = {}
@@ -170,9 +171,11 @@ class Catalogue:
     def missing_translations(self) -> dict[str, list[str]]:
         """For each language, the article ids other languages have and it lacks."""
         ids = {a.id for a in self.articles}
-        return {lang: sorted(ids - {a.id for a in articles})
-                for lang, articles in sorted(self.by_language().items())
-                if ids - {a.id for a in articles}}
+        by_language = self.by_language()
+        languages = sorted(set(self.languages) | set(by_language))
+        missing = {lang: sorted(ids - {a.id for a in by_language.get(lang, [])})
+                   for lang in languages}
+        return {lang: article_ids for lang, article_ids in missing.items() if article_ids}
 
 
 def read_catalogue(kb_dir: Path) -> Catalogue:
@@ -193,4 +196,6 @@ def read_catalogue(kb_dir: Path) -> Catalogue:
             continue
         seen[key] = path
         articles.append(article)
-    return Catalogue(articles, problems)
+    folders = kb_dir.iterdir() if kb_dir.is_dir() else []
+    languages = sorted(p.name for p in folders if p.is_dir() and not p.name.startswith("."))
+    return Catalogue(articles, problems, languages)
