@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test train lint bench-latency clean
+.PHONY: demo test train lint bench-latency bench-kb clean
 
 demo: $(STAMP)
 	$(BIN)/teranga demo
@@ -23,6 +23,10 @@ lint: $(STAMP)
 
 bench-latency: $(STAMP)
 	$(BIN)/python bench/latency.py
+
+bench-kb: $(STAMP)
+	$(BIN)/python bench/kb_eval.py
+	$(BIN)/python bench/kb_scale.py
 
 $(STAMP): pyproject.toml
 	@python310=$$(scripts/find-python310) || exit 1; \
