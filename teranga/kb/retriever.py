@@ -187,8 +187,7 @@ class Retriever:
             fused = lexical
         else:
             fused = dense + LEXICAL_WEIGHT * lexical
-        result = self._by_article(language, rows, fused, dense, lexical, dense_z)
-        return result
+        return self._by_article(language, rows, fused, dense, lexical, dense_z)
 
     def rank_everywhere(self, query: str, ranking: str = "combined",
                         query_vector: np.ndarray | None = None) -> Ranking:
