@@ -25,6 +25,8 @@ from teranga.kb.embedders import Embedder
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+# Raised when what is stored changes meaning: an index of another version is rebuilt whole.
+INDEX_VERSION = 2
 
 
 def faiss_file(language: str) -> str:
@@ -35,6 +37,9 @@ VECTORS = "vectors.npy"
 # Up to this many chunks per language an exact search is fastest; above, HNSW keeps query
 # time flat (see bench/kb_eval.py --scale).
 EXACT_SEARCH_LIMIT = 20_000
+
+
+TAGS_HEADING = "#tags"
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,13 @@ class Chunk:
     line: int
 
     @property
+    def quotable(self) -> bool:
+        return self.heading != TAGS_HEADING
+
+    @property
     def passage(self) -> str:
-        heading = f"{self.heading}. " if self.heading and self.heading != self.title else ""
+        heading = (f"{self.heading}. " if self.quotable and self.heading
+                   and self.heading != self.title else "")
         return f"{self.title}. {heading}{self.text}"
 
 
@@ -60,8 +70,9 @@ def chunks_of(article: Article, kb_dir: Path) -> list[Chunk]:
     tags = " ".join(article.tags)
     chunks = [Chunk(article.id, article.language, article.title, section.heading,
                     section.text, path, section.line) for section in article.sections]
-    if tags:  # tags are how editors say what customers call the topic
-        chunks.append(Chunk(article.id, article.language, article.title, "", tags, path, 2))
+    if tags:  # tags are how editors say what customers call the topic: searched, never quoted
+        chunks.append(Chunk(article.id, article.language, article.title, TAGS_HEADING, tags,
+                            path, 2))
     return chunks
 
 
@@ -89,6 +100,8 @@ class StoredIndex:
         if not manifest_path.exists():
             return None
         manifest = json.loads(manifest_path.read_text("utf-8"))
+        if manifest.get("version") != INDEX_VERSION:
+            return None
         vectors = np.load(index_dir / VECTORS)
         return cls(manifest["embedder"], [Chunk(**c) for c in manifest["chunks"]], vectors,
                    manifest["files"])
@@ -97,7 +110,7 @@ class StoredIndex:
         """Written to a temporary folder, then swapped in: readers never see half an index."""
         index_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".kb-index-", dir=index_dir.parent))
-        manifest = {"embedder": self.embedder, "files": self.files,
+        manifest = {"version": INDEX_VERSION, "embedder": self.embedder, "files": self.files,
                     "chunks": [asdict(c) for c in self.chunks]}
         (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
         np.save(staging / VECTORS, self.vectors)

@@ -232,8 +232,8 @@ class Retriever:
         vector = self.embedder.embed_queries([query])[0]
         own = self.rank(query, language, query_vector=vector)
         if own.best and own.confidence >= threshold:
-            return KbAnswer(True, own.best.chunk, own.confidence, language, language,
-                            rankings=[own])
+            section = self._best_section(own.best.chunk.article_id, language, vector)
+            return KbAnswer(True, section, own.confidence, language, language, rankings=[own])
         everywhere = self.rank_everywhere(query, query_vector=vector)
         rankings = [own, everywhere]
         if not everywhere.best or everywhere.confidence < threshold:
@@ -250,8 +250,10 @@ class Retriever:
         raise AssertionError("unreachable: the article exists in the language it was found in")
 
     def _best_section(self, article_id: str, language: str, vector: np.ndarray) -> Chunk | None:
+        """The article's section in that language closest to the question (never its tags)."""
         rows = [r for r in self.rows.get(language, ())
-                if self.stored.chunks[r].article_id == article_id]
+                if self.stored.chunks[r].article_id == article_id
+                and self.stored.chunks[r].quotable]
         if not rows:
             return None
         scores = self.stored.vectors[rows] @ vector

@@ -150,6 +150,7 @@ def test_swahili_question_is_answered_from_the_knowledge_base(server, sender):
     reply = post(server, sender, "nitajuaje kama ujumbe ni wa utapeli")  # no intent covers it
     texts = [item["text"] for item in reply.json()]  # Rasa sends each paragraph apart
     assert texts and texts[0].startswith('Kutoka kwenye makala yetu "Jihadhari na utapeli"'), texts
+    assert "utapeli ulaghai" not in texts[0], "the article's tags were quoted"
     state = tracker(server, sender)
     assert state["slots"]["kb_article"] == "fraud-warnings"
     assert state["slots"]["kb_miss"] is False

@@ -85,6 +85,7 @@ def test_swahili_question_is_answered_from_the_swahili_article(full_retriever):
                                    full_retriever.calibration.threshold)
     assert answer.found and answer.chunk.article_id == "fraud-warnings"
     assert answer.answer_language == "sw" and answer.found_in == "sw"
+    assert answer.chunk.quotable, "the tags were quoted to the customer"
 
 
 def test_untranslated_article_falls_back_across_languages(full_retriever):
@@ -93,7 +94,7 @@ def test_untranslated_article_falls_back_across_languages(full_retriever):
                                    full_retriever.calibration.threshold)
     assert answer.found and answer.chunk.article_id == "roaming"
     assert answer.answer_language == "en" and answer.found_in != "sw"
-    assert not answer.translated
+    assert not answer.translated and answer.chunk.quotable
 
 
 def test_question_outside_the_knowledge_base_is_a_miss(full_retriever):
