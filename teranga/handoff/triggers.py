@@ -1,0 +1,73 @@
+"""When a conversation must go to a person, and why: pure decisions, no I/O.
+
+The reasons are named so that the queue, the desk and the analytics speak of them alike.
+A loop guard keeps a conversation just handed back to the bot from bouncing straight back
+to the queue for the same reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+ASKED_FOR_PERSON = "asked_for_person"
+NEGATIVE_SENTIMENT = "negative_sentiment"
+NOT_UNDERSTOOD = "not_understood"  # low NLU confidence and no confident knowledge-base answer
+REPEATED_FALLBACK = "repeated_fallback"
+ACTION_ERROR = "action_error"
+REASONS = (ASKED_FOR_PERSON, NEGATIVE_SENTIMENT, NOT_UNDERSTOOD, REPEATED_FALLBACK, ACTION_ERROR)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The named thresholds of the handoff policy (set in config.yml)."""
+
+    low_confidence: float = 0.5  # intent confidence under which the bot did not understand
+    negative_sentiment: float = -0.5  # sentiment score at or under which the customer is upset
+    repeated_fallbacks: int = 2  # fallbacks in a row that escalate even before a KB miss
+    loop_guard_turns: int = 3  # customer turns after a return to the bot without re-escalation
+    request_intent: str = "request_human"
+
+
+@dataclass(frozen=True)
+class TurnSignals:
+    """What the latest customer turn told the assistant."""
+
+    intent: str | None
+    intent_confidence: float
+    sentiment_score: float = 0.0
+    kb_miss: bool = False
+    consecutive_fallbacks: int = 0
+    action_failed: bool = False
+
+
+def reasons_to_escalate(signals: TurnSignals, thresholds: Thresholds) -> list[str]:
+    """Every reason this turn gives to hand the conversation to a person, in REASONS order."""
+    found = []
+    if signals.intent == thresholds.request_intent:
+        found.append(ASKED_FOR_PERSON)
+    if signals.sentiment_score <= thresholds.negative_sentiment:
+        found.append(NEGATIVE_SENTIMENT)
+    if signals.intent_confidence < thresholds.low_confidence and signals.kb_miss:
+        found.append(NOT_UNDERSTOOD)
+    if signals.consecutive_fallbacks >= thresholds.repeated_fallbacks:
+        found.append(REPEATED_FALLBACK)
+    if signals.action_failed:
+        found.append(ACTION_ERROR)
+    return found
+
+
+def apply_loop_guard(reasons: Iterable[str], turns_since_return: Mapping[str, int],
+                     thresholds: Thresholds) -> list[str]:
+    """Drop the reasons a recent return to the bot already answered.
+
+    `turns_since_return` maps each reason of the last escalation to the customer turns since
+    the agent handed back. An explicit request for a person always goes through: a customer
+    who asks again must never be refused.
+    """
+    kept = []
+    for reason in reasons:
+        recent = turns_since_return.get(reason)
+        if reason == ASKED_FOR_PERSON or recent is None or recent >= thresholds.loop_guard_turns:
+            kept.append(reason)
+    return kept
