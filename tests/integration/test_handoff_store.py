@@ -1,0 +1,105 @@
+"""Ownership and the escalation queue against a real Redis server."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+import redis
+
+from teranga.handoff.ownership import BOT, QUEUED, Ownership, agent_owner
+from teranga.handoff.queue import Escalation, EscalationQueue
+
+
+@pytest.fixture
+def client(real_redis_url):
+    return redis.Redis.from_url(real_redis_url)
+
+
+@pytest.fixture
+def prefix(client):
+    """A key prefix of the test's own, removed afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    yield prefix
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def escalation(conversation: str) -> Escalation:
+    return Escalation(conversation_id=conversation, channel="rest", customer=conversation,
+                      language="wo", reasons=["negative_sentiment"],
+                      sentiment={"label": "negative", "score": -0.8},
+                      last_messages=[{"from": "customer", "text": "dama mer", "at": 1.0}],
+                      top_intents=[{"name": "complain", "confidence": 0.9}])
+
+
+def test_a_conversation_goes_bot_queue_agent_bot(client, prefix):
+    ownership = Ownership(client, prefix)
+    assert ownership.owner("c1") == BOT
+    assert ownership.escalate("c1") and ownership.owner("c1") == QUEUED
+    assert not ownership.escalate("c1"), "already queued"
+    assert ownership.assign("c1", "awa") and ownership.owner("c1") == agent_owner("awa")
+    assert ownership.conversations_of("awa") == {"c1"}
+    assert ownership.transfer("c1", "awa", "musa")
+    assert ownership.conversations_of("awa") == set()
+    assert ownership.conversations_of("musa") == {"c1"}
+    assert not ownership.return_to_bot("c1", "awa"), "awa no longer owns it"
+    assert ownership.return_to_bot("c1", "musa") and ownership.owner("c1") == BOT
+    assert ownership.conversations_of("musa") == set()
+
+
+def test_an_unanswered_assignment_goes_back_to_the_queue(client, prefix):
+    ownership = Ownership(client, prefix)
+    ownership.escalate("c2")
+    ownership.assign("c2", "awa")
+    assert ownership.requeue("c2", "awa") and ownership.owner("c2") == QUEUED
+    assert ownership.conversations_of("awa") == set()
+
+
+def test_two_desks_never_assign_one_conversation_twice(real_redis_url, prefix):
+    for round_number in range(30):
+        conversation = f"race-{round_number}"
+        Ownership(redis.Redis.from_url(real_redis_url), prefix).escalate(conversation)
+        barrier = threading.Barrier(2)
+        wins = []
+
+        def desk(agent: str) -> None:
+            ownership = Ownership(redis.Redis.from_url(real_redis_url), prefix)
+            barrier.wait()
+            if ownership.assign(conversation, agent):
+                wins.append(agent)
+
+        threads = [threading.Thread(target=desk, args=(a,)) for a in ("awa", "musa")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(wins) == 1, wins
+
+
+def test_escalations_survive_a_desk_restart(client, prefix):
+    stream = f"{prefix}:escalations"
+    queue = EscalationQueue(client, stream=stream)
+    entry = queue.publish(escalation("c3"))
+    [(read_id, read)] = queue.read_new("desk-1")
+    assert read_id == entry and read.language == "wo" and read.reasons == ["negative_sentiment"]
+    assert queue.read_new("desk-1") == []
+
+    restarted = EscalationQueue(client, stream=stream)  # same consumer name after a restart
+    [(again_id, again)] = restarted.read_pending("desk-1")
+    assert again_id == entry and again.last_messages[0]["text"] == "dama mer"
+    restarted.ack(entry)
+    assert restarted.pending_count() == 0
+
+
+def test_a_dead_desks_escalations_are_claimed_by_another(client, prefix):
+    stream = f"{prefix}:escalations"
+    queue = EscalationQueue(client, stream=stream)
+    entry = queue.publish(escalation("c4"))
+    queue.read_new("desk-dead")
+    time.sleep(0.05)
+    claimed = EscalationQueue(client, stream=stream).claim_abandoned("desk-alive", 20)
+    assert [entry_id for entry_id, _ in claimed] == [entry]
