@@ -59,24 +59,29 @@ def test_an_unanswered_assignment_goes_back_to_the_queue(client, prefix):
     assert ownership.conversations_of("awa") == set()
 
 
+def race_to_assign(redis_url: str, prefix: str, conversation: str) -> list[str]:
+    """Two desk processes (own connections) assign one queued conversation at once."""
+    Ownership(redis.Redis.from_url(redis_url), prefix).escalate(conversation)
+    barrier = threading.Barrier(2)
+    wins: list[str] = []
+
+    def desk(agent: str) -> None:
+        ownership = Ownership(redis.Redis.from_url(redis_url), prefix)
+        barrier.wait()
+        if ownership.assign(conversation, agent):
+            wins.append(agent)
+
+    threads = [threading.Thread(target=desk, args=(agent,)) for agent in ("awa", "musa")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return wins
+
+
 def test_two_desks_never_assign_one_conversation_twice(real_redis_url, prefix):
     for round_number in range(30):
-        conversation = f"race-{round_number}"
-        Ownership(redis.Redis.from_url(real_redis_url), prefix).escalate(conversation)
-        barrier = threading.Barrier(2)
-        wins = []
-
-        def desk(agent: str) -> None:
-            ownership = Ownership(redis.Redis.from_url(real_redis_url), prefix)
-            barrier.wait()
-            if ownership.assign(conversation, agent):
-                wins.append(agent)
-
-        threads = [threading.Thread(target=desk, args=(a,)) for a in ("awa", "musa")]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        wins = race_to_assign(real_redis_url, prefix, f"race-{round_number}")
         assert len(wins) == 1, wins
 
 
