@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from functools import cache
+import functools
+import logging
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -10,10 +11,34 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from teranga.dialogue.fallback import fallback_response
 from teranga.dialogue.knowledge import kb_reply
+from teranga.handoff import escalation
+from teranga.handoff.store import HandoffStore
 from teranga.kb.live import LiveKnowledgeBase
 
+logger = logging.getLogger(__name__)
 
-@cache
+
+def reports_failure(run):
+    """An action that fails says so in the `action_error` slot: the handoff policy then
+    sends the conversation to a person instead of leaving the customer without an answer."""
+
+    @functools.wraps(run)
+    def guarded(self, dispatcher, tracker, domain):
+        try:
+            return run(self, dispatcher, tracker, domain)
+        except Exception:
+            logger.exception("Action %s failed for %s", self.name(), tracker.sender_id)
+            return [SlotSet("action_error", True)]
+
+    return guarded
+
+
+@functools.cache
+def handoff_store() -> HandoffStore:
+    return HandoffStore.from_env()
+
+
+@functools.cache
 def live_knowledge_base() -> LiveKnowledgeBase:
     """One per action server, loaded on first use, following kb/ from then on."""
     return LiveKnowledgeBase()
@@ -29,6 +54,7 @@ class ActionAskRephrase(Action):
     def name(self) -> str:
         return "action_ask_rephrase"
 
+    @reports_failure
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         dispatcher.utter_message(response=fallback_response(_user_intents_newest_first(tracker)))
         return []
@@ -41,6 +67,7 @@ class ActionAnswerFromKnowledgeBase(Action):
     def name(self) -> str:
         return "action_answer_from_kb"
 
+    @reports_failure
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         question = tracker.latest_message.get("text") or ""
         language = tracker.get_slot("language") or "fr"
@@ -49,8 +76,34 @@ class ActionAnswerFromKnowledgeBase(Action):
             response, variables = kb_reply(answer, language)
             dispatcher.utter_message(response=response, **variables)
             return [SlotSet("kb_article", answer.chunk.article_id), SlotSet("kb_miss", False)]
-        dispatcher.utter_message(response=fallback_response(_user_intents_newest_first(tracker)))
+        # A miss: the handoff policy decides what follows (a person, or a request to rephrase).
         return [SlotSet("kb_article", None), SlotSet("kb_miss", True)]
+
+
+class ActionHandoff(Action):
+    """Put the conversation in the agents' queue with everything the bot knows."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        reasons = tracker.get_slot("handoff_reasons") or []
+        try:
+            if handoff_store().ownership.escalate(tracker.sender_id):
+                record = escalation.from_tracker(tracker.current_state(), reasons, kb_candidates)
+                handoff_store().queue.publish(record)
+        except Exception:  # the queue is down: say how to reach a person another way
+            logger.exception("Could not queue %s for an agent", tracker.sender_id)
+            dispatcher.utter_message(response="utter_request_human")
+            return [SlotSet("action_error", False)]
+        dispatcher.utter_message(response="utter_handoff_queued")
+        return [SlotSet("action_error", False)]
+
+
+def kb_candidates(question: str, language: str) -> list[dict]:
+    ranking = live_knowledge_base().knowledge_base.rank(question, language)
+    return [{"article_id": c.chunk.article_id, "title": c.chunk.title,
+             "score": round(c.score, 3)} for c in ranking.candidates[:3]]
 
 
 live_knowledge_base()  # load at start-up, so that the first customer does not wait

@@ -59,5 +59,6 @@ def rasa_environment(redis_url: str, actions_url: str) -> dict[str, str]:
         "TERANGA_REDIS_DB": (parsed.path or "/0").lstrip("/") or "0",
         "TERANGA_REDIS_PASSWORD": parsed.password or "",
         "TERANGA_ACTION_ENDPOINT": f"{actions_url}/webhook",
+        "REDIS_URL": redis_url,  # the action server's handoff queue
         "RASA_TELEMETRY_ENABLED": "false",
     }

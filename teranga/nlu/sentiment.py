@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from teranga.nlu import fasttext_models
-from teranga.nlu.text import normalize
+from teranga.nlu.text import normalize, words
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 # VADER's own cut-offs for its compound score.
@@ -29,6 +29,7 @@ FASTTEXT_PARAMS = {"lr": 0.3, "epoch": 15, "wordNgrams": 2, "minn": 3, "maxn": 5
 EMOJI_LEXICON = "emoji"
 # A lexicon or emoji score at least this strong may override a classifier's.
 LEXICON_OVERRIDE = 0.3
+MIN_LEXICON_MATCHES = 2
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,18 @@ class Lexicon:
         return cls(valences)
 
     def total(self, text: str) -> float:
-        tokens = normalize(text).split()
-        total = 0.0
+        return sum(self.matches(text))
+
+    def matches(self, text: str) -> list[float]:
+        """The valence of every word or phrase of the text found in the lexicon."""
+        tokens = words(normalize(text))  # punctuation must not hide "sosai," from "sosai"
+        found = []
         for size in (1, 2, 3):
             for i in range(len(tokens) - size + 1):
-                total += self.valences.get(" ".join(tokens[i : i + size]), 0.0)
-        return total
+                value = self.valences.get(" ".join(tokens[i : i + size]))
+                if value is not None:
+                    found.append(value)
+        return found
 
     def emoji_total(self, text: str) -> float:
         return sum(self.valences.get(char, 0.0) for char in text)
@@ -117,8 +124,10 @@ class SentimentScorer:
         probs = fasttext_models.probabilities(self.classifiers[language], normalize(text))
         score = probs.get(POSITIVE, 0.0) - probs.get(NEGATIVE, 0.0)
         lexicon = self.lexicons.get(language)
-        for other, model in ((squash(lexicon.total(text)) if lexicon else 0.0, "lexicon"),
-                             (emoji, "emoji")):
+        matches = lexicon.matches(text) if lexicon else []
+        # One topical word ("utapeli": scam, in "how do I spot a scam?") is not a mood.
+        from_lexicon = squash(sum(matches)) if len(matches) >= MIN_LEXICON_MATCHES else 0.0
+        for other, model in ((from_lexicon, "lexicon"), (emoji, "emoji")):
             if abs(other) >= LEXICON_OVERRIDE and abs(other) > abs(score):
                 return Sentiment(label_for(other), other, f"{model}-{language}")
         label = max(probs, key=probs.get)

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import requests
 import yaml
 
 from teranga import runtime
+from teranga.handoff.queue import STREAM
 from teranga.settings import Settings
 
 pytestmark = pytest.mark.e2e
@@ -122,14 +124,52 @@ def test_long_message_is_kept_whole_in_the_tracker(server, sender):
     assert user["metadata"]["teranga"]["full_text"] == message.strip()
 
 
-def test_repeated_misunderstanding_points_to_a_person(server, sender):
+def escalations_of(redis_url: str, sender: str) -> list[dict]:
+    """The escalation records of one conversation, as the desk will read them."""
+    entries = redis.Redis.from_url(redis_url).xrange(STREAM)
+    records = [json.loads(fields[b"data"]) for _id, fields in entries]
+    return [r for r in records if r["conversation_id"] == sender]
+
+
+def test_a_request_for_a_person_is_queued_with_the_whole_context(server, real_redis_url,
+                                                                 sender):
+    post(server, sender, "salaam aleekum")
+    post(server, sender, "sama transfert bi agsul, dama beugue xaalis bi")
+    reply = post(server, sender, "dama beugue wax ak ab conseiller").json()
+    assert [item["text"] for item in reply] == [handoff_text("wo")]
+    [record] = escalations_of(real_redis_url, sender)
+    assert record["reasons"] == ["asked_for_person"]
+    assert record["language"] == "wo" and record["channel"] == "rest"
+    said = [m["text"] for m in record["last_messages"] if m["from"] == "customer"]
+    assert said == ["salaam aleekum", "sama transfert bi agsul, dama beugue xaalis bi",
+                    "dama beugue wax ak ab conseiller"]
+    assert any(m["from"] == "bot" for m in record["last_messages"])
+    assert record["top_intents"][0]["name"] == "request_human"
+    assert tracker(server, sender)["slots"]["handoff_reasons"] == ["asked_for_person"]
+
+
+def test_a_question_nobody_can_answer_goes_to_a_person(server, real_redis_url, sender):
+    post(server, sender, "bonjour")
+    reply = post(server, sender, "qui a gagné le match de foot hier soir").json()
+    assert [item["text"] for item in reply] == [handoff_text("fr")]
+    [record] = escalations_of(real_redis_url, sender)
+    assert record["reasons"] == ["not_understood"] and record["kb_candidates"]
+
+
+def test_a_short_unclear_message_is_rephrased_then_handed_over(server, real_redis_url, sender):
     fr = texts_of("fr")
     post(server, sender, "bonjour")
-    out_of_scope = ["quel temps fait il a dakar demain", "je veux commander une pizza",
-                    "qui a gagné le match de foot hier soir"]
-    replies = [post(server, sender, text).json()[0]["text"] for text in out_of_scope]
-    assert all(text in fr for text in replies)
-    assert replies[0] == replies[1] != replies[2]
+    first = [item["text"] for item in post(server, sender, "xqzt ??").json()]
+    assert first and all(text in fr for text in first) and first != [handoff_text("fr")]
+    second = [item["text"] for item in post(server, sender, "vvv ??").json()]
+    assert second == [handoff_text("fr")], second
+    assert escalations_of(real_redis_url, sender)[0]["reasons"] == ["repeated_fallback"]
+
+
+def handoff_text(language: str) -> str:
+    path = Path(f"domain/responses/{language}.yml")
+    responses = yaml.safe_load(path.read_text("utf-8"))["responses"]
+    return responses["utter_handoff_queued"][0]["text"]
 
 
 def test_teranga_chat_talks_to_the_running_assistant(server, sender):
@@ -181,3 +221,30 @@ def test_an_edit_goes_live_in_the_running_action_server(server, kb_dir):
             return
         time.sleep(0.5)
     pytest.fail(f"the new article did not go live: {result}")
+
+
+def reply_language(text: str) -> str | None:
+    """The language of a reply: a fixed response, or a knowledge-base answer's opening."""
+    for path in Path("domain/responses").glob("*.yml"):
+        responses = yaml.safe_load(path.read_text("utf-8"))["responses"]
+        for variations in responses.values():
+            for variation in variations:
+                template = variation["text"]
+                if text == template or ("{title}" in template
+                                        and text.startswith(template.split("{")[0])):
+                    return path.stem
+    return None
+
+
+def test_replies_come_in_the_customers_language(server):
+    """Each held-out message of three words or more opens a conversation; the bot's first
+    reply (a response, a knowledge-base answer or a handoff) is in the message's language."""
+    heldout = yaml.safe_load(Path("tests/data/heldout.yml").read_text("utf-8"))["messages"]
+    long_enough = [m for m in heldout if len(m["text"].split()) >= 3]
+    wrong = []
+    for index, item in enumerate(long_enough):
+        replies = post(server, f"lang-{uuid.uuid4().hex[:6]}-{index}", item["text"]).json()
+        got = reply_language(replies[0]["text"]) if replies else None
+        if got != item["language"]:
+            wrong.append((item["text"], item["language"], got))
+    assert len(wrong) <= 0.05 * len(long_enough), wrong

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -49,35 +48,3 @@ def test_language_accuracy_on_messages_of_three_words_or_more(scores, language):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_intent_accuracy(scores, language):
     assert scores[language].intent_accuracy >= 0.85, scores[language].errors
-
-
-def response_languages() -> dict[str, str]:
-    """Every response text, mapped to the language of the file it comes from."""
-    texts = {}
-    for path in Path("domain/responses").glob("*.yml"):
-        for variations in yaml.safe_load(path.read_text("utf-8"))["responses"].values():
-            texts.update({variation["text"]: path.stem for variation in variations})
-    return texts
-
-
-def test_replies_come_in_the_customers_language(trained_model, heldout):
-    """Each held-out message of three words or more opens a conversation; the reply must
-    be in the message's language."""
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(str(trained_model))
-    languages = response_languages()
-    wrong = []
-
-    async def run() -> None:
-        for index, item in enumerate(heldout):
-            if len(item["text"].split()) < 3:
-                continue
-            replies = await agent.handle_text(item["text"], sender_id=f"heldout-{index}")
-            got = {languages.get(reply.get("text")) for reply in replies}
-            if got != {item["language"]}:
-                wrong.append((item["text"], item["language"], got))
-
-    asyncio.run(run())
-    checked = sum(len(item["text"].split()) >= 3 for item in heldout)
-    assert len(wrong) <= 0.05 * checked, wrong

@@ -1,0 +1,77 @@
+"""The handoff policy's decision at each step of a conversation, from plain inputs.
+
+After a customer message: an explicit request for a person or a clearly upset customer goes
+to the queue at once. After the knowledge-base action: an answer waits for the customer; a
+miss on a real question, or a second fallback in a row, goes to the queue; any other miss
+asks the customer to rephrase. After a failed action: the queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from teranga.handoff.triggers import (
+    ACTION_ERROR,
+    ASKED_FOR_PERSON,
+    NEGATIVE_SENTIMENT,
+    NOT_UNDERSTOOD,
+    REPEATED_FALLBACK,
+    Thresholds,
+    TurnSignals,
+    apply_loop_guard,
+    reasons_to_escalate,
+)
+
+ACTION_LISTEN = "action_listen"
+ACTION_HANDOFF = "action_handoff"
+ACTION_ASK_REPHRASE = "action_ask_rephrase"
+ACTION_ANSWER_FROM_KB = "action_answer_from_kb"
+AT_ONCE = (ASKED_FOR_PERSON, NEGATIVE_SENTIMENT)
+
+
+@dataclass(frozen=True)
+class PolicyThresholds(Thresholds):
+    # A knowledge-base miss on a message this long is a real question the bot cannot answer;
+    # a shorter one (a typo, "hein?") first gets a request to rephrase.
+    min_words_not_understood: int = 4
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    latest_action: str | None
+    signals: TurnSignals
+    message_words: int = 0
+    turns_since_return: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str
+    reasons: tuple[str, ...] = ()
+
+
+def decide(state: ConversationState, thresholds: PolicyThresholds) -> Decision | None:
+    """The next action the handoff policy insists on, or None to let the other policies act."""
+    signals = state.signals
+    if state.latest_action in (ACTION_HANDOFF, ACTION_ASK_REPHRASE):
+        return Decision(ACTION_LISTEN)  # both end the bot's turn
+    if state.latest_action == ACTION_LISTEN:
+        at_once = [r for r in reasons_to_escalate(signals, thresholds) if r in AT_ONCE]
+        return _escalate(at_once, state, thresholds)
+    if state.latest_action == ACTION_ANSWER_FROM_KB:
+        if not signals.kb_miss:
+            return Decision(ACTION_LISTEN)
+        reasons = [r for r in reasons_to_escalate(signals, thresholds)
+                   if r == REPEATED_FALLBACK
+                   or (r == NOT_UNDERSTOOD
+                       and state.message_words >= thresholds.min_words_not_understood)]
+        return _escalate(reasons, state, thresholds) or Decision(ACTION_ASK_REPHRASE)
+    if signals.action_failed and state.latest_action != ACTION_HANDOFF:
+        return _escalate([ACTION_ERROR], state, thresholds)
+    return None
+
+
+def _escalate(reasons, state: ConversationState, thresholds) -> Decision | None:
+    kept = apply_loop_guard(reasons, state.turns_since_return, thresholds)
+    return Decision(ACTION_HANDOFF, tuple(kept)) if kept else None

@@ -1,0 +1,81 @@
+"""HandoffPolicy: the Rasa policy that hands conversations to people (thin: the decisions
+are in `teranga.handoff.decision`). Configured in config.yml with named thresholds; its
+priority is above RulePolicy's, so its decision wins when it makes one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ConversationResumed, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from teranga.dialogue.fallback import FALLBACK_INTENT, consecutive_fallbacks
+from teranga.handoff.decision import ConversationState, PolicyThresholds, decide
+from teranga.handoff.triggers import TurnSignals
+from teranga.nlu.text import words
+
+REASONS_SLOT = "handoff_reasons"
+THRESHOLD_NAMES = ("low_confidence", "negative_sentiment", "repeated_fallbacks",
+                   "loop_guard_turns", "min_words_not_understood")
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT], is_trainable=True)
+class HandoffPolicy(Policy):
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        defaults = PolicyThresholds()
+        return {"priority": 6, **{name: getattr(defaults, name) for name in THRESHOLD_NAMES}}
+
+    def __init__(self, config, model_storage, resource, execution_context,
+                 featurizer=None) -> None:
+        super().__init__(config, model_storage, resource, execution_context, featurizer)
+        self.thresholds = PolicyThresholds(**{name: config[name] for name in THRESHOLD_NAMES})
+
+    def train(self, training_trackers, domain: Domain, **kwargs: Any) -> Resource:
+        with self._model_storage.write_to(self._resource):
+            pass  # nothing to learn: the thresholds are the whole model
+        return self._resource
+
+    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
+                                     rule_only_data=None, **kwargs: Any) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        decision = decide(conversation_state(tracker), self.thresholds)
+        if decision is None:
+            return self._prediction(probabilities)
+        probabilities[domain.index_for_action(decision.action)] = 1.0
+        events = [SlotSet(REASONS_SLOT, list(decision.reasons))] if decision.reasons else []
+        return self._prediction(probabilities, optional_events=events)
+
+
+def conversation_state(tracker: DialogueStateTracker) -> ConversationState:
+    message = tracker.latest_message
+    parse = message.parse_data if message else {}
+    ranking = [i for i in parse.get("intent_ranking") or [] if i.get("name") != FALLBACK_INTENT]
+    intent = (parse.get("intent") or {}).get("name")
+    user_intents = [(e.parse_data.get("intent") or {}).get("name")
+                    for e in reversed(tracker.events) if isinstance(e, UserUttered)]
+    signals = TurnSignals(
+        intent=intent,
+        intent_confidence=ranking[0].get("confidence", 0.0) if ranking else 0.0,
+        sentiment_score=float((parse.get("sentiment") or {}).get("score", 0.0)),
+        kb_miss=bool(tracker.get_slot("kb_miss")),
+        consecutive_fallbacks=consecutive_fallbacks(user_intents),
+        action_failed=bool(tracker.get_slot("action_error")))
+    return ConversationState(tracker.latest_action_name, signals,
+                             len(words(message.text or "")) if message else 0,
+                             turns_since_return(tracker))
+
+
+def turns_since_return(tracker: DialogueStateTracker) -> dict[str, int]:
+    """Customer turns since the last hand-back, for each reason of the last escalation."""
+    events = list(tracker.events)
+    resumed = [i for i, e in enumerate(events) if isinstance(e, ConversationResumed)]
+    if not resumed:
+        return {}
+    turns = sum(isinstance(e, UserUttered) for e in events[resumed[-1]:])
+    return {reason: turns for reason in tracker.get_slot(REASONS_SLOT) or []}
