@@ -1,8 +1,9 @@
 """Who owns each conversation: the bot, the queue, or one agent; recorded once, in Redis.
 
-Every change is a compare-and-set in one Lua script, so two desk processes can never give
-one conversation to two agents, and each agent's set of conversations (their load) moves in
-the same step.
+Every change is a compare-and-set in one optimistic transaction (WATCH / MULTI / EXEC, which
+the embedded server of `make demo` supports too, unlike scripts), so two desk processes can
+never give one conversation to two agents, and each agent's set of conversations (their load)
+moves in the same step.
 """
 
 from __future__ import annotations
@@ -13,21 +14,6 @@ BOT = "bot"
 QUEUED = "queued"
 AGENT_PREFIX = "agent:"
 
-# KEYS[1] owner key, KEYS[2] prefix of agents' sets; ARGV[1] expected, ARGV[2] new, ARGV[3] id
-_COMPARE_AND_SET = """
-local current = redis.call('GET', KEYS[1]) or 'bot'
-if current ~= ARGV[1] then return 0 end
-if string.sub(current, 1, 6) == 'agent:' then
-  redis.call('SREM', KEYS[2] .. string.sub(current, 7), ARGV[3])
-end
-if ARGV[2] == 'bot' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
-if string.sub(ARGV[2], 1, 6) == 'agent:' then
-  redis.call('SADD', KEYS[2] .. string.sub(ARGV[2], 7), ARGV[3])
-end
-return 1
-"""
-
-
 def agent_owner(agent_id: str) -> str:
     return f"{AGENT_PREFIX}{agent_id}"
 
@@ -36,7 +22,6 @@ class Ownership:
     def __init__(self, client: redis.Redis, prefix: str = "teranga") -> None:
         self.client = client
         self.prefix = prefix
-        self._compare_and_set = client.register_script(_COMPARE_AND_SET)
 
     def _key(self, conversation_id: str) -> str:
         return f"{self.prefix}:owner:{conversation_id}"
@@ -50,9 +35,31 @@ class Ownership:
 
     def change(self, conversation_id: str, expected: str, new: str) -> bool:
         """Set the owner to `new` only if it is `expected` now; True if it was changed."""
-        return bool(self._compare_and_set(
-            keys=[self._key(conversation_id), self._agents_prefix()],
-            args=[expected, new, conversation_id]))
+        key = self._key(conversation_id)
+        with self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    current = pipe.get(key)
+                    if (current.decode() if current else BOT) != expected:
+                        pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    self._write(pipe, conversation_id, expected, new)
+                    pipe.execute()
+                    return True
+                except redis.WatchError:  # someone else changed it first: look again
+                    continue
+
+    def _write(self, pipe, conversation_id: str, old: str, new: str) -> None:
+        if old.startswith(AGENT_PREFIX):
+            pipe.srem(self._agents_prefix() + old[len(AGENT_PREFIX):], conversation_id)
+        if new == BOT:
+            pipe.delete(self._key(conversation_id))
+        else:
+            pipe.set(self._key(conversation_id), new)
+        if new.startswith(AGENT_PREFIX):
+            pipe.sadd(self._agents_prefix() + new[len(AGENT_PREFIX):], conversation_id)
 
     def escalate(self, conversation_id: str) -> bool:
         return self.change(conversation_id, BOT, QUEUED)

@@ -108,3 +108,17 @@ def test_a_dead_desks_escalations_are_claimed_by_another(client, prefix):
     time.sleep(0.05)
     claimed = EscalationQueue(client, stream=stream).claim_abandoned("desk-alive", 20)
     assert [entry_id for entry_id, _ in claimed] == [entry]
+
+
+def test_the_demos_embedded_server_supports_the_handoff_store():
+    """`make demo` without REDIS_URL runs on fakeredis: the same operations must work there."""
+    from teranga.runtime import embedded_redis
+
+    with embedded_redis() as url:
+        client = redis.Redis.from_url(url)
+        ownership, queue = Ownership(client), EscalationQueue(client)
+        assert ownership.escalate("c5") and ownership.assign("c5", "awa")
+        assert ownership.conversations_of("awa") == {"c5"}
+        entry = queue.publish(escalation("c5"))
+        assert [entry_id for entry_id, _ in queue.read_new("desk-1")] == [entry]
+        assert [entry_id for entry_id, _ in queue.claim_abandoned("desk-2", 0)] == [entry]
