@@ -49,12 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     chat.set_defaults(handler=_chat)
 
     _add_kb_commands(commands)
+    _add_agent_commands(commands)
 
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
     try:
         return args.handler(args)
-    except (runtime.TrainingError, RuntimeError, TimeoutError) as error:
+    except (runtime.TrainingError, RuntimeError, TimeoutError, ValueError) as error:
         print(f"teranga {args.command}: {error}", file=sys.stderr)
         return 1
 
@@ -83,6 +84,96 @@ def _add_kb_commands(commands) -> None:
     ask.add_argument("--lang", required=True, help="the customer's language, such as fr or wo")
     ask.add_argument("--top", type=int, default=3, help="answers to show (default: 3)")
     ask.set_defaults(handler=_kb_ask)
+
+
+def _add_agent_commands(commands) -> None:
+    agents = commands.add_parser(
+        "agents", help="manage contact-centre agents (languages, skills, passwords)",
+        description="Agents live in TERANGA_AGENTS_FILE (default .teranga/agents.yml, kept "
+                    "out of git); passwords are stored as scrypt hashes only.")
+    agent_commands = agents.add_subparsers(dest="agents_command", required=True,
+                                           metavar="AGENTS_COMMAND")
+    add = agent_commands.add_parser("add", help="add an agent (asks for a password)")
+    add.add_argument("id", help="login, such as awa")
+    add.add_argument("--name", required=True, help="full name shown to colleagues")
+    add.add_argument("--languages", required=True,
+                     help="comma-separated language codes, such as wo,fr")
+    add.add_argument("--skills", default="", help="comma-separated skills, such as sunucash")
+    add.add_argument("--max", type=int, default=3, dest="max_conversations",
+                     help="conversations at once (default: 3)")
+    add.add_argument("--role", choices=("agent", "supervisor"), default="agent")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from standard input instead of prompting")
+    add.set_defaults(handler=_agents_add)
+    listing = agent_commands.add_parser("list", help="list the agents")
+    listing.set_defaults(handler=_agents_list)
+    remove = agent_commands.add_parser("remove", help="remove an agent")
+    remove.add_argument("id")
+    remove.set_defaults(handler=_agents_remove)
+    password = agent_commands.add_parser("password", help="set an agent's password")
+    password.add_argument("id")
+    password.add_argument("--password-stdin", action="store_true")
+    password.set_defaults(handler=_agents_password)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def _codes(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _agents_add(args: argparse.Namespace) -> int:
+    from teranga.handoff.agents import Agent, AgentDirectory, hash_password
+
+    directory = AgentDirectory()
+    directory.add(Agent(args.id, args.name, _codes(args.languages), _codes(args.skills),
+                        args.max_conversations, args.role,
+                        hash_password(_read_password(args.password_stdin))))
+    directory.save()
+    print(f"Added {args.role} {args.id} ({args.languages}) to {directory.path}")
+    return 0
+
+
+def _agents_list(args: argparse.Namespace) -> int:
+    from teranga.handoff.agents import AgentDirectory
+
+    directory = AgentDirectory()
+    for agent in sorted(directory.agents.values(), key=lambda a: a.id):
+        print(f"{agent.id:12} {agent.role:10} {agent.name:24} languages {','.join(agent.languages)}"
+              f"  skills {','.join(agent.skills) or '-'}  max {agent.max_conversations}")
+    print(f"{len(directory.agents)} agent(s) in {directory.path}")
+    return 0
+
+
+def _agents_remove(args: argparse.Namespace) -> int:
+    from teranga.handoff.agents import AgentDirectory
+
+    directory = AgentDirectory()
+    directory.remove(args.id)
+    directory.save()
+    print(f"Removed {args.id}")
+    return 0
+
+
+def _agents_password(args: argparse.Namespace) -> int:
+    from teranga.handoff.agents import AgentDirectory, AgentError, hash_password
+
+    directory = AgentDirectory()
+    if args.id not in directory.agents:
+        raise AgentError(f"no agent {args.id!r}")
+    directory.agents[args.id].password_hash = hash_password(_read_password(args.password_stdin))
+    directory.save()
+    print(f"Password of {args.id} changed")
+    return 0
 
 
 def _knowledge_base():
