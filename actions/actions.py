@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from teranga.dialogue.fallback import fallback_response
 from teranga.dialogue.knowledge import kb_reply
 from teranga.handoff import escalation
+from teranga.handoff.ownership import BOT, QUEUED
 from teranga.handoff.store import HandoffStore
 from teranga.kb.live import LiveKnowledgeBase
 
@@ -25,10 +26,11 @@ def reports_failure(run):
     @functools.wraps(run)
     def guarded(self, dispatcher, tracker, domain):
         try:
-            return run(self, dispatcher, tracker, domain)
+            events = run(self, dispatcher, tracker, domain)
         except Exception:
             logger.exception("Action %s failed for %s", self.name(), tracker.sender_id)
             return [SlotSet("action_error", True)]
+        return [*events, SlotSet("action_error", False)]
 
     return guarded
 
@@ -89,9 +91,16 @@ class ActionHandoff(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         reasons = tracker.get_slot("handoff_reasons") or []
         try:
-            if handoff_store().ownership.escalate(tracker.sender_id):
-                record = escalation.from_tracker(tracker.current_state(), reasons, kb_candidates)
-                handoff_store().queue.publish(record)
+            record = escalation.from_tracker(tracker.current_state(), reasons, kb_candidates)
+            store = handoff_store()
+            newly_queued = store.ownership.escalate(tracker.sender_id)
+            try:
+                # Published even if already queued: each escalation's reasons and context count.
+                store.queue.publish(record)
+            except Exception:
+                if newly_queued:  # no record, so it must not look queued
+                    store.ownership.change(tracker.sender_id, QUEUED, BOT)
+                raise
         except Exception:  # the queue is down: say how to reach a person another way
             logger.exception("Could not queue %s for an agent", tracker.sender_id)
             dispatcher.utter_message(response="utter_request_human")

@@ -13,7 +13,7 @@ from contextlib import nullcontext
 import requests
 
 from teranga import runtime
-from teranga.settings import PROJECT_ROOT, Settings
+from teranga.settings import PROJECT_ROOT, Settings, masked
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,11 +281,11 @@ def _print_urls(settings: Settings, redis_url: str, services: runtime.Services) 
     embedded = "" if settings.redis_url else " (embedded, in memory)"
     print(f"""
 Teranga is running.
-  REST channel   POST {settings.rasa_url}/webhooks/rest/webhook
+  REST channel   POST {services.rasa_url}/webhooks/rest/webhook
                  {{"sender": "me", "message": "salut"}}
-  HTTP API       {settings.rasa_url}/conversations/<sender>/tracker
+  HTTP API       {services.rasa_url}/conversations/<sender>/tracker
   action server  {settings.actions_url}/health
-  Redis          {redis_url}{embedded}
+  Redis          {masked(redis_url)}{embedded}
   logs           {services.log_dir}/
 Talk to it:      .venv/bin/teranga chat
 Stop:            Ctrl-C

@@ -130,6 +130,12 @@ class Services:
     host: str = "127.0.0.1"
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
+    @property
+    def rasa_url(self) -> str:
+        """Where the Rasa server answers: its interface, or loopback if it listens on all."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.settings.rasa_port}"
+
     def start(self, model: Path) -> None:
         for port, variable in ((self.settings.actions_port, "TERANGA_ACTIONS_PORT"),
                                (self.settings.rasa_port, "TERANGA_RASA_PORT")):
@@ -138,8 +144,11 @@ class Services:
                                    f"running?); stop it or set {variable}")
         env = {**_base_env(), **rasa_environment(self.redis_url, self.settings.actions_url)}
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        # rasa_sdk binds every interface unless told otherwise; the action server has no
+        # authentication, so it stays on loopback, where the Rasa server calls it.
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-                                "--port", str(self.settings.actions_port)], env)
+                                "--port", str(self.settings.actions_port)],
+                    {**env, "SANIC_HOST": "127.0.0.1"})
         rasa = [sys.executable, "-m", "rasa", "run", "--model", str(model), "--enable-api",
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                 "--interface", self.host, "--port", str(self.settings.rasa_port)]
@@ -157,7 +166,7 @@ class Services:
 
     def wait_until_ready(self, timeout: float = 300.0) -> None:
         checks = {"actions": f"{self.settings.actions_url}/health",
-                  "rasa": f"{self.settings.rasa_url}/status"}
+                  "rasa": f"{self.rasa_url}/status"}
         deadline = time.monotonic() + timeout
         for name, url in checks.items():
             while not _answers(url):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,17 +47,25 @@ class Settings:
         return f"http://127.0.0.1:{self.actions_port}"
 
 
+def masked(url: str) -> str:
+    """A URL fit for logs: the password replaced by ***."""
+    parsed = urlparse(url)
+    if not parsed.password:
+        return url
+    return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@")).geturl()
+
+
 def rasa_environment(redis_url: str, actions_url: str) -> dict[str, str]:
     """The variables `endpoints.yml` reads, derived from one Redis URL."""
     parsed = urlparse(redis_url)
     if parsed.scheme != "redis":
         raise ValueError(f"REDIS_URL must look like redis://[:password@]host:port/db, "
-                         f"got {redis_url!r}")
+                         f"got {masked(redis_url)!r}")
     return {
         "TERANGA_REDIS_HOST": parsed.hostname or "127.0.0.1",
         "TERANGA_REDIS_PORT": str(parsed.port or 6379),
         "TERANGA_REDIS_DB": (parsed.path or "/0").lstrip("/") or "0",
-        "TERANGA_REDIS_PASSWORD": parsed.password or "",
+        "TERANGA_REDIS_PASSWORD": unquote(parsed.password or ""),
         "TERANGA_ACTION_ENDPOINT": f"{actions_url}/webhook",
         "REDIS_URL": redis_url,  # the action server's handoff queue
         "RASA_TELEMETRY_ENABLED": "false",

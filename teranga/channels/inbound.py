@@ -83,12 +83,16 @@ def parse_rest_body(body: bytes, max_chars: int) -> Inbound:
         message = ""
     if not isinstance(message, str):
         raise InboundError('"message" must be a string')
-    metadata = payload.get("metadata") or {}
+    metadata = payload.get("metadata")
+    if metadata is None:
+        metadata = {}
     if not isinstance(metadata, dict):
         raise InboundError('"metadata" must be a JSON object')
     text, notes = prepare_text(message, max_chars)
+    # The "teranga" key is the channel's record of what it did; a client cannot write it.
+    metadata = {key: value for key, value in metadata.items() if key != "teranga"}
     if notes:
         logger.info("Inbound message from %s adjusted: %s", sender,
                     {k: v for k, v in notes.items() if k != "full_text"})
-        metadata = {**metadata, "teranga": notes}
+        metadata["teranga"] = notes
     return Inbound(sender=sender.strip(), text=text, metadata=metadata)

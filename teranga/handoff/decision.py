@@ -54,8 +54,12 @@ class Decision:
 def decide(state: ConversationState, thresholds: PolicyThresholds) -> Decision | None:
     """The next action the handoff policy insists on, or None to let the other policies act."""
     signals = state.signals
-    if state.latest_action in (ACTION_HANDOFF, ACTION_ASK_REPHRASE):
-        return Decision(ACTION_LISTEN)  # both end the bot's turn
+    if state.latest_action == ACTION_HANDOFF:
+        return Decision(ACTION_LISTEN)
+    if signals.action_failed and state.latest_action != ACTION_LISTEN:
+        return _escalate([ACTION_ERROR], state, thresholds) or Decision(ACTION_LISTEN)
+    if state.latest_action == ACTION_ASK_REPHRASE:
+        return Decision(ACTION_LISTEN)
     if state.latest_action == ACTION_LISTEN:
         at_once = [r for r in reasons_to_escalate(signals, thresholds) if r in AT_ONCE]
         return _escalate(at_once, state, thresholds)
@@ -67,8 +71,6 @@ def decide(state: ConversationState, thresholds: PolicyThresholds) -> Decision |
                    or (r == NOT_UNDERSTOOD
                        and state.message_words >= thresholds.min_words_not_understood)]
         return _escalate(reasons, state, thresholds) or Decision(ACTION_ASK_REPHRASE)
-    if signals.action_failed and state.latest_action != ACTION_HANDOFF:
-        return _escalate([ACTION_ERROR], state, thresholds)
     return None
 
 

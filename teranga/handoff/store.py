@@ -18,7 +18,8 @@ class HandoffStore:
 
     @classmethod
     def from_url(cls, url: str) -> HandoffStore:
-        client = redis.Redis.from_url(url)
+        # A hung Redis must fail fast: actions run on the action server's event loop.
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         return cls(Ownership(client), EscalationQueue(client))
 
     @classmethod

@@ -15,6 +15,7 @@ NEGATIVE_SENTIMENT = "negative_sentiment"
 NOT_UNDERSTOOD = "not_understood"  # low NLU confidence and no confident knowledge-base answer
 REPEATED_FALLBACK = "repeated_fallback"
 ACTION_ERROR = "action_error"
+FALLBACK_INTENT = "nlu_fallback"
 REASONS = (ASKED_FOR_PERSON, NEGATIVE_SENTIMENT, NOT_UNDERSTOOD, REPEATED_FALLBACK, ACTION_ERROR)
 
 
@@ -48,7 +49,9 @@ def reasons_to_escalate(signals: TurnSignals, thresholds: Thresholds) -> list[st
         found.append(ASKED_FOR_PERSON)
     if signals.sentiment_score <= thresholds.negative_sentiment:
         found.append(NEGATIVE_SENTIMENT)
-    if signals.intent_confidence < thresholds.low_confidence and signals.kb_miss:
+    not_sure = (signals.intent_confidence < thresholds.low_confidence
+                or signals.intent == FALLBACK_INTENT)  # also two intents too close to call
+    if not_sure and signals.kb_miss:
         found.append(NOT_UNDERSTOOD)
     if signals.consecutive_fallbacks >= thresholds.repeated_fallbacks:
         found.append(REPEATED_FALLBACK)

@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -116,10 +117,20 @@ class StoredIndex:
         np.save(staging / VECTORS, self.vectors)
         for language, rows in self.rows_by_language().items():
             faiss.write_index(faiss_index(self.vectors[rows]), str(staging / faiss_file(language)))
-        old = index_dir.with_name(index_dir.name + ".old")
-        if index_dir.exists():
-            os.replace(index_dir, old)
-        os.replace(staging, index_dir)
+        # Unique names: another process (the action server, `teranga kb ask`) may be saving
+        # the same index at this moment; the last one to swap in wins, nobody fails.
+        for _attempt in range(5):
+            old = index_dir.with_name(f"{index_dir.name}.old-{uuid.uuid4().hex[:8]}")
+            try:
+                if index_dir.exists():
+                    os.replace(index_dir, old)
+                os.replace(staging, index_dir)
+                break
+            except OSError:  # the other process swapped in between: try again
+                continue
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise OSError(f"could not swap the new index into {index_dir}")
         shutil.rmtree(old, ignore_errors=True)
 
     def rows_by_language(self) -> dict[str, np.ndarray]:

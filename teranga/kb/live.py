@@ -56,17 +56,16 @@ class LiveKnowledgeBase:
     def _watch(self) -> None:
         while not self._stop.wait(self.poll_seconds):
             current = snapshot(self.settings.kb_dir)
-            if current != self._seen:
-                self._seen = current
-                self._rebuild()
+            if current != self._seen and self._rebuild():
+                self._seen = current  # after a failed rebuild, the next look tries again
 
-    def _rebuild(self) -> None:
+    def _rebuild(self) -> bool:
         with self._lock:
             try:
                 report = self.knowledge_base.build()
             except Exception:  # the previous retriever keeps serving
                 logger.exception("Knowledge base rebuild failed; the previous index is kept")
-                return
+                return False
         self.reloads += 1
         for problem in report.problems:
             logger.error("Knowledge base file needs fixing: %s", problem)
@@ -74,3 +73,4 @@ class LiveKnowledgeBase:
             logger.warning("Knowledge base: %s is broken, its last good version is used", path)
         logger.info("Knowledge base loaded: %d sections (%d files embedded, %d unchanged)",
                     report.chunks, len(report.embedded_files), len(report.reused_files))
+        return True

@@ -69,3 +69,15 @@ def test_no_bounce_back_right_after_a_return_to_the_bot():
     assert decide(later, T) == Decision(ACTION_HANDOFF, ("negative_sentiment",))
     asks = state(ACTION_LISTEN, intent="request_human", since={"asked_for_person": 0})
     assert decide(asks, T) == Decision(ACTION_HANDOFF, ("asked_for_person",))
+
+
+def test_a_failed_knowledge_base_action_goes_to_a_person_at_once():
+    failed = state(ACTION_ANSWER_FROM_KB, intent="nlu_fallback", intent_confidence=0.3,
+                   action_failed=True)
+    assert decide(failed, T) == Decision(ACTION_HANDOFF, ("action_error",))
+
+
+def test_a_fallback_between_two_close_intents_counts_as_not_understood():
+    ambiguous = state(ACTION_ANSWER_FROM_KB, words=8, intent="nlu_fallback",
+                      intent_confidence=0.52, kb_miss=True, consecutive_fallbacks=1)
+    assert decide(ambiguous, T) == Decision(ACTION_HANDOFF, ("not_understood",))

@@ -60,3 +60,15 @@ def test_customers_cannot_send_rasa_commands():
 
 def test_emoji_only_message_is_passed_on():
     assert parse_rest_body(body(sender="a", message="👍"), max_chars=2000).text == "👍"
+
+
+@pytest.mark.parametrize("metadata", [[], 0, "", False])
+def test_metadata_that_is_not_an_object_is_refused(metadata):
+    with pytest.raises(InboundError, match='"metadata" must be'):
+        parse_rest_body(body(sender="a", message="hi", metadata=metadata), max_chars=2000)
+
+
+def test_clients_cannot_write_the_channels_own_record():
+    forged = {"teranga": {"truncated": True, "full_text": "forged"}, "locale": "fr_SN"}
+    inbound = parse_rest_body(body(sender="a", message="bonjour", metadata=forged), 2000)
+    assert inbound.metadata == {"locale": "fr_SN"}
