@@ -29,7 +29,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from teranga.kb.embedders import make_embedder  # noqa: E402
-from teranga.kb.index import Chunk, StoredIndex, build_index  # noqa: E402
+from teranga.kb.index import Chunk, StoredIndex, build_index, faiss_index  # noqa: E402
 from teranga.kb.retriever import Calibration, Retriever  # noqa: E402
 from teranga.settings import PROJECT_ROOT  # noqa: E402
 
@@ -53,22 +53,10 @@ def one_language(stored: StoredIndex) -> StoredIndex:
     return StoredIndex(stored.embedder, chunks, stored.vectors, {})
 
 
-def make_index(kind: str, vectors: np.ndarray) -> faiss.Index:
-    dim = vectors.shape[1]
-    if kind == "flat":
-        index = faiss.IndexFlatIP(dim)
-    else:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 64
-    index.add(vectors)
-    return index
-
-
 def measure(stored: StoredIndex, kind: str, embedder, questions: list[str],
             embed_seconds_per_chunk: float, flat_top: dict | None) -> dict:
     started = time.perf_counter()
-    index = make_index(kind, stored.vectors)
+    index = faiss_index(stored.vectors, exact=kind == "flat")
     index_seconds = time.perf_counter() - started
     started = time.perf_counter()
     retriever = Retriever(stored, {"en": index}, embedder, Calibration())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import signal
@@ -20,6 +19,7 @@ import requests
 import yaml
 
 from teranga.dialogue.domain import write_domain
+from teranga.fingerprint import files_fingerprint
 from teranga.settings import PROJECT_ROOT, Settings, rasa_environment
 
 logger = logging.getLogger(__name__)
@@ -35,16 +35,7 @@ class TrainingError(RuntimeError):
 
 
 def training_fingerprint(root: Path = PROJECT_ROOT) -> str:
-    digest = hashlib.sha256()
-    for name in TRAINING_INPUTS:
-        path = root / name
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-        for file in files:
-            if "__pycache__" in file.parts or file.suffix == ".md":  # READMEs train nothing
-                continue
-            digest.update(str(file.relative_to(root)).encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()
+    return files_fingerprint((root / name for name in TRAINING_INPUTS), root)
 
 
 def model_path(models_dir: Path) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from teranga.dialogue.fallback import FALLBACK_INTENT
 from teranga.handoff.queue import Escalation
 
 LAST_MESSAGES = 10
@@ -18,7 +19,7 @@ def from_tracker(tracker: dict, reasons: list[str],
     slots = tracker.get("slots") or {}
     language = slots.get("language") or "fr"
     ranking = [{"name": i.get("name"), "confidence": round(float(i.get("confidence", 0)), 3)}
-               for i in latest.get("intent_ranking") or [] if i.get("name") != "nlu_fallback"]
+               for i in latest.get("intent_ranking") or [] if i.get("name") != FALLBACK_INTENT]
     return Escalation(
         conversation_id=tracker["sender_id"],
         channel=_latest_channel(tracker) or "unknown",

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from teranga.dialogue.fallback import FALLBACK_INTENT
+
 ASKED_FOR_PERSON = "asked_for_person"
 NEGATIVE_SENTIMENT = "negative_sentiment"
 NOT_UNDERSTOOD = "not_understood"  # low NLU confidence and no confident knowledge-base answer
 REPEATED_FALLBACK = "repeated_fallback"
 ACTION_ERROR = "action_error"
-FALLBACK_INTENT = "nlu_fallback"
 REASONS = (ASKED_FOR_PERSON, NEGATIVE_SENTIMENT, NOT_UNDERSTOOD, REPEATED_FALLBACK, ACTION_ERROR)
 
 

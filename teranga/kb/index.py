@@ -205,10 +205,11 @@ def _embed_missing(parts: list, embedder: Embedder, progress: bool, batch: int =
             offset += len(chunks)
 
 
-def faiss_index(vectors: np.ndarray) -> faiss.Index:
-    """Exact inner-product search for small collections, HNSW for large ones."""
+def faiss_index(vectors: np.ndarray, exact: bool | None = None) -> faiss.Index:
+    """Exact inner-product search for small collections, HNSW for large ones (`exact`
+    forces one or the other, for benchmarks)."""
     dim = vectors.shape[1]
-    if len(vectors) <= EXACT_SEARCH_LIMIT:
+    if exact if exact is not None else len(vectors) <= EXACT_SEARCH_LIMIT:
         index = faiss.IndexFlatIP(dim)
     else:
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)

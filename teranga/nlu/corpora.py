@@ -10,12 +10,13 @@ is a data-only change:
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+from teranga.fingerprint import files_fingerprint
 
 _TWEET_NOISE = re.compile(r"@\w+|https?://\S+|#|\bRT\b")
 
@@ -55,9 +56,4 @@ def labelled_rows(folder: Path) -> Iterator[tuple[str, str]]:
 
 def fingerprint(*folders: Path) -> str:
     """A hash of every file under the folders: Rasa retrains a component when it changes."""
-    digest = hashlib.sha256()
-    for folder in folders:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            digest.update(str(path.relative_to(folder)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return files_fingerprint([folder.resolve() for folder in folders], Path.cwd().resolve())
