@@ -11,9 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from teranga.dialogue.fallback import fallback_response
 from teranga.dialogue.knowledge import kb_reply
-from teranga.handoff import escalation
+from teranga.handoff import escalation, satisfaction
+from teranga.handoff.availability import Availability
 from teranga.handoff.ownership import BOT, QUEUED
 from teranga.handoff.store import HandoffStore
+from teranga.handoff.triggers import CALLBACK_REQUESTED
 from teranga.kb.live import LiveKnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -83,7 +85,8 @@ class ActionAnswerFromKnowledgeBase(Action):
 
 
 class ActionHandoff(Action):
-    """Put the conversation in the agents' queue with everything the bot knows."""
+    """Put the conversation in the agents' queue with everything the bot knows, and tell
+    the customer what happens next: a person soon, or (closed, nobody free) a callback."""
 
     def name(self) -> str:
         return "action_handoff"
@@ -91,22 +94,64 @@ class ActionHandoff(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         reasons = tracker.get_slot("handoff_reasons") or []
         try:
-            record = escalation.from_tracker(tracker.current_state(), reasons, kb_candidates)
-            store = handoff_store()
-            newly_queued = store.ownership.escalate(tracker.sender_id)
-            try:
-                # Published even if already queued: each escalation's reasons and context count.
-                store.queue.publish(record)
-            except Exception:
-                if newly_queued:  # no record, so it must not look queued
-                    store.ownership.change(tracker.sender_id, QUEUED, BOT)
-                raise
+            outlook = _queue(tracker, reasons)
         except Exception:  # the queue is down: say how to reach a person another way
             logger.exception("Could not queue %s for an agent", tracker.sender_id)
             dispatcher.utter_message(response="utter_request_human")
             return [SlotSet("action_error", False)]
-        dispatcher.utter_message(response="utter_handoff_queued")
-        return [SlotSet("action_error", False)]
+        if not outlook.open_now:
+            opens = outlook.opens_at.strftime("%d/%m %H:%M") if outlook.opens_at else "?"
+            dispatcher.utter_message(response="utter_handoff_closed", opens_at=opens)
+        elif outlook.agents == 0:
+            dispatcher.utter_message(response="utter_handoff_no_agent")
+        else:
+            dispatcher.utter_message(response="utter_handoff_coming",
+                                     wait_minutes=outlook.wait_minutes)
+        return [SlotSet("callback_offered", outlook.agents == 0), SlotSet("action_error", False)]
+
+
+def _queue(tracker: Tracker, reasons: list[str]) -> Availability:
+    record = escalation.from_tracker(tracker.current_state(), reasons, kb_candidates)
+    store = handoff_store()
+    newly_queued = store.ownership.escalate(tracker.sender_id)
+    try:
+        # Published even if already queued: each escalation's reasons and context count.
+        store.queue.publish(record)
+    except Exception:
+        if newly_queued:  # no record, so it must not look queued
+            store.ownership.change(tracker.sender_id, QUEUED, BOT)
+        raise
+    return store.availability(record.language, tracker.sender_id)
+
+
+class ActionRequestCallback(Action):
+    """The customer accepted a callback: the desk shows it on their waiting conversation."""
+
+    def name(self) -> str:
+        return "action_request_callback"
+
+    @reports_failure
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        reasons = [*(tracker.get_slot("handoff_reasons") or []), CALLBACK_REQUESTED]
+        _queue(tracker, reasons)
+        dispatcher.utter_message(response="utter_callback_noted")
+        return [SlotSet("callback_offered", False)]
+
+
+class ActionRecordSatisfaction(Action):
+    """The answer to the satisfaction question, counted for the agent who helped."""
+
+    def name(self) -> str:
+        return "action_record_satisfaction"
+
+    @reports_failure
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        satisfied = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
+        agent_id = tracker.get_slot("handoff_agent") or "unknown"
+        satisfaction.record(handoff_store().client, agent_id, satisfied)
+        dispatcher.utter_message(response="utter_satisfaction_thanks" if satisfied
+                                 else "utter_satisfaction_sorry")
+        return []
 
 
 def kb_candidates(question: str, language: str) -> list[dict]:

@@ -109,6 +109,7 @@ def main() -> None:
 
     model = runtime.train(Settings.from_env().models_dir)
     settings = Settings(redis_url=redis_url, rasa_port=runtime.free_port(),
+                        desk_port=runtime.free_port(),
                         actions_port=runtime.free_port(), models_dir=model.parent,
                         max_message_chars=2000)
     teranga = runtime.Services(settings, redis_url, PROJECT_ROOT / ".teranga" / "bench-logs")

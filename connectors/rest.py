@@ -9,19 +9,36 @@ import logging
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
+from redis.exceptions import ResponseError
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from teranga.channels.inbound import InboundError, parse_rest_body
+from teranga.channels.inbound import MAX_SENDER_CHARS, InboundError, parse_rest_body
+from teranga.channels.outbox import Outbox, OutboxOutputChannel
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
 class RestInput(RasaRestInput):
+    """Replies come back in the HTTP response; messages sent later (an agent's) wait in an
+    outbox that the client collects with `GET /webhooks/rest/outbox?sender=...&after=...`."""
+
+    def __init__(self) -> None:
+        self._outbox: Outbox | None = None
+
     @classmethod
     def name(cls) -> str:
         return "rest"
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:  # created in the server's event loop, on first use
+            self._outbox = Outbox()
+        return self._outbox
+
+    def get_output_channel(self) -> OutboxOutputChannel:
+        return OutboxOutputChannel(self.outbox)
 
     def blueprint(self, on_new_message) -> Blueprint:
         webhook = Blueprint(f"teranga_{self.name()}_webhook", __name__)
@@ -48,5 +65,21 @@ class RestInput(RasaRestInput):
                 return response.json({"error": "the assistant failed to process this "
                                       "message; the failure is logged"}, status=503)
             return response.json(collector.messages)
+
+        @webhook.route("/outbox", methods=["GET"])
+        async def collect(request: Request):
+            sender = request.args.get("sender") or ""
+            if not sender or len(sender) > MAX_SENDER_CHARS:
+                return response.json({"error": "give the conversation's sender"}, status=400)
+            try:
+                wait = float(request.args.get("wait") or 0)
+                messages = await self.outbox.read(sender, request.args.get("after") or "0",
+                                                  max(0.0, wait))
+            except (ValueError, ResponseError):
+                return response.json({"error": "'after' must be a message id and 'wait' "
+                                      "a number of seconds"}, status=400)
+            return response.json({"messages": messages,
+                                  "next": messages[-1]["id"] if messages else
+                                  request.args.get("after") or "0"})
 
         return webhook

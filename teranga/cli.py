@@ -48,6 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--quiet", action="store_true", help="do not show language and sentiment")
     chat.set_defaults(handler=_chat)
 
+    desk = commands.add_parser(
+        "desk", help="run the agents' desk (web application) on its own",
+        description="Serve the agents' desk: take escalations from the Redis queue, route them "
+                    "to agents and let agents answer customers. `teranga demo` starts it too; "
+                    "run several behind a load balancer if you like (they share Redis).")
+    desk.add_argument("--host", default=os.environ.get("TERANGA_HOST", "127.0.0.1"),
+                      help="interface to listen on (default: %(default)s)")
+    desk.add_argument("--port", type=int, default=Settings.from_env().desk_port,
+                      help="port (default: %(default)s, or TERANGA_DESK_PORT)")
+    desk.add_argument("--rasa-url", default=os.environ.get("TERANGA_RASA_URL",
+                                                           Settings.from_env().rasa_url),
+                      help="the Rasa server's HTTP API (default: %(default)s)")
+    desk.set_defaults(handler=_desk)
+
     _add_kb_commands(commands)
     _add_agent_commands(commands)
 
@@ -266,6 +280,17 @@ def _demo(args: argparse.Namespace) -> int:
             services.stop()
 
 
+def _desk(args: argparse.Namespace) -> int:
+    from teranga.desk.app import build
+
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        raise RuntimeError("REDIS_URL is not set: the desk shares Redis with the assistant")
+    build(redis_url, args.rasa_url).run(host=args.host, port=args.port, access_log=False,
+                                        motd=False)
+    return 0
+
+
 def _prepare_knowledge_base() -> None:
     """Embed new or changed articles now, with a progress bar, so that the action server
     starts on a ready index."""
@@ -285,11 +310,20 @@ Teranga is running.
                  {{"sender": "me", "message": "salut"}}
   HTTP API       {services.rasa_url}/conversations/<sender>/tracker
   action server  {settings.actions_url}/health
+  agents' desk   {services.desk_url}/  {_agents_hint()}
   Redis          {masked(redis_url)}{embedded}
   logs           {services.log_dir}/
 Talk to it:      .venv/bin/teranga chat
 Stop:            Ctrl-C
 """, flush=True)
+
+
+def _agents_hint() -> str:
+    from teranga.handoff.agents import AgentDirectory
+
+    if AgentDirectory().agents:
+        return ""
+    return "(no agents yet: .venv/bin/teranga agents add awa --name Awa --languages fr,wo)"
 
 
 def _chat(args: argparse.Namespace) -> int:

@@ -124,12 +124,21 @@ class Services:
     @property
     def rasa_url(self) -> str:
         """Where the Rasa server answers: its interface, or loopback if it listens on all."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{host}:{self.settings.rasa_port}"
+        return f"http://{self._served_host}:{self.settings.rasa_port}"
+
+    @property
+    def desk_url(self) -> str:
+        return f"http://{self._served_host}:{self.settings.desk_port}"
+
+    @property
+    def _served_host(self) -> str:
+        """Where a server answers: its interface, or loopback if it listens on all."""
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
 
     def start(self, model: Path) -> None:
         for port, variable in ((self.settings.actions_port, "TERANGA_ACTIONS_PORT"),
-                               (self.settings.rasa_port, "TERANGA_RASA_PORT")):
+                               (self.settings.rasa_port, "TERANGA_RASA_PORT"),
+                               (self.settings.desk_port, "TERANGA_DESK_PORT")):
             if port_in_use(port):
                 raise RuntimeError(f"port {port} is already in use (another Teranga still "
                                    f"running?); stop it or set {variable}")
@@ -146,6 +155,9 @@ class Services:
         if os.environ.get("TERANGA_API_TOKEN"):
             rasa += ["--auth-token", os.environ["TERANGA_API_TOKEN"]]
         self._spawn("rasa", rasa, env)
+        self._spawn("desk", [sys.executable, "-m", "teranga", "desk", "--host", self.host,
+                             "--port", str(self.settings.desk_port),
+                             "--rasa-url", self.rasa_url], env)
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")
@@ -157,7 +169,7 @@ class Services:
 
     def wait_until_ready(self, timeout: float = 300.0) -> None:
         checks = {"actions": f"{self.settings.actions_url}/health",
-                  "rasa": f"{self.rasa_url}/status"}
+                  "rasa": f"{self.rasa_url}/status", "desk": f"{self.desk_url}/health"}
         deadline = time.monotonic() + timeout
         for name, url in checks.items():
             while not _answers(url):

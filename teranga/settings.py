@@ -5,6 +5,7 @@
 | REDIS_URL | (embedded server) | Redis for the tracker store and the lock store |
 | TERANGA_RASA_PORT | 5005 | Rasa server port |
 | TERANGA_ACTIONS_PORT | 5055 | action server port |
+| TERANGA_DESK_PORT | 5010 | agents' desk port |
 | TERANGA_MODELS_DIR | models | where trained models are kept |
 | TERANGA_MAX_MESSAGE_CHARS | 2000 | longer messages: cut for the NLU, kept whole in metadata |
 """
@@ -24,6 +25,7 @@ class Settings:
     redis_url: str | None
     rasa_port: int
     actions_port: int
+    desk_port: int
     models_dir: Path
     max_message_chars: int
 
@@ -34,6 +36,7 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             rasa_port=int(env.get("TERANGA_RASA_PORT", 5005)),
             actions_port=int(env.get("TERANGA_ACTIONS_PORT", 5055)),
+            desk_port=int(env.get("TERANGA_DESK_PORT", 5010)),
             models_dir=Path(env.get("TERANGA_MODELS_DIR", PROJECT_ROOT / "models")),
             max_message_chars=int(env.get("TERANGA_MAX_MESSAGE_CHARS", 2000)),
         )

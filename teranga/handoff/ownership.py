@@ -8,6 +8,8 @@ moves in the same step.
 
 from __future__ import annotations
 
+import time
+
 import redis
 
 BOT = "bot"
@@ -29,19 +31,28 @@ class Ownership:
     def _agents_prefix(self) -> str:
         return f"{self.prefix}:agent-conversations:"
 
+    @property
+    def queued_key(self) -> str:
+        """Sorted set of the conversations waiting for an agent, scored by time queued."""
+        return f"{self.prefix}:queued"
+
     def owner(self, conversation_id: str) -> str:
         value = self.client.get(self._key(conversation_id))
         return value.decode() if value else BOT
 
-    def change(self, conversation_id: str, expected: str, new: str) -> bool:
-        """Set the owner to `new` only if it is `expected` now; True if it was changed."""
+    def change(self, conversation_id: str, expected: str, new: str,
+               max_load: int | None = None) -> bool:
+        """Set the owner to `new` only if it is `expected` now (and, for an agent, only if
+        they hold fewer than `max_load` conversations); True if it was changed."""
         key = self._key(conversation_id)
+        load_key = self._agents_prefix() + new[len(AGENT_PREFIX):]
         with self.client.pipeline() as pipe:
             while True:
                 try:
-                    pipe.watch(key)
+                    pipe.watch(key, load_key)
                     current = pipe.get(key)
-                    if (current.decode() if current else BOT) != expected:
+                    if (current.decode() if current else BOT) != expected or (
+                            max_load is not None and pipe.scard(load_key) >= max_load):
                         pipe.unwatch()
                         return False
                     pipe.multi()
@@ -60,21 +71,33 @@ class Ownership:
             pipe.set(self._key(conversation_id), new)
         if new.startswith(AGENT_PREFIX):
             pipe.sadd(self._agents_prefix() + new[len(AGENT_PREFIX):], conversation_id)
+        if new == QUEUED:
+            pipe.zadd(self.queued_key, {conversation_id: time.time()})
+        elif old == QUEUED:
+            pipe.zrem(self.queued_key, conversation_id)
 
     def escalate(self, conversation_id: str) -> bool:
         return self.change(conversation_id, BOT, QUEUED)
 
-    def assign(self, conversation_id: str, agent_id: str) -> bool:
-        return self.change(conversation_id, QUEUED, agent_owner(agent_id))
+    def assign(self, conversation_id: str, agent_id: str, max_load: int | None = None) -> bool:
+        return self.change(conversation_id, QUEUED, agent_owner(agent_id), max_load)
 
-    def transfer(self, conversation_id: str, from_agent: str, to_agent: str) -> bool:
-        return self.change(conversation_id, agent_owner(from_agent), agent_owner(to_agent))
+    def transfer(self, conversation_id: str, from_agent: str, to_agent: str,
+                 max_load: int | None = None) -> bool:
+        return self.change(conversation_id, agent_owner(from_agent), agent_owner(to_agent),
+                           max_load)
 
     def requeue(self, conversation_id: str, agent_id: str) -> bool:
         return self.change(conversation_id, agent_owner(agent_id), QUEUED)
 
     def return_to_bot(self, conversation_id: str, agent_id: str) -> bool:
+        """Hand back or close: either way the bot answers the customer's next message."""
         return self.change(conversation_id, agent_owner(agent_id), BOT)
+
+    def queued(self) -> dict[str, float]:
+        """Waiting conversations and when each entered the queue."""
+        return {member.decode(): score
+                for member, score in self.client.zrange(self.queued_key, 0, -1, withscores=True)}
 
     def conversations_of(self, agent_id: str) -> set[str]:
         members = self.client.smembers(f"{self._agents_prefix()}{agent_id}")

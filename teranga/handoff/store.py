@@ -1,4 +1,5 @@
-"""The handoff's Redis-backed state in one object: ownership and the escalation queue."""
+"""The handoff's Redis-backed state in one object: ownership, the escalation queue, the
+desk's records and agents' presence."""
 
 from __future__ import annotations
 
@@ -7,20 +8,38 @@ from dataclasses import dataclass
 
 import redis
 
-from teranga.handoff.ownership import Ownership
+from teranga.handoff.agents import AgentDirectory
+from teranga.handoff.availability import Availability, Presence, availability, load_settings
+from teranga.handoff.ownership import QUEUED, Ownership
 from teranga.handoff.queue import EscalationQueue
+from teranga.handoff.records import ConversationRecords
 
 
 @dataclass
 class HandoffStore:
+    client: redis.Redis
     ownership: Ownership
     queue: EscalationQueue
+    records: ConversationRecords
+    presence: Presence
 
     @classmethod
     def from_url(cls, url: str) -> HandoffStore:
         # A hung Redis must fail fast: actions run on the action server's event loop.
         client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        return cls(Ownership(client), EscalationQueue(client))
+        return cls(client, Ownership(client), EscalationQueue(client),
+                   ConversationRecords(client), Presence(client))
+
+    def availability(self, language: str, conversation_id: str) -> Availability:
+        """What a customer joining the queue of `language` can expect now."""
+        directory = AgentDirectory()
+        waiting = self.records.get_many([c for c in self.ownership.queued()
+                                         if c != conversation_id])
+        ahead = sum(r.language == language and self.ownership.owner(c) == QUEUED
+                    for c, r in waiting.items())
+        load = {a: len(self.ownership.conversations_of(a)) for a in directory.agents}
+        return availability(language, load_settings(), directory.agents.values(),
+                            self.presence.available(), load, ahead)
 
     @classmethod
     def from_env(cls) -> HandoffStore:

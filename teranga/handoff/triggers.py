@@ -17,6 +17,8 @@ NEGATIVE_SENTIMENT = "negative_sentiment"
 NOT_UNDERSTOOD = "not_understood"  # low NLU confidence and no confident knowledge-base answer
 REPEATED_FALLBACK = "repeated_fallback"
 ACTION_ERROR = "action_error"
+# Not a trigger: added to a waiting conversation when the customer accepts a callback.
+CALLBACK_REQUESTED = "callback_requested"
 REASONS = (ASKED_FOR_PERSON, NEGATIVE_SENTIMENT, NOT_UNDERSTOOD, REPEATED_FALLBACK, ACTION_ERROR)
 
 

@@ -16,7 +16,8 @@ LANGUAGES = {"fr", "en", "wo", "sw", "ha"}
 def test_every_language_has_every_response_and_every_intent_has_one():
     assert missing_translations(Path("domain")) == {}
     domain = build_domain(Path("domain"), "fr")
-    for intent in domain["intents"]:
+    external = {"handed_back"}  # triggered by the desk, answered by a rule
+    for intent in set(domain["intents"]) - external:
         assert f"utter_{intent}" in domain["responses"], intent
     for name, variations in domain["responses"].items():
         languages = {v["condition"][0]["value"] for v in variations if "condition" in v}

@@ -1,0 +1,345 @@
+"""The agents' desk: a Sanic web application (pages, JSON API, one websocket per open desk).
+
+Every route but the login page needs a session; state-changing requests and websockets
+must come from the desk's own origin. Background tasks take escalations in, route them,
+re-queue unanswered ones and push news to open desks as it happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+import redis
+from sanic import Sanic, response
+from sanic.request import Request
+
+from teranga.desk.auth import COOKIE, SESSION_SECONDS, Sessions
+from teranga.desk.canned import canned_replies
+from teranga.desk.events import EVENTS_STREAM
+from teranga.desk.rasa_api import RasaApi, RasaUnavailable
+from teranga.desk.service import NOTICES_STREAM, Desk, DeskError
+from teranga.handoff.agents import Agent
+from teranga.handoff.availability import load_settings
+from teranga.handoff.ownership import AGENT_PREFIX
+
+logger = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+STATIC_FILES = {"desk.js": "text/javascript", "desk.css": "text/css"}
+HEARTBEAT_SECONDS = 5
+MAINTENANCE_SECONDS = 1.0
+
+
+@dataclass
+class Connections:
+    """Open desks in this process: each websocket and the agent behind it."""
+
+    sockets: dict = field(default_factory=dict)  # websocket -> Agent
+
+    def agents(self) -> set[str]:
+        return {agent.id for agent in self.sockets.values()}
+
+
+def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
+               secure_cookies: bool = False) -> Sanic:
+    app = Sanic("teranga_desk")
+    app.config.REQUEST_MAX_SIZE = 64 * 1024
+    app.config.WEBSOCKET_MAX_SIZE = 64 * 1024
+    connections = Connections()
+
+    def session_agent(request: Request) -> Agent | None:
+        agent_id = sessions.agent_id(request.cookies.get(COOKIE))
+        return desk.agent(agent_id) if agent_id else None
+
+    def same_origin(request: Request) -> bool:
+        origin = request.headers.get("origin")
+        scheme = "https" if request.scheme in ("https", "wss") else "http"  # ws:// too
+        own = f"{scheme}://{request.host}"
+        return origin == own or origin in allowed_origins
+
+    @app.on_request
+    async def guard(request: Request):
+        """Refuse cross-site requests before any handler (or websocket handshake) runs."""
+        is_websocket = request.headers.get("upgrade", "").lower() == "websocket"
+        if (is_websocket or (request.method == "POST" and "origin" in request.headers)) \
+                and not same_origin(request):
+            logger.warning("Refused %s %s from origin %r", request.method, request.path,
+                           request.headers.get("origin"))
+            return response.json({"error": "forbidden origin"}, status=403)
+        if request.path in ("/login", "/health"):
+            return None
+        agent = session_agent(request)
+        if agent is None:
+            if request.path.startswith(("/api/", "/ws")):
+                return response.json({"error": "log in first"}, status=401)
+            return response.redirect("/login")
+        request.ctx.agent = agent
+        return None
+
+    @app.exception(DeskError)
+    async def desk_error(request: Request, error: DeskError):
+        return response.json({"error": error.message}, status=error.status)
+
+    @app.exception(RasaUnavailable)
+    async def rasa_unavailable(request: Request, error: RasaUnavailable):
+        logger.error("%s", error)
+        return response.json({"error": "the assistant's server did not answer; "
+                                       "try again in a moment"}, status=503)
+
+    # --- pages ----------------------------------------------------------------------------
+
+    @app.get("/health")
+    async def health(request: Request):
+        return response.json({"status": "ok"})
+
+    @app.get("/login")
+    async def login_page(request: Request):
+        return response.html(_page("login.html", error=""))
+
+    @app.post("/login")
+    async def login(request: Request):
+        agent_id = (request.form.get("agent") or "").strip().lower()
+        password = request.form.get("password") or ""
+        if sessions.locked_out(agent_id):
+            return response.html(_page("login.html", error="Too many failed attempts: "
+                                       "wait 15 minutes or ask a supervisor."), status=429)
+        agent = desk.directory.authenticate(agent_id, password)
+        if agent is None:
+            sessions.failed(agent_id)
+            logger.warning("Failed desk login for %r", agent_id)
+            return response.html(_page("login.html", error="Unknown agent or wrong "
+                                       "password."), status=401)
+        sessions.succeeded(agent_id)
+        reply = response.redirect("/")
+        _set_cookie(reply, sessions.open(agent.id), secure_cookies)
+        return reply
+
+    @app.post("/logout")
+    async def logout(request: Request):
+        sessions.close(request.cookies.get(COOKIE))
+        reply = response.redirect("/login")
+        del reply.cookies[COOKIE]
+        return reply
+
+    @app.get("/")
+    async def desk_page(request: Request):
+        return response.html(_page("desk.html"))
+
+    @app.get("/static/<name:str>")
+    async def static(request: Request, name: str):
+        kind = STATIC_FILES.get(name)
+        if kind is None:
+            return response.json({"error": "not found"}, status=404)
+        return response.text((STATIC / name).read_text("utf-8"),
+                             content_type=f"{kind}; charset=utf-8")
+
+    # --- API ------------------------------------------------------------------------------
+
+    @app.get("/api/me")
+    async def me(request: Request):
+        agent = request.ctx.agent
+        return response.json({"id": agent.id, "name": agent.name, "role": agent.role,
+                              "languages": agent.languages, "skills": agent.skills,
+                              "available": _available(desk.client, agent.id)})
+
+    @app.get("/api/queue")
+    async def queue(request: Request):
+        agent = request.ctx.agent
+        return response.json({"waiting": desk.queue_for(agent),
+                              "mine": desk.conversations_of(agent)})
+
+    @app.get("/api/conversations/<conversation_id>")
+    async def conversation(request: Request, conversation_id: str):
+        return response.json(await desk.conversation(conversation_id, request.ctx.agent))
+
+    @app.post("/api/conversations/<conversation_id>/<action:claim|reply|transfer|return|close>")
+    async def act(request: Request, conversation_id: str, action: str):
+        agent, body = request.ctx.agent, _json_body(request)
+        if action == "claim":
+            await desk.claim(conversation_id, agent)
+        elif action == "reply":
+            await desk.reply(conversation_id, agent, str(body.get("text") or ""))
+        elif action == "transfer":
+            await desk.transfer(conversation_id, agent, to_agent=body.get("agent"),
+                                to_language=body.get("language"))
+        else:
+            await desk.hand_back(conversation_id, agent, close=action == "close")
+        if action in ("return", "close", "transfer"):
+            asyncio.get_running_loop().create_task(desk.dispatch())  # capacity freed
+        return response.json({"ok": True})
+
+    @app.get("/api/canned/<language:[a-z]{2,3}>")
+    async def canned(request: Request, language: str):
+        return response.json(canned_replies(language))
+
+    @app.get("/api/agents")
+    async def agents(request: Request):
+        online = desk.presence.online()
+        return response.json([{"id": a.id, "name": a.name, "languages": a.languages,
+                               "online": a.id in online}
+                              for a in sorted(desk.directory.agents.values(),
+                                              key=lambda a: a.id)])
+
+    @app.post("/api/presence")
+    async def presence(request: Request):
+        agent = request.ctx.agent
+        available = bool(_json_body(request).get("available"))
+        desk.client.set(f"teranga:desk:status:{agent.id}", "available" if available else "away")
+        desk.presence.heartbeat(agent.id, available)
+        if available:
+            asyncio.get_running_loop().create_task(desk.dispatch())
+        return response.json({"available": available})
+
+    @app.get("/api/overview")
+    async def overview(request: Request):
+        if request.ctx.agent.role != "supervisor":
+            return response.json({"error": "for supervisors only"}, status=403)
+        return response.json(desk.overview())
+
+    # --- real time ------------------------------------------------------------------------
+
+    @app.websocket("/ws")
+    async def websocket(request: Request, ws):
+        agent = request.ctx.agent
+        connections.sockets[ws] = agent
+        desk.presence.heartbeat(agent.id, _available(desk.client, agent.id))
+        try:
+            while True:
+                await ws.recv()  # the desk only listens; this notices the socket closing
+        finally:
+            connections.sockets.pop(ws, None)
+            if agent.id not in connections.agents():
+                desk.presence.leave(agent.id)
+
+    @app.before_server_start
+    async def start_background(app_: Sanic, _loop):
+        recovered = await asyncio.to_thread(desk.recover)
+        logger.info("Desk %s started; %d unfinished escalation(s) recovered",
+                    desk.consumer, recovered)
+        for task in (_take_escalations(desk), _maintain(desk, connections),
+                     _push_news(desk, connections)):
+            app_.add_task(task)
+
+    @app.after_server_stop
+    async def stop_background(app_: Sanic, _loop):
+        await desk.rasa.close()
+
+    return app
+
+
+async def _take_escalations(desk: Desk) -> None:
+    while True:
+        try:
+            if await asyncio.to_thread(desk.ingest, 1000):
+                await desk.dispatch()
+        except Exception:
+            logger.exception("Taking escalations in failed; retrying")
+            await asyncio.sleep(1)
+
+
+async def _maintain(desk: Desk, connections: Connections) -> None:
+    beat = 0.0
+    while True:
+        try:
+            await desk.requeue_unanswered()
+            await desk.dispatch()
+            beat += MAINTENANCE_SECONDS
+            if beat >= HEARTBEAT_SECONDS:
+                beat = 0.0
+                for agent_id in connections.agents():
+                    desk.presence.heartbeat(agent_id, _available(desk.client, agent_id))
+        except Exception:
+            logger.exception("Desk maintenance failed; retrying")
+        await asyncio.sleep(MAINTENANCE_SECONDS)
+
+
+async def _push_news(desk: Desk, connections: Connections) -> None:
+    """Send each open desk the messages and changes its agent may see, as they happen."""
+    reader = redis.Redis(connection_pool=desk.client.connection_pool)
+    last = {EVENTS_STREAM: "$", NOTICES_STREAM: "$"}
+    while True:
+        try:
+            replies = await asyncio.to_thread(reader.xread, last, count=500, block=1000)
+        except redis.RedisError:
+            logger.exception("Reading desk news failed; retrying")
+            await asyncio.sleep(1)
+            continue
+        for stream, entries in replies or []:
+            name = stream.decode()
+            for entry_id, fields in entries:
+                last[name] = entry_id.decode()
+                item = json.loads(fields[b"data"])
+                await _deliver(desk, connections, name, item)
+
+
+async def _deliver(desk: Desk, connections: Connections, stream: str, item: dict) -> None:
+    if not connections.sockets:
+        return
+    conversation_id = item.get("conversation_id")
+    if stream == EVENTS_STREAM:
+        record = desk.records.get(conversation_id)
+        if record is None:  # never escalated: the bot's business only
+            return
+        owner, language, kind = desk.ownership.owner(conversation_id), record.language, "message"
+    else:
+        owner, language, kind = item["owner"], item.get("language") or "", "notice"
+    text = json.dumps({"type": kind, **item}, ensure_ascii=False)
+    for ws, agent in list(connections.sockets.items()):
+        if desk.can_see(agent, owner, language) or _was_theirs(agent, item):
+            try:
+                await ws.send(text)
+            except Exception:  # a socket that closed meanwhile; its handler cleans up
+                connections.sockets.pop(ws, None)
+
+
+def _was_theirs(agent: Agent, item: dict) -> bool:
+    """An agent hears that a conversation left them (re-queued, transferred, closed)."""
+    return item.get("agent") == agent.id or item.get("owner") == f"{AGENT_PREFIX}{agent.id}"
+
+
+def _available(client: redis.Redis, agent_id: str) -> bool:
+    return client.get(f"teranga:desk:status:{agent_id}") != b"away"
+
+
+def _json_body(request: Request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise DeskError(400, "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise DeskError(400, "the request body must be a JSON object")
+    return body
+
+
+def _page(name: str, **values: str) -> str:
+    text = (STATIC / name).read_text("utf-8")
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", escape(value))
+    return text
+
+
+def _set_cookie(reply, token: str, secure: bool) -> None:
+    reply.cookies[COOKIE] = token
+    cookie = reply.cookies[COOKIE]
+    cookie["httponly"] = True
+    cookie["samesite"] = "Strict"
+    cookie["max-age"] = SESSION_SECONDS
+    cookie["path"] = "/"
+    if secure:
+        cookie["secure"] = True
+
+
+def build(redis_url: str, rasa_url: str) -> Sanic:
+    client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+    consumer = os.environ.get("TERANGA_DESK_CONSUMER") or f"{socket.gethostname()}-desk"
+    desk = Desk(client, RasaApi.from_env(rasa_url), load_settings(), consumer)
+    origins = {o.strip() for o in os.environ.get("TERANGA_DESK_ORIGINS", "").split(",")
+               if o.strip()}
+    return create_app(desk, Sessions(client), origins,
+                      secure_cookies=os.environ.get("TERANGA_DESK_SECURE_COOKIES") == "1")

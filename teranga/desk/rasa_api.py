@@ -1,0 +1,71 @@
+"""The desk's calls to the Rasa server's HTTP API (`rasa run --enable-api`).
+
+Pausing, resuming and agents' messages all go through Rasa, so the tracker holds the whole
+conversation and an agent's message leaves through the channel the customer last used
+(`output_channel=latest`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+
+class RasaUnavailable(RuntimeError):
+    pass
+
+
+class RasaApi:
+    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def from_env(cls, url: str) -> RasaApi:
+        return cls(url, os.environ.get("TERANGA_API_TOKEN"))
+
+    async def _request(self, method: str, path: str, body: Any = None,
+                       params: dict | None = None) -> Any:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        params = {**(params or {}), **({"token": self.token} if self.token else {})}
+        try:
+            async with self._session.request(method, f"{self.url}{path}", json=body,
+                                             params=params) as reply:
+                if reply.status >= 400:
+                    raise RasaUnavailable(f"Rasa answered {reply.status} to {method} {path}: "
+                                          f"{(await reply.text())[:300]}")
+                return await reply.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise RasaUnavailable(f"Rasa did not answer {method} {path}: {error!r}") from error
+
+    async def tracker(self, conversation_id: str) -> dict:
+        return await self._request("GET", f"/conversations/{_quote(conversation_id)}/tracker")
+
+    async def append(self, conversation_id: str, events: list[dict],
+                     send: bool = False) -> dict:
+        """Append events; with `send`, bot events also go out through the customer's channel."""
+        params = {"execute_side_effects": "true", "output_channel": "latest"} if send else None
+        return await self._request("POST", f"/conversations/{_quote(conversation_id)}"
+                                   "/tracker/events", events, params)
+
+    async def trigger_intent(self, conversation_id: str, intent: str) -> dict:
+        """Let the bot react to an event outside the conversation, as its rules say; what
+        it says goes out through the customer's channel."""
+        return await self._request("POST", f"/conversations/{_quote(conversation_id)}"
+                                   "/trigger_intent", {"name": intent},
+                                   {"output_channel": "latest"})
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _quote(conversation_id: str) -> str:
+    return quote(conversation_id, safe="")

@@ -1,0 +1,370 @@
+"""What the desk does: take escalations in, route them to agents, and carry out agents'
+actions (claim, reply, transfer, hand back, close), each checked against who may do it.
+
+All state is in Redis (ownership, records, presence) and in Rasa's tracker, so any number of
+desk processes can serve agents at once, and one that restarts loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from teranga.desk.rasa_api import RasaApi
+from teranga.handoff import satisfaction
+from teranga.handoff.agents import Agent, AgentDirectory, agents_file
+from teranga.handoff.availability import DeskSettings, Presence
+from teranga.handoff.ownership import AGENT_PREFIX, BOT, QUEUED, Ownership, agent_owner
+from teranga.handoff.queue import EscalationQueue
+from teranga.handoff.records import ConversationRecord, ConversationRecords
+from teranga.handoff.routing import Waiting, eligible_agent, queue_order
+from teranga.handoff.triggers import CALLBACK_REQUESTED, NEGATIVE_SENTIMENT
+
+logger = logging.getLogger(__name__)
+
+NOTICES_STREAM = "teranga:desk:notices"
+AWAITING_ANSWER = "teranga:desk:awaiting-answer"  # conversation -> deadline for a first reply
+MAX_REPLY_CHARS = 4096
+# Entries another desk process read and left this long are taken over at start-up.
+ABANDONED_AFTER_MS = 60_000
+HANDED_BACK_INTENT = "handed_back"
+
+
+class DeskError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Desk:
+    client: redis.Redis
+    rasa: RasaApi
+    settings: DeskSettings
+    consumer: str
+    agents_path: Path = field(default_factory=agents_file)
+
+    def __post_init__(self) -> None:
+        self.ownership = Ownership(self.client)
+        self.queue = EscalationQueue(self.client)
+        self.records = ConversationRecords(self.client)
+        self.presence = Presence(self.client)
+        self._directory: AgentDirectory | None = None
+        self._directory_mtime = -1.0
+
+    # --- agents ----------------------------------------------------------------------------
+
+    @property
+    def directory(self) -> AgentDirectory:
+        """The agents file, re-read when `teranga agents` changes it."""
+        mtime = self.agents_path.stat().st_mtime if self.agents_path.exists() else 0.0
+        if self._directory is None or mtime != self._directory_mtime:
+            self._directory, self._directory_mtime = AgentDirectory(self.agents_path), mtime
+        return self._directory
+
+    def agent(self, agent_id: str) -> Agent | None:
+        return self.directory.agents.get(agent_id)
+
+    def load(self) -> dict[str, int]:
+        return {a: len(self.ownership.conversations_of(a)) for a in self.directory.agents}
+
+    # --- who sees what ----------------------------------------------------------------------
+
+    @staticmethod
+    def can_see(agent: Agent, owner: str, language: str) -> bool:
+        """Supervisors see everything; agents their own conversations and the waiting ones
+        in their languages."""
+        return (agent.role == "supervisor" or owner == agent_owner(agent.id)
+                or (owner == QUEUED and language in agent.languages))
+
+    def _visible_record(self, conversation_id: str, agent: Agent) -> tuple[ConversationRecord, str]:
+        record = self.records.get(conversation_id)
+        owner = self.ownership.owner(conversation_id)
+        if record is None or not self.can_see(agent, owner, record.language):
+            raise DeskError(404, "no such conversation in your queues")
+        return record, owner
+
+    def summary(self, record: ConversationRecord, owner: str, now: float) -> dict:
+        escalation = record.escalation
+        customer_lines = [m for m in escalation.last_messages if m.get("from") == "customer"]
+        return {
+            "conversation_id": record.conversation_id, "language": record.language,
+            "channel": escalation.channel, "reasons": escalation.reasons,
+            "sentiment": escalation.sentiment, "owner": owner,
+            "assigned_to": owner[len(AGENT_PREFIX):] if owner.startswith(AGENT_PREFIX) else None,
+            "waiting_seconds": round(now - escalation.created_at),
+            "answered": record.answered_at is not None,
+            "preview": (customer_lines[-1].get("text") or "")[:140] if customer_lines else "",
+            "callback": CALLBACK_REQUESTED in escalation.reasons,
+            "requeues": record.requeues,
+            "overdue": self._overdue(record, owner, now)}
+
+    def _overdue(self, record: ConversationRecord, owner: str, now: float) -> bool:
+        target = self.settings.response_target_seconds
+        if owner == QUEUED:
+            return now - record.escalation.created_at > target
+        return (owner.startswith(AGENT_PREFIX) and record.answered_at is None
+                and now - record.escalation.created_at > target)
+
+    def queue_for(self, agent: Agent) -> list[dict]:
+        """Waiting conversations this agent may take, in the order they should be taken."""
+        now = time.time()
+        records = self.records.get_many(list(self.ownership.queued()))
+        waiting = [w for w in self._waiting(records) if self.can_see(agent, QUEUED, w.language)]
+        return [self.summary(records[w.conversation_id], QUEUED, now) for w in waiting]
+
+    def conversations_of(self, agent: Agent) -> list[dict]:
+        now = time.time()
+        owned = sorted(self.ownership.conversations_of(agent.id))
+        return [self.summary(r, agent_owner(agent.id), now)
+                for r in self.records.get_many(owned).values()]
+
+    @staticmethod
+    def _waiting(records: dict[str, ConversationRecord]) -> list[Waiting]:
+        return queue_order(
+            Waiting(r.conversation_id, r.language, tuple(r.escalation.reasons),
+                    r.escalation.created_at,
+                    excluded=frozenset(q["agent"] for q in r.requeues))
+            for r in records.values())
+
+    async def conversation(self, conversation_id: str, agent: Agent) -> dict:
+        record, owner = self._visible_record(conversation_id, agent)
+        tracker = await self.rasa.tracker(conversation_id)
+        return {**self.summary(record, owner, time.time()),
+                "top_intents": record.escalation.top_intents,
+                "kb_candidates": record.escalation.kb_candidates,
+                "transcript": transcript(tracker.get("events") or [])}
+
+    # --- escalations in ---------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """At start-up: what this process (or a dead one) read but had not finished."""
+        entries = (self.queue.read_pending(self.consumer)
+                   + self.queue.claim_abandoned(self.consumer, ABANDONED_AFTER_MS))
+        for entry_id, escalation in entries:
+            self.records.add_entry(entry_id, escalation)
+        return len(entries)
+
+    def ingest(self, block_ms: int | None = None) -> list[ConversationRecord]:
+        """New escalations from the stream into records; blocks up to `block_ms`."""
+        taken = []
+        for entry_id, escalation in self.queue.read_new(self.consumer, block_ms=block_ms):
+            record = self.records.add_entry(entry_id, escalation)
+            owner = self.ownership.owner(escalation.conversation_id)
+            if owner == BOT:  # handed back meanwhile: nothing left to do for this entry
+                self.queue.ack(entry_id)
+                continue
+            taken.append(record)
+            self.notify("queued", record.conversation_id, record.language, owner)
+        return taken
+
+    # --- routing ------------------------------------------------------------------------------
+
+    async def dispatch(self) -> list[tuple[str, str]]:
+        """Give waiting conversations to available agents, most urgent first."""
+        if not self.settings.auto_assign:
+            return []
+        available = [self.directory.agents[a] for a in self.presence.available()
+                     if a in self.directory.agents]
+        if not available:
+            return []
+        load = self.load()
+        given = []
+        for waiting in self._waiting(self.records.get_many(list(self.ownership.queued()))):
+            agent = eligible_agent(waiting, available, load)
+            if agent and await self._assign(waiting.conversation_id, agent):
+                load[agent.id] = load.get(agent.id, 0) + 1
+                given.append((waiting.conversation_id, agent.id))
+        return given
+
+    async def claim(self, conversation_id: str, agent: Agent) -> None:
+        record, owner = self._visible_record(conversation_id, agent)
+        if owner != QUEUED:
+            raise DeskError(409, "this conversation is no longer waiting")
+        if not await self._assign(conversation_id, agent,
+                                  enforce_limit=agent.role != "supervisor"):
+            raise DeskError(409, "someone else took it first, or you are at your maximum "
+                                 "number of conversations")
+
+    async def _assign(self, conversation_id: str, agent: Agent, enforce_limit=True) -> bool:
+        limit = agent.max_conversations if enforce_limit else None
+        if not self.ownership.assign(conversation_id, agent.id, limit):
+            return False
+        try:  # the bot falls silent before the agent speaks
+            await self.rasa.append(conversation_id, [{"event": "pause"}])
+        except Exception:
+            self.ownership.requeue(conversation_id, agent.id)
+            raise
+        record = self.records.assigned(conversation_id, agent.id)
+        self.client.zadd(AWAITING_ANSWER,
+                         {conversation_id: time.time() + self.settings.answer_timeout_seconds})
+        self.notify("assigned", conversation_id, record.language if record else None,
+                    agent_owner(agent.id))
+        return True
+
+    async def requeue_unanswered(self) -> list[str]:
+        """Conversations whose agent did not answer in time go back to the queue."""
+        requeued = []
+        for member in self.client.zrangebyscore(AWAITING_ANSWER, 0, time.time()):
+            conversation_id = member.decode()
+            if not self.client.zrem(AWAITING_ANSWER, conversation_id):
+                continue  # another desk process took this one
+            owner = self.ownership.owner(conversation_id)
+            if not owner.startswith(AGENT_PREFIX):
+                continue
+            agent_id = owner[len(AGENT_PREFIX):]
+            if await self._back_to_queue(conversation_id, agent_id,
+                                         f"no answer within "
+                                         f"{self.settings.answer_timeout_seconds:.0f} s"):
+                logger.warning("%s did not answer %s in time: back in the queue",
+                               agent_id, conversation_id)
+                requeued.append(conversation_id)
+        return requeued
+
+    async def _back_to_queue(self, conversation_id: str, agent_id: str, why: str) -> bool:
+        if not self.ownership.requeue(conversation_id, agent_id):
+            return False
+        self.client.zrem(AWAITING_ANSWER, conversation_id)
+        record = self.records.requeued(conversation_id, agent_id, why)
+        # While waiting again, the bot answers what it can (paused means "an agent owns it").
+        await self.rasa.append(conversation_id, [{"event": "resume"}])
+        self.notify("requeued", conversation_id, record.language if record else None, QUEUED,
+                    why=why, agent=agent_id)
+        return True
+
+    # --- agents' actions ----------------------------------------------------------------------
+
+    def _owned(self, conversation_id: str, agent: Agent) -> tuple[ConversationRecord, str]:
+        """The record and owner id, if this agent (or a supervisor) may act on it."""
+        record, owner = self._visible_record(conversation_id, agent)
+        if not owner.startswith(AGENT_PREFIX):
+            raise DeskError(409, "claim this conversation first")
+        owner_id = owner[len(AGENT_PREFIX):]
+        if owner_id != agent.id and agent.role != "supervisor":
+            raise DeskError(403, "this conversation belongs to another agent")
+        return record, owner_id
+
+    async def reply(self, conversation_id: str, agent: Agent, text: str) -> None:
+        text = (text or "").strip()
+        if not text:
+            raise DeskError(400, "the reply is empty")
+        if len(text) > MAX_REPLY_CHARS:
+            raise DeskError(400, f"the reply is longer than {MAX_REPLY_CHARS} characters")
+        self._owned(conversation_id, agent)
+        await self.rasa.append(conversation_id, [{
+            "event": "bot", "text": text, "timestamp": time.time(),
+            "metadata": {"agent": agent.id, "agent_name": agent.name}}], send=True)
+        self.client.zrem(AWAITING_ANSWER, conversation_id)
+        self.records.answered(conversation_id)
+
+    async def transfer(self, conversation_id: str, agent: Agent, to_agent: str | None = None,
+                       to_language: str | None = None) -> None:
+        record, owner_id = self._owned(conversation_id, agent)
+        if to_agent:
+            target = self.agent(to_agent)
+            if target is None:
+                raise DeskError(400, f"no agent {to_agent!r}")
+            if not self.ownership.transfer(conversation_id, owner_id, target.id,
+                                           target.max_conversations):
+                raise DeskError(409, f"{target.name} is at their maximum number of "
+                                     f"conversations, or the conversation moved")
+            self.records.assigned(conversation_id, target.id)
+            self.client.zadd(AWAITING_ANSWER, {
+                conversation_id: time.time() + self.settings.answer_timeout_seconds})
+            self.notify("assigned", conversation_id, record.language, agent_owner(target.id),
+                        agent=agent.id)
+            return
+        if to_language:
+            self.records.moved_to_language(conversation_id, to_language)
+        if not await self._back_to_queue(conversation_id, owner_id,
+                                         f"transferred by {agent.name}"):
+            raise DeskError(409, "the conversation moved meanwhile")
+
+    async def hand_back(self, conversation_id: str, agent: Agent, close: bool = False) -> None:
+        """Give the conversation back to the bot; on a hand-back (not a close) the bot asks
+        the customer the satisfaction question, if configured."""
+        record, owner_id = self._owned(conversation_id, agent)
+        if not self.ownership.return_to_bot(conversation_id, owner_id):
+            raise DeskError(409, "the conversation moved meanwhile")
+        self.client.zrem(AWAITING_ANSWER, conversation_id)
+        await self.rasa.append(conversation_id, [
+            {"event": "resume"},
+            {"event": "slot", "name": "handoff_agent", "value": owner_id},
+            {"event": "slot", "name": "callback_offered", "value": False}])
+        if not close and self.settings.satisfaction_question:
+            await self.rasa.trigger_intent(conversation_id, HANDED_BACK_INTENT)
+        for entry_id in record.entry_ids:
+            self.queue.ack(entry_id)
+        self.records.closed(conversation_id)
+        self.notify("closed" if close else "returned", conversation_id, record.language, BOT,
+                    agent=agent.id)
+
+    # --- supervisors --------------------------------------------------------------------------
+
+    def overview(self) -> dict:
+        now = time.time()
+        queued = self.ownership.queued()
+        records = self.records.get_many(list(queued))
+        languages: dict[str, dict] = {}
+        for record in records.values():
+            entry = languages.setdefault(record.language, {"waiting": 0, "longest_wait": 0,
+                                                           "upset": 0})
+            entry["waiting"] += 1
+            entry["longest_wait"] = max(entry["longest_wait"],
+                                        round(now - record.escalation.created_at))
+            entry["upset"] += NEGATIVE_SENTIMENT in record.escalation.reasons
+        online, available = self.presence.online(), self.presence.available()
+        answers = satisfaction.by_agent(self.client)
+        agents = [{"id": a.id, "name": a.name, "role": a.role, "languages": a.languages,
+                   "skills": a.skills, "online": a.id in online,
+                   "available": a.id in available,
+                   "load": len(self.ownership.conversations_of(a.id)),
+                   "max_conversations": a.max_conversations,
+                   "satisfaction": answers.get(a.id, {"yes": 0, "no": 0})}
+                  for a in sorted(self.directory.agents.values(), key=lambda a: a.id)]
+        held = [c for a in self.directory.agents for c in self.ownership.conversations_of(a)]
+        held_records = self.records.get_many(held)
+        attention = [self.summary(r, self.ownership.owner(c), now)
+                     for c, r in {**records, **held_records}.items()]
+        attention = [s for s in attention if s["overdue"] or s["requeues"]]
+        return {"languages": languages, "agents": agents,
+                "attention": sorted(attention, key=lambda s: -s["waiting_seconds"]),
+                "waiting": len(queued)}
+
+    # --- news for open desks ------------------------------------------------------------------
+
+    def notify(self, kind: str, conversation_id: str, language: str | None, owner: str,
+               **extra) -> None:
+        notice = {"kind": kind, "conversation_id": conversation_id, "language": language,
+                  "owner": owner, "at": time.time(), **extra}
+        self.client.xadd(NOTICES_STREAM, {"data": json.dumps(notice, ensure_ascii=False)},
+                         maxlen=10_000, approximate=True)
+
+
+def transcript(events: list[dict]) -> list[dict]:
+    """The conversation as the agent reads it: customer, bot, agents and hand-overs."""
+    lines = []
+    for event in events:
+        kind, metadata = event.get("event"), event.get("metadata") or {}
+        text = event.get("text")
+        if kind == "user" and text and not text.startswith("EXTERNAL: "):
+            parse = event.get("parse_data") or {}
+            lines.append({"from": "customer", "text": text, "at": event.get("timestamp"),
+                          "intent": (parse.get("intent") or {}).get("name"),
+                          "sentiment": parse.get("sentiment")})
+        elif kind == "bot" and text:
+            agent_id = metadata.get("agent")
+            lines.append({"from": "agent" if agent_id else "bot", "agent": agent_id,
+                          "name": metadata.get("agent_name") or agent_id, "text": text,
+                          "at": event.get("timestamp")})
+        elif kind in ("pause", "resume"):
+            lines.append({"from": "system", "at": event.get("timestamp"),
+                          "text": "an agent took over" if kind == "pause"
+                          else "back with the assistant"})
+    return lines

@@ -1,0 +1,128 @@
+"""The desk's record of each escalated conversation, kept in Redis beside its ownership.
+
+Built from the escalation stream (idempotently: an entry read twice changes nothing), so a
+desk process that restarts, or a second one, sees the same records.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import redis
+
+from teranga.handoff.queue import Escalation
+
+# A closed conversation's record stays this long for the supervisors' figures, then goes.
+CLOSED_RECORD_SECONDS = 7 * 24 * 3600
+
+
+@dataclass
+class ConversationRecord:
+    escalation: Escalation
+    entry_ids: list[str] = field(default_factory=list)
+    assigned_to: str | None = None
+    assigned_at: float | None = None
+    answered_at: float | None = None
+    requeues: list[dict] = field(default_factory=list)  # {"agent", "at", "why"}
+    closed_at: float | None = None
+
+    @property
+    def conversation_id(self) -> str:
+        return self.escalation.conversation_id
+
+    @property
+    def language(self) -> str:
+        return self.escalation.language
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: bytes | str) -> ConversationRecord:
+        data = json.loads(text)
+        return cls(**{**data, "escalation": Escalation(**data["escalation"])})
+
+
+def merged(record: ConversationRecord | None, entry_id: str,
+           escalation: Escalation) -> ConversationRecord:
+    """The record once this escalation entry is taken into account."""
+    if record is None or record.closed_at is not None:  # a new episode
+        return ConversationRecord(escalation, [entry_id])
+    if entry_id in record.entry_ids:
+        return record
+    first = record.escalation
+    latest = Escalation(**{**asdict(escalation), "created_at": first.created_at,
+                           "reasons": list(dict.fromkeys(first.reasons + escalation.reasons))})
+    return ConversationRecord(**{**record.__dict__, "escalation": latest,
+                                 "entry_ids": record.entry_ids + [entry_id]})
+
+
+class ConversationRecords:
+    def __init__(self, client: redis.Redis, prefix: str = "teranga") -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def _key(self, conversation_id: str) -> str:
+        return f"{self.prefix}:desk:conversation:{conversation_id}"
+
+    def get(self, conversation_id: str) -> ConversationRecord | None:
+        text = self.client.get(self._key(conversation_id))
+        return ConversationRecord.from_json(text) if text else None
+
+    def get_many(self, conversation_ids: list[str]) -> dict[str, ConversationRecord]:
+        if not conversation_ids:
+            return {}
+        texts = self.client.mget([self._key(c) for c in conversation_ids])
+        return {c: ConversationRecord.from_json(t)
+                for c, t in zip(conversation_ids, texts, strict=True) if t}
+
+    def update(self, conversation_id: str, change) -> ConversationRecord | None:
+        """Apply `change(record) -> record` atomically (optimistic, like ownership)."""
+        key = self._key(conversation_id)
+        with self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    text = pipe.get(key)
+                    record = change(ConversationRecord.from_json(text) if text else None)
+                    pipe.multi()
+                    if record is not None:
+                        expiry = CLOSED_RECORD_SECONDS if record.closed_at else None
+                        pipe.set(key, record.to_json(), ex=expiry)
+                    pipe.execute()
+                    return record
+                except redis.WatchError:
+                    continue
+
+    def add_entry(self, entry_id: str, escalation: Escalation) -> ConversationRecord:
+        return self.update(escalation.conversation_id,
+                           lambda record: merged(record, entry_id, escalation))
+
+    def assigned(self, conversation_id: str, agent_id: str) -> ConversationRecord | None:
+        return self.update(conversation_id, lambda r: r and _replace(
+            r, assigned_to=agent_id, assigned_at=time.time(), answered_at=None))
+
+    def answered(self, conversation_id: str) -> ConversationRecord | None:
+        return self.update(conversation_id, lambda r: r and (
+            r if r.answered_at else _replace(r, answered_at=time.time())))
+
+    def requeued(self, conversation_id: str, agent_id: str, why: str) -> ConversationRecord | None:
+        entry = {"agent": agent_id, "at": time.time(), "why": why}
+        return self.update(conversation_id, lambda r: r and _replace(
+            r, assigned_to=None, assigned_at=None, answered_at=None,
+            requeues=r.requeues + [entry]))
+
+    def closed(self, conversation_id: str) -> ConversationRecord | None:
+        return self.update(conversation_id, lambda r: r and _replace(r, closed_at=time.time()))
+
+    def moved_to_language(self, conversation_id: str, language: str) -> ConversationRecord | None:
+        """Transferred to another language's queue (the customer's language was misread, or
+        another team takes it)."""
+        return self.update(conversation_id, lambda r: r and _replace(
+            r, escalation=Escalation(**{**asdict(r.escalation), "language": language})))
+
+
+def _replace(record: ConversationRecord, **changes) -> ConversationRecord:
+    return ConversationRecord(**{**record.__dict__, **changes})
