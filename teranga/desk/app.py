@@ -222,7 +222,7 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
         recovered = await asyncio.to_thread(desk.recover)
         logger.info("Desk %s started; %d unfinished escalation(s) recovered",
                     desk.consumer, recovered)
-        for task in (_take_escalations(desk), _maintain(desk, connections),
+        for task in (_reconcile(desk), _take_escalations(desk), _maintain(desk, connections),
                      _push_news(desk, connections)):
             app_.add_task(task)
 
@@ -231,6 +231,18 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
         await desk.rasa.close()
 
     return app
+
+
+async def _reconcile(desk: Desk) -> None:
+    """Once at start-up, as soon as the Rasa server answers."""
+    while True:
+        try:
+            fixed = await desk.reconcile()
+            logger.info("Ownership and Rasa's pauses agree (%d fixed)", fixed)
+            return
+        except RasaUnavailable as error:
+            logger.info("Waiting for the Rasa server to reconcile pauses: %s", error)
+            await asyncio.sleep(2)
 
 
 async def _take_escalations(desk: Desk) -> None:

@@ -151,6 +151,21 @@ class Desk:
             self.records.add_entry(entry_id, escalation)
         return len(entries)
 
+    async def reconcile(self) -> int:
+        """Make the tracker agree with Redis where a desk died between the two steps of an
+        assignment or a hand-back: paused exactly when an agent owns the conversation."""
+        fixed = 0
+        held = {c for a in self.directory.agents for c in self.ownership.conversations_of(a)}
+        for conversation_id in held | set(self.ownership.queued()):
+            paused = (await self.rasa.tracker(conversation_id)).get("paused", False)
+            if paused != (conversation_id in held):
+                event = "resume" if paused else "pause"
+                await self.rasa.append(conversation_id, [{"event": event}])
+                logger.warning("%s was left %s: fixed", conversation_id,
+                               "paused while waiting" if paused else "unpaused with an agent")
+                fixed += 1
+        return fixed
+
     def ingest(self, block_ms: int | None = None) -> list[ConversationRecord]:
         """New escalations from the stream into records; blocks up to `block_ms`."""
         taken = []

@@ -14,8 +14,8 @@ import yaml
 from teranga import runtime
 from teranga.handoff.agents import Agent, AgentDirectory, hash_password
 from teranga.settings import Settings
+from tests.e2e.desk_client import PASSWORD
 
-PASSWORD = "correct horse battery"
 # Each test works with its own agents and languages, so that tests do not take each
 # other's conversations.
 AGENTS = [

@@ -1,0 +1,84 @@
+"""What the desk tests (and the handoff benchmark) do as customers and as agents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+
+import requests
+import websockets
+
+PASSWORD = "correct horse battery"
+
+
+def say(rasa_url: str, sender: str, message: str) -> list[str]:
+    """A customer's message through the REST channel; the bot's immediate replies."""
+    reply = requests.post(f"{rasa_url}/webhooks/rest/webhook",
+                          json={"sender": sender, "message": message}, timeout=30)
+    reply.raise_for_status()
+    return [item.get("text") for item in reply.json()]
+
+
+def collect(rasa_url: str, sender: str, after: str = "0", wait: float = 5) -> list[dict]:
+    """Messages that reached the customer later (agents', the bot's on hand-back)."""
+    reply = requests.get(f"{rasa_url}/webhooks/rest/outbox",
+                         params={"sender": sender, "after": after, "wait": wait}, timeout=30)
+    reply.raise_for_status()
+    return reply.json()["messages"]
+
+
+def tracker(rasa_url: str, sender: str) -> dict:
+    return requests.get(f"{rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+
+
+class AgentSession:
+    """An agent logged in to the desk, as their browser would be."""
+
+    def __init__(self, desk_url: str, agent_id: str, password: str = PASSWORD) -> None:
+        self.url = desk_url
+        self.http = requests.Session()
+        self.http.headers["Origin"] = desk_url
+        reply = self.http.post(f"{desk_url}/login", data={"agent": agent_id,
+                                                          "password": password},
+                               allow_redirects=False, timeout=10)
+        assert reply.status_code == 302, reply.text
+        self.cookie = f"teranga_desk={self.http.cookies['teranga_desk']}"
+
+    def get(self, path: str) -> requests.Response:
+        return self.http.get(f"{self.url}{path}", timeout=30)
+
+    def post(self, path: str, body: dict | None = None) -> requests.Response:
+        return self.http.post(f"{self.url}{path}", json=body or {}, timeout=30)
+
+    def act(self, conversation_id: str, action: str, **body) -> requests.Response:
+        return self.post(f"/api/conversations/{conversation_id}/{action}", body)
+
+    def websocket(self):
+        ws_url = self.url.replace("http://", "ws://") + "/ws"
+        return websockets.connect(ws_url, extra_headers={"Cookie": self.cookie,
+                                                         "Origin": self.url})
+
+
+async def next_news(ws, matches: Callable[[dict], bool], timeout: float = 10) -> dict:
+    """The first message on the desk's websocket that `matches`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the desk did not send the expected news")
+        news = json.loads(await asyncio.wait_for(ws.recv(), remaining))
+        if matches(news):
+            return news
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 15, step: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(step)
