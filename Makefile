@@ -12,6 +12,7 @@ demo: $(STAMP)
 	$(BIN)/teranga demo
 
 test: $(STAMP)
+	scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -31,7 +31,8 @@ def desk_view(event: dict[str, Any]) -> dict[str, Any] | None:
     parse = event.get("parse_data") or {}
     view = {"conversation_id": event.get("sender_id"), "event": event["event"],
             "text": event.get("text"), "at": event.get("timestamp"),
-            "agent": (event.get("metadata") or {}).get("agent")}
+            "agent": (event.get("metadata") or {}).get("agent"),
+            "agent_name": (event.get("metadata") or {}).get("agent_name")}
     if event["event"] == "user":
         view.update(channel=event.get("input_channel"),
                     intent=(parse.get("intent") or {}).get("name"),

@@ -122,3 +122,55 @@ def test_the_demos_embedded_server_supports_the_handoff_store():
         entry = queue.publish(escalation("c5"))
         assert [entry_id for entry_id, _ in queue.read_new("desk-1")] == [entry]
         assert [entry_id for entry_id, _ in queue.claim_abandoned("desk-2", 0)] == [entry]
+
+
+def test_an_agent_never_gets_more_than_their_maximum_even_in_a_race(client, prefix):
+    ownership = Ownership(client, prefix)
+    conversations = [f"c{i}" for i in range(12)]
+    for conversation in conversations:
+        assert ownership.escalate(conversation)
+    assert set(ownership.queued()) == set(conversations)
+    barrier = threading.Barrier(12)
+
+    def take(conversation):
+        barrier.wait()
+        ownership.assign(conversation, "awa", max_load=3)
+
+    threads = [threading.Thread(target=take, args=(c,)) for c in conversations]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ownership.conversations_of("awa")) == 3
+    assert len(ownership.queued()) == 9  # the others still wait, none lost
+
+
+def test_sessions_expire_on_logout_and_wrong_passwords_lock_out(client, prefix):
+    from teranga.desk.auth import MAX_FAILED_LOGINS, Sessions
+
+    sessions = Sessions(client, prefix)
+    token = sessions.open("awa")
+    assert sessions.agent_id(token) == "awa"
+    assert not any(token in key.decode() for key in client.scan_iter(f"{prefix}:*"))
+    sessions.close(token)
+    assert sessions.agent_id(token) is None
+    assert sessions.agent_id("x" * 500) is None
+    for _ in range(MAX_FAILED_LOGINS):
+        assert not sessions.locked_out("awa")
+        sessions.failed("awa")
+    assert sessions.locked_out("awa")
+    sessions.succeeded("awa")
+    assert not sessions.locked_out("awa")
+
+
+def test_presence_follows_heartbeats(client, prefix):
+    from teranga.handoff.availability import PRESENCE_TTL_SECONDS, Presence
+
+    presence = Presence(client, prefix)
+    presence.heartbeat("awa", available=True)
+    presence.heartbeat("modou", available=False)
+    assert presence.online() == {"awa", "modou"} and presence.available() == {"awa"}
+    client.zadd(presence.online_key, {"old": time.time() - PRESENCE_TTL_SECONDS - 1})
+    assert "old" not in presence.online()  # a desk that stopped beating has left
+    presence.leave("awa")
+    assert presence.online() == {"modou"} and presence.available() == set()

@@ -101,8 +101,9 @@ async function loadTransferTargets(language) {
   const agents = await api("/api/agents");
   const options = agents.filter((a) => a.id !== state.me.id)
     .map((a) => new Option(`${a.name}${a.online ? "" : " (offline)"} · ${a.languages.join("/")}`, `agent:${a.id}`));
-  const languages = ["fr", "en", "wo", "sw", "ha"].map((l) => new Option(`${l} queue`, `queue:${l}`));
-  $("transfer-to").replaceChildren(new Option(`${language} queue`, `queue:${language}`), ...languages, ...options);
+  const languages = [language, ...["fr", "en", "wo", "sw", "ha"].filter((l) => l !== language)]
+    .map((l) => new Option(`${l} queue`, `queue:${l}`));
+  $("transfer-to").replaceChildren(...languages, ...options);
 }
 
 async function act(action, body = {}) {
@@ -136,7 +137,7 @@ function connect() {
       if (news.event === "user" && !String(news.text || "").startsWith("EXTERNAL: ")) {
         showLine({ from: "customer", text: news.text, at: news.at, intent: news.intent, sentiment: news.sentiment });
       } else if (news.event === "bot" && news.text) {
-        showLine({ from: news.agent ? "agent" : "bot", name: news.agent, text: news.text, at: news.at });
+        showLine({ from: news.agent ? "agent" : "bot", name: news.agent_name || news.agent, text: news.text, at: news.at });
       }
     }
     if (news.type === "notice") {

@@ -1,0 +1,195 @@
+"""Handoff latency under load: from a customer's triggering message to the escalation showing
+in an agent's open desk, and from an agent's reply to its delivery to the customer.
+
+    .venv/bin/python bench/handoff.py [--conversations 50] [--agents 10]
+
+Runs the Rasa server, the action server and the desk on Redis (REDIS_URL, default
+redis://127.0.0.1:6379/14, which it empties), logs agents in with open websockets, and has
+every customer, all at once, greet the bot, ask for a person, wait for the agent's reply on
+the REST outbox (long polling), then be handed back. The baseline, measured in the same run
+under the same load, is the bot's own reply to the greeting. Target: p95 under 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import redis
+import websockets
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from teranga import runtime  # noqa: E402
+from teranga.handoff.agents import Agent, AgentDirectory, hash_password  # noqa: E402
+from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
+
+PASSWORD = "benchmark password"
+LANGUAGES = ("fr", "en", "wo", "sw", "ha")
+GREETING = {"fr": "bonjour", "en": "hello", "wo": "salaam aleekum", "sw": "habari",
+            "ha": "sannu"}
+ASK = {"fr": "je veux parler a un conseiller", "en": "i want to talk to an agent",
+       "wo": "dama beugue wax ak ab conseiller", "sw": "nataka kuongea na mhudumu",
+       "ha": "ina son magana da ma'aikaci"}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+class Desks:
+    """Agents' open desks: when each conversation first showed up, and who holds it."""
+
+    def __init__(self) -> None:
+        self.shown: dict[str, float] = {}
+        self.assigned: dict[str, asyncio.Future] = {}
+
+    def expect(self, conversation_id: str) -> asyncio.Future:
+        return self.assigned.setdefault(conversation_id,
+                                        asyncio.get_running_loop().create_future())
+
+    async def listen(self, ws) -> None:
+        async for raw in ws:
+            news = json.loads(raw)
+            conversation_id = news.get("conversation_id")
+            now = time.perf_counter()
+            if news.get("type") == "notice" and news["kind"] in ("queued", "assigned"):
+                self.shown.setdefault(conversation_id, now)
+            if news.get("kind") == "assigned":
+                future = self.expect(conversation_id)
+                if not future.done():
+                    future.set_result(news["owner"].split(":", 1)[1])
+
+
+async def log_in(http: aiohttp.ClientSession, desk_url: str, agent_id: str) -> str:
+    async with http.post(f"{desk_url}/login", data={"agent": agent_id, "password": PASSWORD},
+                         allow_redirects=False) as reply:
+        assert reply.status == 302, await reply.text()
+        return reply.cookies["teranga_desk"].value
+
+
+async def customer(index: int, rasa_url: str, desk_url: str, cookies: dict[str, str],
+                   desks: Desks, figures: dict[str, list[float]]) -> None:
+    language = LANGUAGES[index % len(LANGUAGES)]
+    sender = f"bench-{uuid.uuid4().hex[:10]}"
+    webhook = f"{rasa_url}/webhooks/rest/webhook"
+    async with aiohttp.ClientSession() as http:
+        start = time.perf_counter()
+        async with http.post(webhook, json={"sender": sender, "message": GREETING[language]}) \
+                as reply:
+            await reply.json()
+        figures["bot reply (baseline)"].append(time.perf_counter() - start)
+
+        assigned = desks.expect(sender)
+        start = time.perf_counter()
+        async with http.post(webhook, json={"sender": sender, "message": ASK[language]}) as r:
+            await r.json()
+        agent_id = await asyncio.wait_for(assigned, 30)
+        figures["message to desk"].append(desks.shown[sender] - start)
+
+        poll = asyncio.create_task(_collect(http, rasa_url, sender))
+        await asyncio.sleep(0.05)  # the customer's long poll is waiting
+        agent = {"Cookie": f"teranga_desk={cookies[agent_id]}", "Origin": desk_url}
+        start = time.perf_counter()
+        async with http.post(f"{desk_url}/api/conversations/{sender}/reply", headers=agent,
+                             json={"text": f"Hello, I am {agent_id}"}) as reply:
+            assert reply.status == 200, await reply.text()
+        await poll
+        figures["agent reply to customer"].append(time.perf_counter() - start)
+        async with http.post(f"{desk_url}/api/conversations/{sender}/close", headers=agent,
+                             json={}) as reply:
+            assert reply.status == 200
+
+
+async def _collect(http: aiohttp.ClientSession, rasa_url: str, sender: str) -> None:
+    while True:
+        async with http.get(f"{rasa_url}/webhooks/rest/outbox",
+                            params={"sender": sender, "wait": "20"}) as reply:
+            if (await reply.json())["messages"]:
+                return
+
+
+async def run(settings: Settings, services: runtime.Services, agents: list[Agent],
+              conversations: int) -> dict[str, list[float]]:
+    desks = Desks()
+    figures: dict[str, list[float]] = {"bot reply (baseline)": [], "message to desk": [],
+                                       "agent reply to customer": []}
+    async with aiohttp.ClientSession() as http:
+        cookies = {a.id: await log_in(http, services.desk_url, a.id) for a in agents}
+    ws_url = services.desk_url.replace("http://", "ws://") + "/ws"
+    sockets = [await websockets.connect(ws_url, extra_headers={
+        "Cookie": f"teranga_desk={cookies[a.id]}", "Origin": services.desk_url})
+        for a in agents]
+    listeners = [asyncio.create_task(desks.listen(ws)) for ws in sockets]
+    await asyncio.sleep(1)  # every agent counted present
+    try:
+        await asyncio.gather(*(customer(i, services.rasa_url, services.desk_url, cookies,
+                                        desks, figures) for i in range(conversations)))
+    finally:
+        for task in listeners:
+            task.cancel()
+        for ws in sockets:
+            await ws.close()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=50)
+    parser.add_argument("--agents", type=int, default=10)
+    args = parser.parse_args()
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    os.chdir(PROJECT_ROOT)
+    redis.Redis.from_url(redis_url).flushdb()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-handoff-"))
+    directory = AgentDirectory(work / "agents.yml")
+    capacity = -(-args.conversations // args.agents)  # everyone gets an agent at once
+    agents = [Agent(f"agent{i}", f"Agent {i}", list(LANGUAGES), max_conversations=capacity,
+                    password_hash=hash_password(PASSWORD)) for i in range(args.agents)]
+    for agent in agents:
+        directory.add(agent)
+    directory.save()
+    desk_settings = yaml.safe_load((PROJECT_ROOT / "desk" / "settings.yml").read_text())
+    desk_settings["opening_hours"] = {day: "00:00-24:00" for day in desk_settings["opening_hours"]}
+    (work / "settings.yml").write_text(yaml.safe_dump(desk_settings))
+    os.environ.update({"TERANGA_AGENTS_FILE": str(work / "agents.yml"),
+                       "TERANGA_DESK_SETTINGS": str(work / "settings.yml")})
+
+    model = runtime.train(Settings.from_env().models_dir)
+    settings = Settings(redis_url=redis_url, rasa_port=runtime.free_port(),
+                        actions_port=runtime.free_port(), desk_port=runtime.free_port(),
+                        models_dir=model.parent, max_message_chars=2000)
+    services = runtime.Services(settings, redis_url, PROJECT_ROOT / ".teranga" / "bench-logs")
+    try:
+        services.start(model)
+        services.wait_until_ready()
+        figures = asyncio.run(run(settings, services, agents, args.conversations))
+    finally:
+        services.stop()
+    print(f"\n{args.conversations} concurrent conversations, {args.agents} agents with open "
+          f"desks (os.cpu_count()={os.cpu_count()})\n")
+    print("| measure | n | p50 ms | p95 ms | max ms |")
+    print("|---|---|---|---|---|")
+    for name, values in figures.items():
+        ms = [v * 1000 for v in values]
+        print(f"| {name} | {len(ms)} | {statistics.median(ms):.0f} | "
+              f"{percentile(ms, 0.95):.0f} | {max(ms):.0f} |")
+    for name in ("message to desk", "agent reply to customer"):
+        p95 = percentile(figures[name], 0.95) * 1000
+        print(f"{name}: p95 {p95:.0f} ms, target < 300 ms: {'met' if p95 < 300 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
