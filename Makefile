@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test train lint bench-latency bench-kb clean
+.PHONY: demo test train lint bench-latency bench-kb bench-handoff clean
 
 demo: $(STAMP)
 	$(BIN)/teranga demo
@@ -24,6 +24,9 @@ lint: $(STAMP)
 
 bench-latency: $(STAMP)
 	$(BIN)/python bench/latency.py
+
+bench-handoff: $(STAMP)
+	$(BIN)/python bench/handoff.py
 
 bench-kb: $(STAMP)
 	$(BIN)/python bench/kb_eval.py

@@ -5,9 +5,13 @@ in an agent's open desk, and from an agent's reply to its delivery to the custom
 
 Runs the Rasa server, the action server and the desk on Redis (REDIS_URL, default
 redis://127.0.0.1:6379/14, which it empties), logs agents in with open websockets, and has
-every customer, all at once, greet the bot, ask for a person, wait for the agent's reply on
-the REST outbox (long polling), then be handed back. The baseline, measured in the same run
-under the same load, is the bot's own reply to the greeting. Target: p95 under 300 ms.
+every customer greet the bot, ask for a person, wait for the agent's reply on the REST outbox
+(long polling), then be handed back. The 50 conversations are open at the same time; like
+people, customers start over `--ramp` seconds and take a few seconds to type, and agents a
+moment to answer. `--burst` drops every pause (all 50 messages in the same instant), a stress
+test of the single Rasa process rather than a contact centre's load. The baseline, measured in
+the same run under the same load, is the bot's own reply to the greeting. Target: p95 under
+300 ms.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -79,17 +85,29 @@ async def log_in(http: aiohttp.ClientSession, desk_url: str, agent_id: str) -> s
         return reply.cookies["teranga_desk"].value
 
 
+@dataclass(frozen=True)
+class Pacing:
+    ramp: float  # customers start over this many seconds
+    typing: tuple[float, float]  # a customer's pause between messages
+    answering: tuple[float, float]  # an agent's pause before replying
+
+    async def pause(self, span: tuple[float, float]) -> None:
+        await asyncio.sleep(random.uniform(*span))
+
+
 async def customer(index: int, rasa_url: str, desk_url: str, cookies: dict[str, str],
-                   desks: Desks, figures: dict[str, list[float]]) -> None:
+                   desks: Desks, figures: dict[str, list[float]], pacing: Pacing) -> None:
     language = LANGUAGES[index % len(LANGUAGES)]
     sender = f"bench-{uuid.uuid4().hex[:10]}"
     webhook = f"{rasa_url}/webhooks/rest/webhook"
+    await pacing.pause((0, pacing.ramp))
     async with aiohttp.ClientSession() as http:
         start = time.perf_counter()
         async with http.post(webhook, json={"sender": sender, "message": GREETING[language]}) \
                 as reply:
             await reply.json()
         figures["bot reply (baseline)"].append(time.perf_counter() - start)
+        await pacing.pause(pacing.typing)
 
         assigned = desks.expect(sender)
         start = time.perf_counter()
@@ -100,6 +118,7 @@ async def customer(index: int, rasa_url: str, desk_url: str, cookies: dict[str, 
 
         poll = asyncio.create_task(_collect(http, rasa_url, sender))
         await asyncio.sleep(0.05)  # the customer's long poll is waiting
+        await pacing.pause(pacing.answering)
         agent = {"Cookie": f"teranga_desk={cookies[agent_id]}", "Origin": desk_url}
         start = time.perf_counter()
         async with http.post(f"{desk_url}/api/conversations/{sender}/reply", headers=agent,
@@ -120,8 +139,8 @@ async def _collect(http: aiohttp.ClientSession, rasa_url: str, sender: str) -> N
                 return
 
 
-async def run(settings: Settings, services: runtime.Services, agents: list[Agent],
-              conversations: int) -> dict[str, list[float]]:
+async def run(services: runtime.Services, agents: list[Agent], conversations: int,
+              pacing: Pacing) -> dict[str, list[float]]:
     desks = Desks()
     figures: dict[str, list[float]] = {"bot reply (baseline)": [], "message to desk": [],
                                        "agent reply to customer": []}
@@ -135,7 +154,7 @@ async def run(settings: Settings, services: runtime.Services, agents: list[Agent
     await asyncio.sleep(1)  # every agent counted present
     try:
         await asyncio.gather(*(customer(i, services.rasa_url, services.desk_url, cookies,
-                                        desks, figures) for i in range(conversations)))
+                                        desks, figures, pacing) for i in range(conversations)))
     finally:
         for task in listeners:
             task.cancel()
@@ -148,7 +167,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--agents", type=int, default=10)
+    parser.add_argument("--ramp", type=float, default=20.0,
+                        help="seconds over which the customers start (default: %(default)s)")
+    parser.add_argument("--burst", action="store_true",
+                        help="no pauses at all: every message in the same instant")
     args = parser.parse_args()
+    pacing = Pacing(0, (0, 0), (0, 0)) if args.burst else Pacing(args.ramp, (2, 4), (1, 3))
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
     os.chdir(PROJECT_ROOT)
     redis.Redis.from_url(redis_url).flushdb()
@@ -175,11 +199,13 @@ def main() -> None:
     try:
         services.start(model)
         services.wait_until_ready()
-        figures = asyncio.run(run(settings, services, agents, args.conversations))
+        figures = asyncio.run(run(services, agents, args.conversations, pacing))
     finally:
         services.stop()
+    mode = "burst: no pauses" if args.burst else (
+        f"customers start over {args.ramp:.0f} s, type 2-4 s, agents answer in 1-3 s")
     print(f"\n{args.conversations} concurrent conversations, {args.agents} agents with open "
-          f"desks (os.cpu_count()={os.cpu_count()})\n")
+          f"desks, {mode} (os.cpu_count()={os.cpu_count()})\n")
     print("| measure | n | p50 ms | p95 ms | max ms |")
     print("|---|---|---|---|---|")
     for name, values in figures.items():

@@ -36,6 +36,27 @@ HEARTBEAT_SECONDS = 5
 MAINTENANCE_SECONDS = 1.0
 
 
+class Dispatcher:
+    """Routing runs in one task per desk process, woken whenever something may have changed
+    (a new escalation, an agent available, capacity freed), never holding up the intake."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.wanted = asyncio.Event()
+
+    def request(self) -> None:
+        self.wanted.set()
+
+    async def run(self) -> None:
+        while True:
+            await self.wanted.wait()
+            self.wanted.clear()
+            try:
+                await self.desk.dispatch()
+            except Exception:
+                logger.exception("Routing failed; it runs again at the next change")
+
+
 @dataclass
 class Connections:
     """Open desks in this process: each websocket and the agent behind it."""
@@ -52,6 +73,7 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
     app.config.REQUEST_MAX_SIZE = 64 * 1024
     app.config.WEBSOCKET_MAX_SIZE = 64 * 1024
     connections = Connections()
+    dispatcher = Dispatcher(desk)
 
     def session_agent(request: Request) -> Agent | None:
         agent_id = sessions.agent_id(request.cookies.get(COOKIE))
@@ -171,7 +193,7 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
         else:
             await desk.hand_back(conversation_id, agent, close=action == "close")
         if action in ("return", "close", "transfer"):
-            asyncio.get_running_loop().create_task(desk.dispatch())  # capacity freed
+            dispatcher.request()  # capacity freed
         return response.json({"ok": True})
 
     @app.get("/api/canned/<language:[a-z]{2,3}>")
@@ -193,7 +215,7 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
         desk.client.set(f"teranga:desk:status:{agent.id}", "available" if available else "away")
         desk.presence.heartbeat(agent.id, available)
         if available:
-            asyncio.get_running_loop().create_task(desk.dispatch())
+            dispatcher.request()
         return response.json({"available": available})
 
     @app.get("/api/overview")
@@ -222,8 +244,8 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
         recovered = await asyncio.to_thread(desk.recover)
         logger.info("Desk %s started; %d unfinished escalation(s) recovered",
                     desk.consumer, recovered)
-        for task in (_reconcile(desk), _take_escalations(desk), _maintain(desk, connections),
-                     _push_news(desk, connections)):
+        for task in (_reconcile(desk), dispatcher.run(), _take_escalations(desk, dispatcher),
+                     _maintain(desk, connections, dispatcher), _push_news(desk, connections)):
             app_.add_task(task)
 
     @app.after_server_stop
@@ -245,22 +267,22 @@ async def _reconcile(desk: Desk) -> None:
             await asyncio.sleep(2)
 
 
-async def _take_escalations(desk: Desk) -> None:
+async def _take_escalations(desk: Desk, dispatcher: Dispatcher) -> None:
     while True:
         try:
             if await asyncio.to_thread(desk.ingest, 1000):
-                await desk.dispatch()
+                dispatcher.request()
         except Exception:
             logger.exception("Taking escalations in failed; retrying")
             await asyncio.sleep(1)
 
 
-async def _maintain(desk: Desk, connections: Connections) -> None:
+async def _maintain(desk: Desk, connections: Connections, dispatcher: Dispatcher) -> None:
     beat = 0.0
     while True:
         try:
             await desk.requeue_unanswered()
-            await desk.dispatch()
+            dispatcher.request()  # agents come and go, waits grow
             beat += MAINTENANCE_SECONDS
             if beat >= HEARTBEAT_SECONDS:
                 beat = 0.0

@@ -7,6 +7,7 @@ desk processes can serve agents at once, and one that restarts loses nothing.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -190,28 +191,36 @@ class Desk:
         if not available:
             return []
         load = self.load()
-        given = []
+        taken = []
         for waiting in self._waiting(self.records.get_many(list(self.ownership.queued()))):
             agent = eligible_agent(waiting, available, load)
-            if agent and await self._assign(waiting.conversation_id, agent):
+            if agent and self.ownership.assign(waiting.conversation_id, agent.id,
+                                               agent.max_conversations):
                 load[agent.id] = load.get(agent.id, 0) + 1
-                given.append((waiting.conversation_id, agent.id))
-        return given
+                taken.append((waiting.conversation_id, agent))
+        # Ownership is settled above, one compare-and-set each; telling Rasa can overlap.
+        settled = await asyncio.gather(*(self._settle(c, a) for c, a in taken),
+                                       return_exceptions=True)
+        for (conversation_id, agent), outcome in zip(taken, settled, strict=True):
+            if isinstance(outcome, BaseException):
+                logger.error("Could not give %s to %s: %r", conversation_id, agent.id, outcome)
+        return [(c, a.id) for (c, a), outcome in zip(taken, settled, strict=True)
+                if outcome is None]
 
     async def claim(self, conversation_id: str, agent: Agent) -> None:
         record, owner = self._visible_record(conversation_id, agent)
         if owner != QUEUED:
             raise DeskError(409, "this conversation is no longer waiting")
-        if not await self._assign(conversation_id, agent,
-                                  enforce_limit=agent.role != "supervisor"):
+        limit = agent.max_conversations if agent.role != "supervisor" else None
+        if not self.ownership.assign(conversation_id, agent.id, limit):
             raise DeskError(409, "someone else took it first, or you are at your maximum "
                                  "number of conversations")
+        await self._settle(conversation_id, agent)
 
-    async def _assign(self, conversation_id: str, agent: Agent, enforce_limit=True) -> bool:
-        limit = agent.max_conversations if enforce_limit else None
-        if not self.ownership.assign(conversation_id, agent.id, limit):
-            return False
-        try:  # the bot falls silent before the agent speaks
+    async def _settle(self, conversation_id: str, agent: Agent) -> None:
+        """After the agent won the conversation: the bot falls silent, the clock for a
+        first answer starts, and open desks hear of it. Undone if Rasa cannot be told."""
+        try:
             await self.rasa.append(conversation_id, [{"event": "pause"}])
         except Exception:
             self.ownership.requeue(conversation_id, agent.id)
@@ -221,7 +230,6 @@ class Desk:
                          {conversation_id: time.time() + self.settings.answer_timeout_seconds})
         self.notify("assigned", conversation_id, record.language if record else None,
                     agent_owner(agent.id))
-        return True
 
     async def requeue_unanswered(self) -> list[str]:
         """Conversations whose agent did not answer in time go back to the queue."""
