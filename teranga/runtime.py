@@ -149,7 +149,9 @@ class Services:
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(self.settings.actions_port)],
                     {**env, "SANIC_HOST": "127.0.0.1"})
-        rasa = [sys.executable, "-m", "rasa", "run", "--model", str(model), "--enable-api",
+        # Rasa's command line with two speed fixes (teranga/dialogue/rasa_server.py)
+        rasa = [sys.executable, "-m", "teranga.dialogue.rasa_server", "run", "--model",
+                str(model), "--enable-api",
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                 "--interface", self.host, "--port", str(self.settings.rasa_port)]
         if os.environ.get("TERANGA_API_TOKEN"):

@@ -7,11 +7,16 @@ conversation and an agent's message leaves through the channel the customer last
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+
+logger = logging.getLogger(__name__)
+SLOW_SECONDS = 0.5
 
 
 class RasaUnavailable(RuntimeError):
@@ -34,6 +39,7 @@ class RasaApi:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
         params = {**(params or {}), **({"token": self.token} if self.token else {})}
+        started = time.perf_counter()
         try:
             async with self._session.request(method, f"{self.url}{path}", json=body,
                                              params=params) as reply:
@@ -43,6 +49,9 @@ class RasaApi:
                 return await reply.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError) as error:
             raise RasaUnavailable(f"Rasa did not answer {method} {path}: {error!r}") from error
+        finally:
+            if (elapsed := time.perf_counter() - started) > SLOW_SECONDS:
+                logger.warning("Rasa took %.0f ms for %s %s", elapsed * 1000, method, path)
 
     async def tracker(self, conversation_id: str) -> dict:
         return await self._request("GET", f"/conversations/{_quote(conversation_id)}/tracker")

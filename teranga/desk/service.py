@@ -25,6 +25,7 @@ from teranga.handoff.queue import EscalationQueue
 from teranga.handoff.records import ConversationRecord, ConversationRecords
 from teranga.handoff.routing import Waiting, eligible_agent, queue_order
 from teranga.handoff.triggers import CALLBACK_REQUESTED, NEGATIVE_SENTIMENT
+from teranga.reloading import Reloading
 
 logger = logging.getLogger(__name__)
 
@@ -56,18 +57,14 @@ class Desk:
         self.queue = EscalationQueue(self.client)
         self.records = ConversationRecords(self.client)
         self.presence = Presence(self.client)
-        self._directory: AgentDirectory | None = None
-        self._directory_mtime = -1.0
+        self._directory = Reloading(lambda: self.agents_path, AgentDirectory)
 
     # --- agents ----------------------------------------------------------------------------
 
     @property
     def directory(self) -> AgentDirectory:
         """The agents file, re-read when `teranga agents` changes it."""
-        mtime = self.agents_path.stat().st_mtime if self.agents_path.exists() else 0.0
-        if self._directory is None or mtime != self._directory_mtime:
-            self._directory, self._directory_mtime = AgentDirectory(self.agents_path), mtime
-        return self._directory
+        return self._directory.get()
 
     def agent(self, agent_id: str) -> Agent | None:
         return self.directory.agents.get(agent_id)

@@ -4,15 +4,22 @@ desk's records and agents' presence."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 
-from teranga.handoff.agents import AgentDirectory
-from teranga.handoff.availability import Availability, Presence, availability, load_settings
-from teranga.handoff.ownership import QUEUED, Ownership
+from teranga.handoff.agents import AgentDirectory, agents_file
+from teranga.handoff.availability import (
+    Availability,
+    Presence,
+    availability,
+    load_settings,
+    settings_file,
+)
+from teranga.handoff.ownership import Ownership
 from teranga.handoff.queue import EscalationQueue
 from teranga.handoff.records import ConversationRecords
+from teranga.reloading import Reloading
 
 
 @dataclass
@@ -22,6 +29,9 @@ class HandoffStore:
     queue: EscalationQueue
     records: ConversationRecords
     presence: Presence
+    directory: Reloading[AgentDirectory] = field(
+        default_factory=lambda: Reloading(agents_file, AgentDirectory))
+    settings: Reloading = field(default_factory=lambda: Reloading(settings_file, load_settings))
 
     @classmethod
     def from_url(cls, url: str) -> HandoffStore:
@@ -32,13 +42,13 @@ class HandoffStore:
 
     def availability(self, language: str, conversation_id: str) -> Availability:
         """What a customer joining the queue of `language` can expect now."""
-        directory = AgentDirectory()
+        directory = self.directory.get()
+        # One read for all: the queued set changes with ownership, in the same transaction.
         waiting = self.records.get_many([c for c in self.ownership.queued()
                                          if c != conversation_id])
-        ahead = sum(r.language == language and self.ownership.owner(c) == QUEUED
-                    for c, r in waiting.items())
+        ahead = sum(r.language == language for r in waiting.values())
         load = {a: len(self.ownership.conversations_of(a)) for a in directory.agents}
-        return availability(language, load_settings(), directory.agents.values(),
+        return availability(language, self.settings.get(), directory.agents.values(),
                             self.presence.available(), load, ahead)
 
     @classmethod
