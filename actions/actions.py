@@ -111,8 +111,9 @@ class ActionHandoff(Action):
 
 
 def _queue(tracker: Tracker, reasons: list[str]) -> Availability:
-    record = escalation.from_tracker(tracker.current_state(), reasons, kb_candidates)
     store = handoff_store()
+    record = escalation.from_tracker(tracker.current_state(), reasons, kb_candidates,
+                                     store.settings.get().skill_for)
     newly_queued = store.ownership.escalate(tracker.sender_id)
     try:
         # Published even if already queued: each escalation's reasons and context count.

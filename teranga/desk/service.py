@@ -94,6 +94,7 @@ class Desk:
         return {
             "conversation_id": record.conversation_id, "language": record.language,
             "channel": escalation.channel, "reasons": escalation.reasons,
+            "skill": escalation.skill,
             "sentiment": escalation.sentiment, "owner": owner,
             "assigned_to": owner[len(AGENT_PREFIX):] if owner.startswith(AGENT_PREFIX) else None,
             "waiting_seconds": round(now - escalation.created_at),
@@ -123,13 +124,8 @@ class Desk:
         return [self.summary(r, agent_owner(agent.id), now)
                 for r in self.records.get_many(owned).values()]
 
-    @staticmethod
-    def _waiting(records: dict[str, ConversationRecord]) -> list[Waiting]:
-        return queue_order(
-            Waiting(r.conversation_id, r.language, tuple(r.escalation.reasons),
-                    r.escalation.created_at,
-                    excluded=frozenset(q["agent"] for q in r.requeues))
-            for r in records.values())
+    def _waiting(self, records: dict[str, ConversationRecord]) -> list[Waiting]:
+        return waiting_in_order(records.values(), self.settings.skill_wait_seconds)
 
     async def conversation(self, conversation_id: str, agent: Agent) -> dict:
         record, owner = self._visible_record(conversation_id, agent)
@@ -365,6 +361,20 @@ class Desk:
                   "owner": owner, "at": time.time(), **extra}
         self.client.xadd(NOTICES_STREAM, {"data": json.dumps(notice, ensure_ascii=False)},
                          maxlen=10_000, approximate=True)
+
+
+def waiting_in_order(records, skill_wait_seconds: float,
+                     now: float | None = None) -> list[Waiting]:
+    """Waiting conversations in routing order. A skill is required only for
+    `skill_wait_seconds`: after that, any agent of the language beats a longer wait."""
+    now = time.time() if now is None else now
+    return queue_order(
+        Waiting(r.conversation_id, r.language, tuple(r.escalation.reasons),
+                r.escalation.created_at,
+                skill=r.escalation.skill
+                if now - r.escalation.created_at < skill_wait_seconds else None,
+                excluded=frozenset(q["agent"] for q in r.requeues))
+        for r in records)
 
 
 def transcript(events: list[dict]) -> list[dict]:

@@ -72,6 +72,13 @@ class DeskSettings:
     auto_assign: bool = True
     satisfaction_question: bool = True
     average_handling_minutes: float = 6
+    skills: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # skill -> intents
+    skill_wait_seconds: float = 60
+
+    def skill_for(self, intents_newest_first: Iterable[str | None]) -> str | None:
+        """The skill the customer's latest request that needs one calls for."""
+        by_intent = {i: skill for skill, intents in self.skills.items() for i in intents}
+        return next((by_intent[i] for i in intents_newest_first if i in by_intent), None)
 
 
 def settings_file() -> Path:
@@ -92,10 +99,13 @@ def load_settings(path: Path | None = None) -> DeskSettings:
             holidays=frozenset(date.fromisoformat(str(d)) for d in data.get("holidays") or []))
         hours.is_open(datetime.now().astimezone())  # an unknown time zone fails here
         defaults = DeskSettings()
-        return DeskSettings(hours=hours, **{
+        skills = {str(skill): tuple(str(i) for i in intents)
+                  for skill, intents in (data.get("skills") or {}).items()}
+        return DeskSettings(hours=hours, skills=skills, **{
             name: type(getattr(defaults, name))(data.get(name, getattr(defaults, name)))
             for name in ("answer_timeout_seconds", "response_target_seconds", "auto_assign",
-                         "satisfaction_question", "average_handling_minutes")})
+                         "satisfaction_question", "average_handling_minutes",
+                         "skill_wait_seconds")})
     except (ValueError, TypeError, AttributeError, ZoneInfoNotFoundError) as error:
         raise SettingsError(f"{path}: {error}") from error
 

@@ -13,8 +13,11 @@ TOP_INTENTS = 3
 
 
 def from_tracker(tracker: dict, reasons: list[str],
-                 kb_candidates: Callable[[str, str], list[dict]]) -> Escalation:
-    """`tracker` is the tracker as Rasa sends it to the action server (a dict)."""
+                 kb_candidates: Callable[[str, str], list[dict]],
+                 skill_for: Callable[[list[str | None]], str | None] = lambda intents: None,
+                 ) -> Escalation:
+    """`tracker` is the tracker as Rasa sends it to the action server (a dict);
+    `skill_for` names the skill the customer's intents (newest first) call for."""
     latest = tracker.get("latest_message") or {}
     slots = tracker.get("slots") or {}
     language = slots.get("language") or "fr"
@@ -30,7 +33,13 @@ def from_tracker(tracker: dict, reasons: list[str],
         last_messages=_last_messages(tracker.get("events") or []),
         top_intents=ranking[:TOP_INTENTS],
         kb_candidates=kb_candidates(latest.get("text") or "", language),
+        skill=skill_for(_user_intents_newest_first(tracker.get("events") or [])),
     )
+
+
+def _user_intents_newest_first(events: list[dict]) -> list[str | None]:
+    return [((e.get("parse_data") or {}).get("intent") or {}).get("name")
+            for e in reversed(events) if e.get("event") == "user"]
 
 
 def _latest_channel(tracker: dict) -> str | None:

@@ -30,6 +30,7 @@ class Escalation:
     last_messages: list[dict] = field(default_factory=list)  # {"from", "text", "at"}
     top_intents: list[dict] = field(default_factory=list)  # {"name", "confidence"}
     kb_candidates: list[dict] = field(default_factory=list)  # {"article_id", "title", "score"}
+    skill: str | None = None  # what the agent should know (desk/settings.yml `skills`)
     created_at: float = field(default_factory=time.time)
 
     def to_fields(self) -> dict[str, str]:

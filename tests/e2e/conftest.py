@@ -27,6 +27,8 @@ AGENTS = [
     Agent("sani", "Sani Bello", ["ha"], max_conversations=1),
     Agent("musa", "Musa Abubakar", ["ha"], max_conversations=1),
     Agent("juma", "Juma Otieno", ["sw"], max_conversations=2),
+    Agent("ama", "Ama Asante", ["en"], max_conversations=2),
+    Agent("zara", "Zara Mensah", ["en"], skills=["sunucash"], max_conversations=2),
     Agent("sara", "Sara Ndiaye", ["fr", "en", "wo", "sw", "ha"], role="supervisor"),
 ]
 ANSWER_TIMEOUT_SECONDS = 5

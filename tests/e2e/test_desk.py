@@ -224,6 +224,16 @@ def test_an_unanswered_assignment_goes_back_to_the_queue(server, client, sender)
     assert all("no answer" in r["why"] for r in seen["requeues"])
 
 
+def test_a_conversation_needing_a_skill_goes_to_an_agent_who_has_it(server, client, sender):
+    available(client, "ama", "zara")  # equally free; without skills, "ama" would come first
+    say(server.rasa_url, sender, "my transfer failed and the money never arrived")
+    say(server.rasa_url, sender, "i want to talk to an agent")
+    assert wait_until(lambda: owner(client, sender).startswith("agent:")
+                      and owner(client, sender)) == "agent:zara"
+    assert ConversationRecords(client).get(sender).escalation.skill == "sunucash"
+    assert AgentSession(server.desk_url, "zara").act(sender, "close").ok
+
+
 def test_transfer_to_another_agent_and_to_a_language_queue(server, client, sender):
     assert say(server.rasa_url, sender, "je voudrais parler a quelqu'un du service client")
     wait_until(lambda: ConversationRecords(client).get(sender))

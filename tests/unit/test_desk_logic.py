@@ -2,10 +2,10 @@
 
 from teranga.desk.canned import canned_replies
 from teranga.desk.events import desk_view
-from teranga.desk.service import transcript
+from teranga.desk.service import transcript, waiting_in_order
 from teranga.handoff.agents import Agent
 from teranga.handoff.queue import Escalation
-from teranga.handoff.records import merged
+from teranga.handoff.records import ConversationRecord, merged
 from teranga.handoff.routing import Waiting, eligible_agent
 
 
@@ -77,3 +77,22 @@ def test_canned_replies_exist_for_every_language_and_a_broken_file_gives_none(tm
     (tmp_path / "fr.yml").write_text("- title: only a title\n", "utf-8")
     assert canned_replies("fr", tmp_path) == []
     assert canned_replies("../etc", tmp_path) == []
+
+
+def test_a_conversation_that_needs_a_skill_goes_to_an_agent_who_has_it():
+    awa = Agent("awa", "Awa", ["wo"])
+    modou = Agent("modou", "Modou", ["wo"], skills=["sunucash"])
+    needs = Waiting("c1", "wo", ("asked_for_person",), 0.0, skill="sunucash")
+    assert eligible_agent(needs, [awa, modou], {"modou": 2}) == modou
+    assert eligible_agent(needs, [awa], {}) is None
+
+
+def test_the_skill_is_required_only_for_a_while():
+    fresh = Escalation("new", "rest", "new", "wo", ["asked_for_person"], skill="sunucash",
+                       created_at=1000.0)
+    old = Escalation("old", "rest", "old", "wo", ["asked_for_person"], skill="sunucash",
+                     created_at=900.0)
+    waiting = waiting_in_order([ConversationRecord(fresh), ConversationRecord(old)],
+                               skill_wait_seconds=60, now=1010.0)
+    assert [(w.conversation_id, w.skill) for w in waiting] == [("old", None),
+                                                               ("new", "sunucash")]

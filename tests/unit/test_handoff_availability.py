@@ -96,3 +96,9 @@ def test_closed_means_the_next_opening():
     outlook = availability("wo", settings, [AWA], {"awa"}, {}, 0, NOON)
     assert not outlook.open_now
     assert outlook.opens_at == datetime(2026, 11, 24, 8, 0, tzinfo=DAKAR)
+
+
+def test_the_latest_request_that_needs_a_skill_decides_it():
+    settings = load_settings(Path("desk/settings.yml"))
+    assert settings.skill_for(["request_human", "transfer_failed", "sim_swap"]) == "sunucash"
+    assert settings.skill_for(["request_human", "greet"]) is None

@@ -26,7 +26,8 @@ function item(summary) {
   li.classList.toggle("upset", summary.reasons.includes("negative_sentiment"));
   li.classList.toggle("overdue", summary.overdue);
   const title = document.createElement("span");
-  title.textContent = `${summary.conversation_id} · ${summary.language} · ${summary.channel}`;
+  title.textContent = `${summary.conversation_id} · ${summary.language} · ${summary.channel}`
+    + (summary.skill ? ` · ${summary.skill}` : "");
   const wait = document.createElement("small");
   wait.className = "wait";
   wait.textContent = `${summary.reasons.join(", ")} · waiting ${minutes(summary.waiting_seconds)}`
@@ -76,6 +77,7 @@ async function openConversation(id) {
   const sentiment = data.sentiment && data.sentiment.label
     ? `${data.sentiment.label} (${Number(data.sentiment.score).toFixed(2)})` : "unknown";
   $("facts").textContent = `Language: ${data.language} · Why: ${data.reasons.join(", ")}`
+    + (data.skill ? ` · Needs: ${data.skill}` : "")
     + ` · Sentiment: ${sentiment} · Owner: ${data.owner}`;
   const intents = data.top_intents.map((i) => `${i.name} ${(i.confidence * 100).toFixed(0)}%`);
   const articles = data.kb_candidates.map((a) => `${a.title} (${a.score})`);
