@@ -47,8 +47,13 @@ class EscalationQueue:
         self.client = client
         self.stream = stream
         self.group = group
+        self.ensure_group()
+
+    def ensure_group(self) -> None:
+        """Create the stream and its consumer group unless they exist (a Redis that lost its
+        data, one without persistence that restarted, has neither)."""
         try:
-            client.xgroup_create(stream, group, id="0", mkstream=True)
+            self.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
         except redis.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
@@ -66,8 +71,14 @@ class EscalationQueue:
         return self._read(consumer, "0", count, None)
 
     def _read(self, consumer, start, count, block_ms) -> list[tuple[str, Escalation]]:
-        replies = self.client.xreadgroup(self.group, consumer, {self.stream: start},
-                                         count=count, block=block_ms)
+        try:
+            replies = self.client.xreadgroup(self.group, consumer, {self.stream: start},
+                                             count=count, block=block_ms)
+        except redis.ResponseError as error:
+            if "NOGROUP" not in str(error) and "no longer exists" not in str(error):
+                raise
+            self.ensure_group()
+            return []
         return [(entry_id.decode(), Escalation.from_fields(fields))
                 for _stream, entries in replies or [] for entry_id, fields in entries
                 if fields]  # an entry deleted while pending comes back without fields

@@ -174,3 +174,11 @@ def test_presence_follows_heartbeats(client, prefix):
     assert "old" not in presence.online()  # a desk that stopped beating has left
     presence.leave("awa")
     assert presence.online() == {"modou"} and presence.available() == set()
+
+
+def test_the_queue_recovers_when_redis_lost_its_data(client, prefix):
+    queue = EscalationQueue(client, f"{prefix}:escalations", "desk")
+    client.delete(f"{prefix}:escalations")  # a Redis without persistence that restarted
+    assert queue.read_new("desk-1") == []
+    queue.publish(escalation("c1"))
+    assert [e.conversation_id for _id, e in queue.read_new("desk-1")] == ["c1"]
