@@ -37,6 +37,27 @@ MESSAGES = {
 }
 
 
+# Rasa's own Redis stores, no event broker: what a team would deploy from `rasa init`.
+PLAIN_ENDPOINTS = """
+action_endpoint:
+  url: ${TERANGA_ACTION_ENDPOINT}
+tracker_store:
+  type: redis
+  url: ${TERANGA_REDIS_HOST}
+  port: ${TERANGA_REDIS_PORT}
+  db: ${TERANGA_REDIS_DB}
+  password: ${TERANGA_REDIS_PASSWORD}
+  key_prefix: plain
+lock_store:
+  type: redis
+  url: ${TERANGA_REDIS_HOST}
+  port: ${TERANGA_REDIS_PORT}
+  db: ${TERANGA_REDIS_DB}
+  password: ${TERANGA_REDIS_PASSWORD}
+  key_prefix: plain
+"""
+
+
 def start_plain_rasa(workdir: Path, redis_url: str, port: int, actions_port: int):
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false",
            **rasa_environment(redis_url, f"http://127.0.0.1:{actions_port}")}
@@ -46,7 +67,7 @@ def start_plain_rasa(workdir: Path, redis_url: str, port: int, actions_port: int
         subprocess.run([sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir",
                         str(workdir)], check=True, env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
-    (workdir / "endpoints.yml").write_text((PROJECT_ROOT / "endpoints.yml").read_text())
+    (workdir / "endpoints.yml").write_text(PLAIN_ENDPOINTS)
     log = (workdir / "rasa.log").open("ab")
     actions = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(actions_port)], cwd=workdir, env=env,

@@ -24,7 +24,7 @@ from teranga.desk.auth import COOKIE, SESSION_SECONDS, Sessions
 from teranga.desk.canned import canned_replies
 from teranga.desk.events import EVENTS_STREAM
 from teranga.desk.rasa_api import RasaApi, RasaUnavailable
-from teranga.desk.service import NOTICES_STREAM, Desk, DeskError
+from teranga.desk.service import ASSISTANT_LANGUAGES, NOTICES_STREAM, Desk, DeskError
 from teranga.handoff.agents import Agent
 from teranga.handoff.availability import load_settings
 from teranga.handoff.ownership import AGENT_PREFIX
@@ -168,7 +168,8 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
         agent = request.ctx.agent
         return response.json({"id": agent.id, "name": agent.name, "role": agent.role,
                               "languages": agent.languages, "skills": agent.skills,
-                              "available": _available(desk.client, agent.id)})
+                              "available": _available(desk.client, agent.id),
+                              "all_languages": ASSISTANT_LANGUAGES})
 
     @app.get("/api/queue")
     async def queue(request: Request):

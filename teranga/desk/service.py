@@ -25,7 +25,9 @@ from teranga.handoff.queue import EscalationQueue
 from teranga.handoff.records import ConversationRecord, ConversationRecords
 from teranga.handoff.routing import Waiting, eligible_agent, queue_order
 from teranga.handoff.triggers import CALLBACK_REQUESTED, NEGATIVE_SENTIMENT
+from teranga.nlu.corpora import nlu_languages
 from teranga.reloading import Reloading
+from teranga.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ MAX_REPLY_CHARS = 4096
 # Entries another desk process read and left this long are taken over at start-up.
 ABANDONED_AFTER_MS = 60_000
 HANDED_BACK_INTENT = "handed_back"
+# The languages the assistant speaks, one NLU file each: the queues a conversation can join.
+ASSISTANT_LANGUAGES = nlu_languages(PROJECT_ROOT / "data" / "nlu")
 
 
 class DeskError(Exception):
@@ -297,6 +301,9 @@ class Desk:
                         agent=agent.id)
             return
         if to_language:
+            if to_language not in ASSISTANT_LANGUAGES:
+                raise DeskError(400, f"no queue for {to_language!r}; the assistant speaks "
+                                     f"{', '.join(ASSISTANT_LANGUAGES)}")
             self.records.moved_to_language(conversation_id, to_language)
         if not await self._back_to_queue(conversation_id, owner_id,
                                          f"transferred by {agent.name}"):

@@ -243,6 +243,7 @@ def test_transfer_to_another_agent_and_to_a_language_queue(server, client, sende
     assert awa.act(sender, "transfer", agent="fatou").ok
     assert owner(client, sender) == "agent:fatou"
     assert awa.act(sender, "reply", text="encore moi").status_code == 404
+    assert fatou.act(sender, "transfer", language="xx").status_code == 400
     assert fatou.act(sender, "transfer", language="sw").ok  # the customer writes Swahili
     assert owner(client, sender) == "queued"
     juma = AgentSession(server.desk_url, "juma")

@@ -103,7 +103,7 @@ async function loadTransferTargets(language) {
   const agents = await api("/api/agents");
   const options = agents.filter((a) => a.id !== state.me.id)
     .map((a) => new Option(`${a.name}${a.online ? "" : " (offline)"} · ${a.languages.join("/")}`, `agent:${a.id}`));
-  const languages = [language, ...["fr", "en", "wo", "sw", "ha"].filter((l) => l !== language)]
+  const languages = [language, ...state.me.all_languages.filter((l) => l !== language)]
     .map((l) => new Option(`${l} queue`, `queue:${l}`));
   $("transfer-to").replaceChildren(...languages, ...options);
 }
