@@ -34,6 +34,8 @@ STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"desk.js": "text/javascript", "desk.css": "text/css"}
 HEARTBEAT_SECONDS = 5
 MAINTENANCE_SECONDS = 1.0
+CLAIM_ABANDONED_SECONDS = 30  # take over what a dead desk process left
+RECONCILE_SECONDS = 300  # check that Rasa's pauses agree with ownership
 
 
 class Dispatcher:
@@ -59,12 +61,19 @@ class Dispatcher:
 
 @dataclass
 class Connections:
-    """Open desks in this process: each websocket and the agent behind it."""
+    """Open desks in this process: each websocket, the agent behind it and their session."""
 
-    sockets: dict = field(default_factory=dict)  # websocket -> Agent
+    sockets: dict = field(default_factory=dict)  # websocket -> (agent id, session token)
 
     def agents(self) -> set[str]:
-        return {agent.id for agent in self.sockets.values()}
+        return {agent_id for agent_id, _token in self.sockets.values()}
+
+    async def drop_expired(self, desk: Desk, sessions: Sessions) -> None:
+        """Close the sockets whose session ended or whose agent was removed."""
+        for ws, (agent_id, token) in list(self.sockets.items()):
+            if sessions.agent_id(token) != agent_id or desk.agent(agent_id) is None:
+                self.sockets.pop(ws, None)
+                await ws.close()
 
 
 def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
@@ -126,18 +135,22 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
 
     @app.post("/login")
     async def login(request: Request):
-        agent_id = (request.form.get("agent") or "").strip().lower()
+        agent_id = (request.form.get("agent") or "").strip().lower()[:64]
         password = request.form.get("password") or ""
-        if sessions.locked_out(agent_id):
+        # Per id and address: a stranger cannot lock a real agent out from elsewhere.
+        attempt = f"{agent_id}@{request.remote_addr or request.ip}"
+        if sessions.locked_out(attempt):
             return response.html(_page("login.html", error="Too many failed attempts: "
                                        "wait 15 minutes or ask a supervisor."), status=429)
-        agent = desk.directory.authenticate(agent_id, password)
+        # scrypt takes tens of milliseconds: off the event loop, and run for unknown ids too,
+        # so that the answer's timing does not tell which ids exist.
+        agent = await asyncio.to_thread(desk.directory.authenticate, agent_id, password)
         if agent is None:
-            sessions.failed(agent_id)
-            logger.warning("Failed desk login for %r", agent_id)
+            sessions.failed(attempt)
+            logger.warning("Failed desk login from %s", request.remote_addr or request.ip)
             return response.html(_page("login.html", error="Unknown agent or wrong "
                                        "password."), status=401)
-        sessions.succeeded(agent_id)
+        sessions.succeeded(attempt)
         reply = response.redirect("/")
         _set_cookie(reply, sessions.open(agent.id), secure_cookies)
         return reply
@@ -168,7 +181,7 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
         agent = request.ctx.agent
         return response.json({"id": agent.id, "name": agent.name, "role": agent.role,
                               "languages": agent.languages, "skills": agent.skills,
-                              "available": _available(desk.client, agent.id),
+                              "available": desk.available(agent.id),
                               "all_languages": ASSISTANT_LANGUAGES})
 
     @app.get("/api/queue")
@@ -184,6 +197,9 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
     @app.post("/api/conversations/<conversation_id>/<action:claim|reply|transfer|return|close>")
     async def act(request: Request, conversation_id: str, action: str):
         agent, body = request.ctx.agent, _json_body(request)
+        for name in ("text", "agent", "language"):
+            if body.get(name) is not None and not isinstance(body[name], str):
+                raise DeskError(400, f"'{name}' must be a string")
         if action == "claim":
             await desk.claim(conversation_id, agent)
         elif action == "reply":
@@ -213,8 +229,7 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
     async def presence(request: Request):
         agent = request.ctx.agent
         available = bool(_json_body(request).get("available"))
-        desk.client.set(f"teranga:desk:status:{agent.id}", "available" if available else "away")
-        desk.presence.heartbeat(agent.id, available)
+        desk.set_available(agent.id, available)
         if available:
             dispatcher.request()
         return response.json({"available": available})
@@ -230,8 +245,8 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
     @app.websocket("/ws")
     async def websocket(request: Request, ws):
         agent = request.ctx.agent
-        connections.sockets[ws] = agent
-        desk.presence.heartbeat(agent.id, _available(desk.client, agent.id))
+        connections.sockets[ws] = (agent.id, request.cookies.get(COOKIE))
+        desk.presence.heartbeat(agent.id, desk.available(agent.id))
         try:
             while True:
                 await ws.recv()  # the desk only listens; this notices the socket closing
@@ -246,7 +261,8 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
         logger.info("Desk %s started; %d unfinished escalation(s) recovered",
                     desk.consumer, recovered)
         for task in (_reconcile(desk), dispatcher.run(), _take_escalations(desk, dispatcher),
-                     _maintain(desk, connections, dispatcher), _push_news(desk, connections)):
+                     _maintain(desk, sessions, connections, dispatcher),
+                     _push_news(desk, connections)):
             app_.add_task(task)
 
     @app.after_server_stop
@@ -263,8 +279,8 @@ async def _reconcile(desk: Desk) -> None:
             fixed = await desk.reconcile()
             logger.info("Ownership and Rasa's pauses agree (%d fixed)", fixed)
             return
-        except RasaUnavailable as error:
-            logger.info("Waiting for the Rasa server to reconcile pauses: %s", error)
+        except Exception as error:  # Rasa not up yet, most likely
+            logger.info("Reconciling pauses with Rasa failed, retrying: %r", error)
             await asyncio.sleep(2)
 
 
@@ -278,17 +294,25 @@ async def _take_escalations(desk: Desk, dispatcher: Dispatcher) -> None:
             await asyncio.sleep(1)
 
 
-async def _maintain(desk: Desk, connections: Connections, dispatcher: Dispatcher) -> None:
-    beat = 0.0
+async def _maintain(desk: Desk, sessions: Sessions, connections: Connections,
+                    dispatcher: Dispatcher) -> None:
+    """Every second: deadlines and routing; every few seconds: presence and sessions; now and
+    then: what dead desk processes left, and pauses against ownership."""
+    ticks = 0
     while True:
+        ticks += 1
         try:
             await desk.requeue_unanswered()
+            await desk.requeue_orphans()
             dispatcher.request()  # agents come and go, waits grow
-            beat += MAINTENANCE_SECONDS
-            if beat >= HEARTBEAT_SECONDS:
-                beat = 0.0
+            if ticks % HEARTBEAT_SECONDS == 0:
+                await connections.drop_expired(desk, sessions)
                 for agent_id in connections.agents():
-                    desk.presence.heartbeat(agent_id, _available(desk.client, agent_id))
+                    desk.presence.heartbeat(agent_id, desk.available(agent_id))
+            if ticks % CLAIM_ABANDONED_SECONDS == 0:
+                await asyncio.to_thread(desk.take_over_abandoned)
+            if ticks % RECONCILE_SECONDS == 0:
+                await desk.reconcile()
         except Exception:
             logger.exception("Desk maintenance failed; retrying")
         await asyncio.sleep(MAINTENANCE_SECONDS)
@@ -309,8 +333,10 @@ async def _push_news(desk: Desk, connections: Connections) -> None:
             name = stream.decode()
             for entry_id, fields in entries:
                 last[name] = entry_id.decode()
-                item = json.loads(fields[b"data"])
-                await _deliver(desk, connections, name, item)
+                try:
+                    await _deliver(desk, connections, name, json.loads(fields[b"data"]))
+                except Exception:  # one bad item must not stop the news for everyone
+                    logger.exception("Could not deliver desk news %s", last[name])
 
 
 async def _deliver(desk: Desk, connections: Connections, stream: str, item: dict) -> None:
@@ -325,8 +351,9 @@ async def _deliver(desk: Desk, connections: Connections, stream: str, item: dict
     else:
         owner, language, kind = item["owner"], item.get("language") or "", "notice"
     text = json.dumps({"type": kind, **item}, ensure_ascii=False)
-    for ws, agent in list(connections.sockets.items()):
-        if desk.can_see(agent, owner, language) or _was_theirs(agent, item):
+    for ws, (agent_id, _token) in list(connections.sockets.items()):
+        agent = desk.agent(agent_id)  # as the agents file says now
+        if agent and (desk.can_see(agent, owner, language) or _was_theirs(agent, item)):
             try:
                 await ws.send(text)
             except Exception:  # a socket that closed meanwhile; its handler cleans up
@@ -336,10 +363,6 @@ async def _deliver(desk: Desk, connections: Connections, stream: str, item: dict
 def _was_theirs(agent: Agent, item: dict) -> bool:
     """An agent hears that a conversation left them (re-queued, transferred, closed)."""
     return item.get("agent") == agent.id or item.get("owner") == f"{AGENT_PREFIX}{agent.id}"
-
-
-def _available(client: redis.Redis, agent_id: str) -> bool:
-    return client.get(f"teranga:desk:status:{agent_id}") != b"away"
 
 
 def _json_body(request: Request) -> dict:

@@ -7,6 +7,7 @@ conversation and an agent's message leaves through the channel the customer last
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -47,7 +48,7 @@ class RasaApi:
                     raise RasaUnavailable(f"Rasa answered {reply.status} to {method} {path}: "
                                           f"{(await reply.text())[:300]}")
                 return await reply.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as error:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             raise RasaUnavailable(f"Rasa did not answer {method} {path}: {error!r}") from error
         finally:
             if (elapsed := time.perf_counter() - started) > SLOW_SECONDS:

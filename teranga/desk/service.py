@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 NOTICES_STREAM = "teranga:desk:notices"
 AWAITING_ANSWER = "teranga:desk:awaiting-answer"  # conversation -> deadline for a first reply
+LEAVING = "teranga:desk:leaving"  # conversation -> when its hand-back began
+LEAVING_GRACE_SECONDS = 60  # a hand-back still unfinished after this was cut short
+STATUS_PREFIX = "teranga:desk:status:"  # agent -> "available" or "away", as they said
 MAX_REPLY_CHARS = 4096
 # Entries another desk process read and left this long are taken over at start-up.
 ABANDONED_AFTER_MS = 60_000
@@ -143,26 +146,48 @@ class Desk:
 
     def recover(self) -> int:
         """At start-up: what this process (or a dead one) read but had not finished."""
-        entries = (self.queue.read_pending(self.consumer)
-                   + self.queue.claim_abandoned(self.consumer, ABANDONED_AFTER_MS))
+        return self._take(self.queue.read_pending(self.consumer)) + self.take_over_abandoned()
+
+    def take_over_abandoned(self) -> int:
+        """What another desk process read and left idle (it died before writing records)."""
+        return self._take(self.queue.claim_abandoned(self.consumer, ABANDONED_AFTER_MS))
+
+    def _take(self, entries) -> int:
         for entry_id, escalation in entries:
             self.records.add_entry(entry_id, escalation)
         return len(entries)
 
     async def reconcile(self) -> int:
-        """Make the tracker agree with Redis where a desk died between the two steps of an
-        assignment or a hand-back: paused exactly when an agent owns the conversation."""
+        """Make Rasa agree with Redis where a desk died between the two steps of a move:
+        paused exactly while an agent owns the conversation. Runs at start-up and now and
+        then; a conversation that moves while it is looked at is looked at again."""
         fixed = 0
-        held = {c for a in self.directory.agents for c in self.ownership.conversations_of(a)}
-        for conversation_id in held | set(self.ownership.queued()):
-            paused = (await self.rasa.tracker(conversation_id)).get("paused", False)
-            if paused != (conversation_id in held):
-                event = "resume" if paused else "pause"
-                await self.rasa.append(conversation_id, [{"event": event}])
-                logger.warning("%s was left %s: fixed", conversation_id,
-                               "paused while waiting" if paused else "unpaused with an agent")
-                fixed += 1
+        stuck = self.client.zrangebyscore(LEAVING, 0, time.time() - LEAVING_GRACE_SECONDS)
+        candidates = ({c for a in self.ownership.holders()
+                       for c in self.ownership.conversations_of(a)}
+                      | set(self.ownership.queued()) | {m.decode() for m in stuck})
+        for conversation_id in candidates:
+            fixed += await self._reconcile_one(conversation_id)
         return fixed
+
+    async def _reconcile_one(self, conversation_id: str, attempts: int = 3) -> int:
+        for _ in range(attempts):
+            owner = self.ownership.owner(conversation_id)
+            paused = (await self.rasa.tracker(conversation_id)).get("paused", False)
+            should_pause = owner.startswith(AGENT_PREFIX)
+            if self.ownership.owner(conversation_id) != owner:
+                continue  # it moved while we looked
+            if owner == BOT:
+                self.client.zrem(LEAVING, conversation_id)
+            if paused == should_pause:
+                return 0
+            await self.rasa.append(conversation_id,
+                                   [{"event": "pause" if should_pause else "resume"}])
+            if self.ownership.owner(conversation_id) == owner:
+                logger.warning("%s was left %s: fixed", conversation_id,
+                               "unpaused with an agent" if should_pause else "paused")
+                return 1
+        return 0
 
     def ingest(self, block_ms: int | None = None) -> list[ConversationRecord]:
         """New escalations from the stream into records; blocks up to `block_ms`."""
@@ -183,8 +208,8 @@ class Desk:
         """Give waiting conversations to available agents, most urgent first."""
         if not self.settings.auto_assign:
             return []
-        available = [self.directory.agents[a] for a in self.presence.available()
-                     if a in self.directory.agents]
+        available = [agent for a in self.presence.available()
+                     if (agent := self.directory.agents.get(a)) and agent.role == "agent"]
         if not available:
             return []
         load = self.load()
@@ -229,7 +254,8 @@ class Desk:
                     agent_owner(agent.id))
 
     async def requeue_unanswered(self) -> list[str]:
-        """Conversations whose agent did not answer in time go back to the queue."""
+        """Conversations whose agent did not answer in time go back to the queue, and the
+        agent is marked away (not at their desk) until they say they are available again."""
         requeued = []
         for member in self.client.zrangebyscore(AWAITING_ANSWER, 0, time.time()):
             conversation_id = member.decode()
@@ -239,24 +265,49 @@ class Desk:
             if not owner.startswith(AGENT_PREFIX):
                 continue
             agent_id = owner[len(AGENT_PREFIX):]
-            if await self._back_to_queue(conversation_id, agent_id,
-                                         f"no answer within "
-                                         f"{self.settings.answer_timeout_seconds:.0f} s"):
-                logger.warning("%s did not answer %s in time: back in the queue",
-                               agent_id, conversation_id)
+            why = f"no answer within {self.settings.answer_timeout_seconds:.0f} s"
+            try:
+                moved = await self._back_to_queue(conversation_id, agent_id, why)
+            except Exception:
+                logger.exception("Could not re-queue %s; trying again shortly", conversation_id)
+                self.client.zadd(AWAITING_ANSWER, {conversation_id: time.time() + 5})
+                continue
+            if moved:
+                logger.warning("%s did not answer %s in time: back in the queue, agent "
+                               "marked away", agent_id, conversation_id)
+                self.set_available(agent_id, False)
                 requeued.append(conversation_id)
+        return requeued
+
+    async def requeue_orphans(self) -> list[str]:
+        """Conversations held by agents no longer in the agents file go back to the queue."""
+        requeued = []
+        for agent_id in self.ownership.holders() - set(self.directory.agents):
+            for conversation_id in self.ownership.conversations_of(agent_id):
+                if await self._back_to_queue(conversation_id, agent_id, "agent removed"):
+                    requeued.append(conversation_id)
         return requeued
 
     async def _back_to_queue(self, conversation_id: str, agent_id: str, why: str) -> bool:
         if not self.ownership.requeue(conversation_id, agent_id):
             return False
+        try:  # while waiting again, the bot answers what it can
+            await self.rasa.append(conversation_id, [{"event": "resume"}])
+        except Exception:
+            self.ownership.change(conversation_id, QUEUED, agent_owner(agent_id))
+            raise
         self.client.zrem(AWAITING_ANSWER, conversation_id)
         record = self.records.requeued(conversation_id, agent_id, why)
-        # While waiting again, the bot answers what it can (paused means "an agent owns it").
-        await self.rasa.append(conversation_id, [{"event": "resume"}])
         self.notify("requeued", conversation_id, record.language if record else None, QUEUED,
                     why=why, agent=agent_id)
         return True
+
+    def available(self, agent_id: str) -> bool:
+        return self.client.get(f"{STATUS_PREFIX}{agent_id}") != b"away"
+
+    def set_available(self, agent_id: str, available: bool) -> None:
+        self.client.set(f"{STATUS_PREFIX}{agent_id}", "available" if available else "away")
+        self.presence.heartbeat(agent_id, available)
 
     # --- agents' actions ----------------------------------------------------------------------
 
@@ -287,46 +338,63 @@ class Desk:
                        to_language: str | None = None) -> None:
         record, owner_id = self._owned(conversation_id, agent)
         if to_agent:
-            target = self.agent(to_agent)
-            if target is None:
-                raise DeskError(400, f"no agent {to_agent!r}")
-            if not self.ownership.transfer(conversation_id, owner_id, target.id,
-                                           target.max_conversations):
-                raise DeskError(409, f"{target.name} is at their maximum number of "
-                                     f"conversations, or the conversation moved")
-            self.records.assigned(conversation_id, target.id)
-            self.client.zadd(AWAITING_ANSWER, {
-                conversation_id: time.time() + self.settings.answer_timeout_seconds})
-            self.notify("assigned", conversation_id, record.language, agent_owner(target.id),
-                        agent=agent.id)
+            await self._transfer_to_agent(conversation_id, record, owner_id, agent, to_agent)
             return
-        if to_language:
-            if to_language not in ASSISTANT_LANGUAGES:
-                raise DeskError(400, f"no queue for {to_language!r}; the assistant speaks "
-                                     f"{', '.join(ASSISTANT_LANGUAGES)}")
+        if to_language and to_language not in ASSISTANT_LANGUAGES:
+            raise DeskError(400, f"no queue for {to_language!r}; the assistant speaks "
+                                 f"{', '.join(ASSISTANT_LANGUAGES)}")
+        if to_language:  # before it is queued, so that it is routed by its new language
             self.records.moved_to_language(conversation_id, to_language)
-        if not await self._back_to_queue(conversation_id, owner_id,
-                                         f"transferred by {agent.name}"):
+        try:
+            moved = await self._back_to_queue(conversation_id, owner_id,
+                                              f"transferred by {agent.name}")
+        finally:
+            if to_language and self.ownership.owner(conversation_id) != QUEUED:
+                self.records.moved_to_language(conversation_id, record.language)
+        if not moved:
             raise DeskError(409, "the conversation moved meanwhile")
+
+    async def _transfer_to_agent(self, conversation_id: str, record: ConversationRecord,
+                                 owner_id: str, agent: Agent, to_agent: str) -> None:
+        target = self.agent(to_agent)
+        if target is None:
+            raise DeskError(400, f"no agent {to_agent!r}")
+        if not self.ownership.transfer(conversation_id, owner_id, target.id,
+                                       target.max_conversations):
+            raise DeskError(409, f"{target.name} is at their maximum number of "
+                                 f"conversations, or the conversation moved")
+        self.records.assigned(conversation_id, target.id)
+        self.client.zadd(AWAITING_ANSWER, {
+            conversation_id: time.time() + self.settings.answer_timeout_seconds})
+        self.notify("assigned", conversation_id, record.language, agent_owner(target.id),
+                    agent=agent.id)
 
     async def hand_back(self, conversation_id: str, agent: Agent, close: bool = False) -> None:
         """Give the conversation back to the bot; on a hand-back (not a close) the bot asks
         the customer the satisfaction question, if configured."""
         record, owner_id = self._owned(conversation_id, agent)
+        self.client.zadd(LEAVING, {conversation_id: time.time()})  # reconcile finishes it
         if not self.ownership.return_to_bot(conversation_id, owner_id):
+            self.client.zrem(LEAVING, conversation_id)
             raise DeskError(409, "the conversation moved meanwhile")
+        try:
+            await self.rasa.append(conversation_id, [
+                {"event": "resume"},
+                {"event": "slot", "name": "handoff_agent", "value": owner_id},
+                {"event": "slot", "name": "callback_offered", "value": False}])
+        except Exception:  # still paused: it stays the agent's, who may try again
+            self.ownership.change(conversation_id, BOT, agent_owner(owner_id))
+            self.client.zrem(LEAVING, conversation_id)
+            raise
         self.client.zrem(AWAITING_ANSWER, conversation_id)
-        await self.rasa.append(conversation_id, [
-            {"event": "resume"},
-            {"event": "slot", "name": "handoff_agent", "value": owner_id},
-            {"event": "slot", "name": "callback_offered", "value": False}])
-        if not close and self.settings.satisfaction_question:
-            await self.rasa.trigger_intent(conversation_id, HANDED_BACK_INTENT)
+        self.client.zrem(LEAVING, conversation_id)
         for entry_id in record.entry_ids:
             self.queue.ack(entry_id)
-        self.records.closed(conversation_id)
+        self.records.closed(conversation_id, record.entry_ids)
         self.notify("closed" if close else "returned", conversation_id, record.language, BOT,
                     agent=agent.id)
+        if not close and self.settings.satisfaction_question:
+            await self.rasa.trigger_intent(conversation_id, HANDED_BACK_INTENT)
 
     # --- supervisors --------------------------------------------------------------------------
 
@@ -379,9 +447,14 @@ def waiting_in_order(records, skill_wait_seconds: float,
         Waiting(r.conversation_id, r.language, tuple(r.escalation.reasons),
                 r.escalation.created_at,
                 skill=r.escalation.skill
-                if now - r.escalation.created_at < skill_wait_seconds else None,
-                excluded=frozenset(q["agent"] for q in r.requeues))
+                if now - r.escalation.created_at < skill_wait_seconds else None)
         for r in records)
+
+
+def is_external(text: str, parse: dict) -> bool:
+    """A user event made by `trigger_intent` (such as the desk's hand-back), not typed."""
+    intent = (parse.get("intent") or {}).get("name")
+    return bool(intent) and text == f"EXTERNAL: {intent}"
 
 
 def transcript(events: list[dict]) -> list[dict]:
@@ -390,8 +463,8 @@ def transcript(events: list[dict]) -> list[dict]:
     for event in events:
         kind, metadata = event.get("event"), event.get("metadata") or {}
         text = event.get("text")
-        if kind == "user" and text and not text.startswith("EXTERNAL: "):
-            parse = event.get("parse_data") or {}
+        parse = event.get("parse_data") or {}
+        if kind == "user" and text and not is_external(text, parse):
             lines.append({"from": "customer", "text": text, "at": event.get("timestamp"),
                           "intent": (parse.get("intent") or {}).get("name"),
                           "sentiment": parse.get("sentiment")})

@@ -23,6 +23,11 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
+# A hash of nothing anyone knows, checked for unknown ids (see authenticate).
+_UNKNOWN_AGENT_HASH = ("scrypt$AAAAAAAAAAAAAAAAAAAAAA==$"
+                       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==")
+
+
 class AgentError(ValueError):
     pass
 
@@ -102,4 +107,7 @@ class AgentDirectory:
 
     def authenticate(self, agent_id: str, password: str) -> Agent | None:
         agent = self.agents.get(agent_id)
-        return agent if agent and agent.check_password(password) else None
+        if agent is None:
+            verify_password(password, _UNKNOWN_AGENT_HASH)  # the same time as a known id
+            return None
+        return agent if agent.check_password(password) else None

@@ -99,6 +99,13 @@ class Ownership:
         return {member.decode(): score
                 for member, score in self.client.zrange(self.queued_key, 0, -1, withscores=True)}
 
+    def holders(self) -> set[str]:
+        """Every agent holding at least one conversation, whether or not still in the
+        agents file."""
+        prefix = self._agents_prefix()
+        return {key.decode()[len(prefix):] for key in self.client.scan_iter(f"{prefix}*")
+                if self.client.scard(key)}
+
     def conversations_of(self, agent_id: str) -> set[str]:
         members = self.client.smembers(f"{self._agents_prefix()}{agent_id}")
         return {member.decode() for member in members}

@@ -114,8 +114,11 @@ class ConversationRecords:
             r, assigned_to=None, assigned_at=None, answered_at=None,
             requeues=r.requeues + [entry]))
 
-    def closed(self, conversation_id: str) -> ConversationRecord | None:
-        return self.update(conversation_id, lambda r: r and _replace(r, closed_at=time.time()))
+    def closed(self, conversation_id: str, entry_ids: list[str]) -> ConversationRecord | None:
+        """Closed, unless an escalation arrived meanwhile (the customer asked again): then
+        the record stays open for it."""
+        return self.update(conversation_id, lambda r: r and (
+            _replace(r, closed_at=time.time()) if r.entry_ids == entry_ids else r))
 
     def moved_to_language(self, conversation_id: str, language: str) -> ConversationRecord | None:
         """Transferred to another language's queue (the customer's language was misread, or

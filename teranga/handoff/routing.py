@@ -21,8 +21,6 @@ class Waiting:
     reasons: tuple[str, ...]
     since: float  # when it entered the queue (epoch seconds)
     skill: str | None = None
-    # agents who let it go unanswered: it goes to someone else
-    excluded: frozenset[str] = frozenset()
 
 
 def queue_order(waiting: Iterable[Waiting]) -> list[Waiting]:
@@ -36,6 +34,5 @@ def eligible_agent(conversation: Waiting, online: Iterable[Agent],
     candidates = [agent for agent in online
                   if conversation.language in agent.languages
                   and (conversation.skill is None or conversation.skill in agent.skills)
-                  and load.get(agent.id, 0) < agent.max_conversations
-                  and agent.id not in conversation.excluded]
+                  and load.get(agent.id, 0) < agent.max_conversations]
     return min(candidates, key=lambda a: (load.get(a.id, 0), a.id), default=None)

@@ -210,18 +210,27 @@ def test_an_unanswered_assignment_goes_back_to_the_queue(server, client, sender)
     assert say(server.rasa_url, sender, "ina son magana da wani ma'aikaci")
     first = wait_until(lambda: owner(client, sender).startswith("agent:") and
                        owner(client, sender))
-    # Nobody answers: after the timeout it goes to the other Hausa agent, then to nobody.
+    # Nobody answers: after the timeout it goes to the other Hausa agent, then to nobody,
+    # each agent who let it go being marked away until they say they are back.
     second = wait_until(lambda: (o := owner(client, sender)) not in ("queued", first) and o,
                         timeout=ANSWER_TIMEOUT_SECONDS + 5)
     assert {first, second} == {"agent:sani", "agent:musa"}
     wait_until(lambda: owner(client, sender) == "queued", timeout=ANSWER_TIMEOUT_SECONDS + 5)
-    time.sleep(1.5)  # the desk tries to route it again, and may not give it to them
+    time.sleep(1.5)  # the desk routes again: nobody available
     assert owner(client, sender) == "queued"
+    assert Presence(client).available() & {"sani", "musa"} == set()
     assert tracker(server.rasa_url, sender)["paused"] is False  # the bot helps meanwhile
-    overview = AgentSession(server.desk_url, "sara").get("/api/overview").json()
+    supervisor = AgentSession(server.desk_url, "sara")
+    overview = supervisor.get("/api/overview").json()
     [seen] = [c for c in overview["attention"] if c["conversation_id"] == sender]
     assert [r["agent"] for r in seen["requeues"]] == [first[6:], second[6:]]
     assert all("no answer" in r["why"] for r in seen["requeues"])
+    status = {a["id"]: a for a in overview["agents"]}
+    assert not status["sani"]["available"] and not status["musa"]["available"]
+    # Sani is back: the conversation is his again.
+    AgentSession(server.desk_url, "sani").post("/api/presence", {"available": True})
+    wait_until(lambda: owner(client, sender) == "agent:sani")
+    assert supervisor.act(sender, "close").ok
 
 
 def test_a_conversation_needing_a_skill_goes_to_an_agent_who_has_it(server, client, sender):

@@ -37,13 +37,6 @@ def test_an_escalation_after_a_close_starts_a_new_episode():
     assert again.closed_at is None
 
 
-def test_an_agent_who_let_it_go_unanswered_is_not_chosen_again():
-    awa, modou = Agent("awa", "Awa", ["wo"]), Agent("modou", "Modou", ["wo"])
-    waiting = Waiting("c1", "wo", ("asked_for_person",), 0.0, excluded=frozenset({"awa"}))
-    assert eligible_agent(waiting, [awa, modou], {}) == modou
-    assert eligible_agent(waiting, [awa], {}) is None
-
-
 def test_the_transcript_tells_customer_bot_agent_and_hand_overs_apart():
     events = [
         {"event": "user", "text": "salaam", "timestamp": 1,
@@ -54,10 +47,14 @@ def test_the_transcript_tells_customer_bot_agent_and_hand_overs_apart():
         {"event": "bot", "text": "Maa ngi", "timestamp": 4,
          "metadata": {"agent": "awa", "agent_name": "Awa Diop"}},
         {"event": "resume", "timestamp": 5},
-        {"event": "user", "text": "EXTERNAL: handed_back", "timestamp": 6},
+        {"event": "user", "text": "EXTERNAL: handed_back", "timestamp": 6,
+         "parse_data": {"intent": {"name": "handed_back"}}},
+        {"event": "user", "text": "EXTERNAL: why hide this?", "timestamp": 7,
+         "parse_data": {"intent": {"name": "nlu_fallback"}}},
     ]
     lines = transcript(events)
-    assert [line["from"] for line in lines] == ["customer", "bot", "system", "agent", "system"]
+    assert [line["from"] for line in lines] == ["customer", "bot", "system", "agent", "system",
+                                                "customer"]
     assert lines[0]["intent"] == "greet" and lines[3]["name"] == "Awa Diop"
 
 

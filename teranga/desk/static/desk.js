@@ -112,7 +112,7 @@ async function act(action, body = {}) {
   $("error").textContent = "";
   try {
     await api(`/api/conversations/${encodeURIComponent(state.open)}/${action}`, body);
-    if (action === "return" || action === "close") {
+    if (action !== "claim") {  // handed back, closed or transferred: no longer ours to show
       state.open = null;
       $("conversation").hidden = true;
       await refreshLists();
@@ -136,7 +136,8 @@ function connect() {
   socket.onmessage = (message) => {
     const news = JSON.parse(message.data);
     if (news.type === "message" && news.conversation_id === state.open) {
-      if (news.event === "user" && !String(news.text || "").startsWith("EXTERNAL: ")) {
+      const external = news.intent && news.text === `EXTERNAL: ${news.intent}`;  // from the desk
+      if (news.event === "user" && !external) {
         showLine({ from: "customer", text: news.text, at: news.at, intent: news.intent, sentiment: news.sentiment });
       } else if (news.event === "bot" && news.text) {
         showLine({ from: news.agent ? "agent" : "bot", name: news.agent_name || news.agent, text: news.text, at: news.at });
@@ -144,6 +145,10 @@ function connect() {
     }
     if (news.type === "notice") {
       refreshLists();
+      if (news.kind === "requeued" && news.agent === state.me.id) {
+        // an unanswered conversation went back to the queue and we were marked away
+        api("/api/me").then((me) => { $("available").checked = me.available; });
+      }
       if (news.conversation_id === state.open && news.kind !== "queued") openConversation(state.open).catch(() => {});
       if (!$("overview").hidden) showOverview();
     }
