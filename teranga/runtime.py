@@ -18,6 +18,7 @@ from pathlib import Path
 import requests
 import yaml
 
+from teranga.channels.credentials import enabled_channels
 from teranga.dialogue.domain import write_domain
 from teranga.fingerprint import files_fingerprint
 from teranga.settings import PROJECT_ROOT, Settings, rasa_environment
@@ -152,7 +153,7 @@ class Services:
         # Rasa's command line with two speed fixes (teranga/dialogue/rasa_server.py)
         rasa = [sys.executable, "-m", "teranga.dialogue.rasa_server", "run", "--model",
                 str(model), "--enable-api",
-                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                "--endpoints", "endpoints.yml", "--credentials", str(self._credentials()),
                 "--interface", self.host, "--port", str(self.settings.rasa_port)]
         if os.environ.get("TERANGA_API_TOKEN"):
             rasa += ["--auth-token", os.environ["TERANGA_API_TOKEN"]]
@@ -160,6 +161,15 @@ class Services:
         self._spawn("desk", [sys.executable, "-m", "teranga", "desk", "--host", self.host,
                              "--port", str(self.settings.desk_port),
                              "--rasa-url", self.rasa_url], env)
+
+    def _credentials(self) -> Path:
+        """credentials.yml less the channels whose environment variables are not set."""
+        target = self.log_dir / "credentials.yml"
+        for channel, missing in enabled_channels(PROJECT_ROOT / "credentials.yml",
+                                                 target).items():
+            print(f"Channel {channel.rsplit('.', 1)[-1]} is off: set {', '.join(missing)}",
+                  flush=True)
+        return target
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")

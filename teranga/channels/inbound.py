@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,9 @@ logger = logging.getLogger(__name__)
 # Rasa's syntax for a message that names its intent; the domain answers it with a prompt.
 EMPTY_MESSAGE = "/empty_message"
 MAX_SENDER_CHARS = 128
+# A conversation id must be usable as is in Rasa's HTTP API paths, which Sanic does not
+# percent-decode: the desk could not reach a conversation whose id needs escaping.
+SENDER_ID = re.compile(rf"^[A-Za-z0-9_.:+@-]{{1,{MAX_SENDER_CHARS}}}$")
 MAX_BODY_BYTES = 1_000_000
 
 
@@ -75,9 +79,9 @@ def parse_rest_body(body: bytes, max_chars: int) -> Inbound:
     if not isinstance(payload, dict):
         raise InboundError('the body must be a JSON object: {"sender": "...", "message": "..."}')
     sender = payload.get("sender")
-    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
-        raise InboundError(f'"sender" must be a non-empty string of at most '
-                           f"{MAX_SENDER_CHARS} characters")
+    if not isinstance(sender, str) or not SENDER_ID.match(sender.strip()):
+        raise InboundError(f'"sender" must be 1 to {MAX_SENDER_CHARS} letters, digits or '
+                           f"any of _ . : + @ -")
     message = payload.get("message", "")
     if message is None:
         message = ""

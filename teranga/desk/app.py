@@ -15,6 +15,7 @@ import socket
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
+from urllib.parse import unquote
 
 import redis
 from sanic import Sanic, response
@@ -192,10 +193,12 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
 
     @app.get("/api/conversations/<conversation_id>")
     async def conversation(request: Request, conversation_id: str):
-        return response.json(await desk.conversation(conversation_id, request.ctx.agent))
+        return response.json(await desk.conversation(unquote(conversation_id),
+                                                     request.ctx.agent))
 
     @app.post("/api/conversations/<conversation_id>/<action:claim|reply|transfer|return|close>")
     async def act(request: Request, conversation_id: str, action: str):
+        conversation_id = unquote(conversation_id)  # Sanic leaves path parameters encoded
         agent, body = request.ctx.agent, _json_body(request)
         for name in ("text", "agent", "language"):
             if body.get(name) is not None and not isinstance(body[name], str):

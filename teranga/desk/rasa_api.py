@@ -78,4 +78,6 @@ class RasaApi:
 
 
 def _quote(conversation_id: str) -> str:
-    return quote(conversation_id, safe="")
+    # Rasa's server (Sanic) does not percent-decode path parameters: the id goes as it is;
+    # channels only make ids of characters safe in a path (teranga.channels.inbound.SENDER_ID).
+    return quote(conversation_id, safe=":+@")

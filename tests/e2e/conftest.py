@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from teranga import runtime
 from teranga.handoff.agents import Agent, AgentDirectory, hash_password
 from teranga.settings import Settings
 from tests.e2e.desk_client import PASSWORD
+from tests.fakes.twilio import FakeTwilio
 
 # Each test works with its own agents and languages, so that tests do not take each
 # other's conversations.
@@ -56,8 +58,18 @@ def desk_files(tmp_path_factory) -> dict[str, Path]:
     return {"agents": folder / "agents.yml", "settings": folder / "settings.yml"}
 
 
+PUBLIC_URL = "https://bot.example.com"  # what Twilio would call, through a reverse proxy
+
+
 @pytest.fixture(scope="session")
-def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files):
+def fake_twilio() -> FakeTwilio:
+    fake = FakeTwilio("AC" + uuid.uuid4().hex, uuid.uuid4().hex)
+    fake.start()
+    return fake
+
+
+@pytest.fixture(scope="session")
+def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files, fake_twilio):
     # The test database is the tests' own: start from nothing, so that no queue, owner or
     # presence left by an earlier run changes what these tests see.
     redis.Redis.from_url(real_redis_url).flushdb()
@@ -69,7 +81,11 @@ def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files):
         "TERANGA_KB_INDEX_DIR": str(tmp_path_factory.mktemp("kb-index")),
         "TERANGA_AGENTS_FILE": str(desk_files["agents"]),
         "TERANGA_DESK_SETTINGS": str(desk_files["settings"]),
-        "TERANGA_DESK_CONSUMER": "test-desk"})
+        "TERANGA_DESK_CONSUMER": "test-desk",
+        "TERANGA_PUBLIC_URL": PUBLIC_URL, "TWILIO_API_URL": fake_twilio.url,
+        "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
+        "TWILIO_SMS_FROM": "+15550001111", "TWILIO_WHATSAPP_FROM": "whatsapp:+15550002222"})
     services = runtime.Services(settings, real_redis_url, tmp_path_factory.mktemp("logs"))
     services.start(trained_model)
     try:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from urllib.parse import quote
 
 import requests
 import websockets
@@ -53,7 +54,8 @@ class AgentSession:
         return self.http.post(f"{self.url}{path}", json=body or {}, timeout=30)
 
     def act(self, conversation_id: str, action: str, **body) -> requests.Response:
-        return self.post(f"/api/conversations/{conversation_id}/{action}", body)
+        return self.post(f"/api/conversations/{quote(conversation_id, safe='')}/{action}",
+                         body)
 
     def websocket(self):
         ws_url = self.url.replace("http://", "ws://") + "/ws"

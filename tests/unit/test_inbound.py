@@ -16,6 +16,7 @@ def body(**payload) -> bytes:
     (body(message="hi"), '"sender" must be'),
     (body(sender="", message="hi"), '"sender" must be'),
     (body(sender="x" * 500, message="hi"), '"sender" must be'),
+    (body(sender="a b/c?", message="hi"), '"sender" must be'),
     (body(sender="a", message=5), '"message" must be a string'),
     (body(sender="a", message="hi", metadata=[1]), '"metadata" must be'),
 ])

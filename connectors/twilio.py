@@ -1,0 +1,131 @@
+"""Rasa channels for SMS and WhatsApp through Twilio (thin: the logic is in
+teranga/channels/twilio.py). Twilio calls `POST /webhooks/<name>/webhook`; the webhook is
+verified, answered at once, and the message processed in the background, so that Twilio
+never times out and retries because the bot was slow."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from teranga.channels import options
+from teranga.channels.dedupe import first_time
+from teranga.channels.inbound import InboundError
+from teranga.channels.outbound import Option, chosen_option
+from teranga.channels.twilio import (
+    EMPTY_TWIML,
+    TwilioSender,
+    TwilioSettings,
+    read_webhook,
+    redis_client,
+    signature_is_valid,
+)
+from teranga.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class TwilioOutput(OutputChannel):
+    def __init__(self, sender: TwilioSender) -> None:
+        self.sender = sender
+
+    def name(self) -> str:  # Rasa asks the instance
+        return self.sender.channel
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.sender.send_text(recipient_id, text)
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str,
+                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
+        choices = [Option(b.get("title", ""), b.get("payload", "")) for b in buttons]
+        await self.sender.send_options(recipient_id, text, choices)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self.sender.send_text(recipient_id, image)
+
+
+class TwilioSmsInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "twilio_sms"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        if not credentials:
+            cls.raise_missing_credentials_exception()
+        # TWILIO_API_URL: another address for Twilio's API (a regional edge, or the tests'
+        # stand-in); not a secret, so not in credentials.yml.
+        return cls(TwilioSettings(**credentials, api_url=os.environ.get("TWILIO_API_URL")))
+
+    def __init__(self, settings: TwilioSettings) -> None:
+        self.settings = settings
+        self._sender: TwilioSender | None = None
+        self._tasks: set[asyncio.Task] = set()
+
+    @property
+    def sender(self) -> TwilioSender:
+        if self._sender is None:  # made in the server's event loop, on first use
+            self._sender = TwilioSender(self.settings, self.name(), redis_client())
+        return self._sender
+
+    def get_output_channel(self) -> OutputChannel:
+        return TwilioOutput(self.sender)
+
+    def blueprint(self, on_new_message) -> Blueprint:
+        webhook = Blueprint(f"teranga_{self.name()}_webhook", __name__)
+        max_chars = Settings.from_env().max_message_chars
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request):
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request):
+            params = {key: values[0] for key, values in (request.form or {}).items()}
+            if not signature_is_valid(self.settings, params,
+                                      request.headers.get("X-Twilio-Signature")):
+                logger.warning("Refused a %s webhook with a missing or wrong signature",
+                               self.name())
+                return response.text("invalid signature", status=403)
+            try:
+                message = read_webhook(params, max_chars)
+            except InboundError as error:
+                logger.warning("Refused a %s webhook: %s", self.name(), error.reason)
+                return response.text(error.reason, status=error.status)
+            if not await first_time(self.sender.redis, self.name(), message.sid):
+                logger.info("%s delivered %s again: ignored", self.name(), message.sid)
+                return response.text(EMPTY_TWIML, content_type="text/xml")
+            text = await self._picked_option(message.sender, message.text)
+            task = asyncio.get_running_loop().create_task(self._process(
+                on_new_message, UserMessage(text, self.get_output_channel(), message.sender,
+                                            input_channel=self.name(),
+                                            metadata=message.metadata)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return response.text(EMPTY_TWIML, content_type="text/xml")
+
+        return webhook
+
+    async def _picked_option(self, sender: str, text: str) -> str:
+        """A "2" answering numbered options becomes the second option's payload."""
+        choice = chosen_option(text, await options.shown(self.sender.redis, self.name(), sender))
+        return choice.payload if choice else text
+
+    async def _process(self, on_new_message, message: UserMessage) -> None:
+        try:
+            await on_new_message(message)
+        except Exception:  # accepted already: the failure is logged, the tracker keeps it
+            logger.exception("Failed to process %s message from %s", self.name(),
+                             message.sender_id)
+
+
+class TwilioWhatsAppInput(TwilioSmsInput):
+    @classmethod
+    def name(cls) -> str:
+        return "twilio_whatsapp"

@@ -1,0 +1,147 @@
+"""SMS and WhatsApp through Twilio, end to end: signed webhooks into the running Rasa server,
+replies out to a local stand-in for Twilio's Messages API."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+import yaml
+
+from teranga.channels.delivery import DEAD_LETTERS
+from teranga.channels.outbound import sms_length
+from tests.e2e.conftest import PUBLIC_URL
+from tests.e2e.desk_client import AgentSession, tracker, wait_until
+
+pytestmark = pytest.mark.e2e
+
+MESSAGES = {"fr": "jai perdu ma puce hier soir, que dois je faire",
+            "en": "how can i check my airtime balance pls",
+            "wo": "dama beugue yonne xaalis sama yaay",
+            "sw": "nataka kununua bundle ya internet ya wiki",
+            "ha": "ina son in tura kudi zuwa ga kanina"}
+
+
+def phone() -> str:
+    return f"+2217{uuid.uuid4().int % 10**8:08d}"
+
+
+def texts_of(language: str) -> set[str]:
+    data = yaml.safe_load(Path(f"domain/responses/{language}.yml").read_text("utf-8"))
+    return {" ".join(v["text"].split()) for vs in data["responses"].values() for v in vs}
+
+
+def deliver(server, fake, channel: str, sender: str, body: str, sid: str | None = None,
+            signature: str | None = None, **extra) -> requests.Response:
+    """Twilio's webhook for one inbound message, signed as Twilio signs it."""
+    params = {"MessageSid": sid or "SM" + uuid.uuid4().hex, "AccountSid": fake.account_sid,
+              "From": sender, "To": "+15550001111", "Body": body, "NumMedia": "0", **extra}
+    public = f"{PUBLIC_URL}/webhooks/{channel}/webhook"
+    headers = {"X-Twilio-Signature": signature or fake.sign(public, params)}
+    return requests.post(f"{server.rasa_url}/webhooks/{channel}/webhook", data=params,
+                         headers=headers, timeout=10)
+
+
+@pytest.mark.parametrize("language", sorted(MESSAGES))
+def test_an_sms_in_each_language_is_answered_in_it(server, fake_twilio, language):
+    customer = phone()
+    reply = deliver(server, fake_twilio, "twilio_sms", customer, MESSAGES[language])
+    assert reply.status_code == 200 and "<Response>" in reply.text
+    parts = fake_twilio.wait_for(customer)
+    assert all(sms_length(p)[0] <= sms_length(p)[1] for p in parts)
+    assert " ".join(" ".join(parts).split()) in texts_of(language)
+
+
+def test_a_long_reply_is_split_into_sms_segments_at_sentences(server, fake_twilio):
+    customer = phone()
+    deliver(server, fake_twilio, "twilio_sms", customer, "mon transfert a echoue hier")
+    time.sleep(2)  # every part sent
+    parts = fake_twilio.to(customer)
+    assert len(parts) >= 2, parts
+    for part in parts:
+        length, limit = sms_length(part)
+        assert length <= limit and part.rstrip().endswith((".", "!", "?", ":")), part
+    assert " ".join(" ".join(parts).split()) in texts_of("fr")
+
+
+def test_a_forged_or_missing_signature_is_refused(server, fake_twilio):
+    customer = phone()
+    assert deliver(server, fake_twilio, "twilio_sms", customer, "bonjour",
+                   signature="Zm9yZ2Vk").status_code == 403
+    unsigned = requests.post(f"{server.rasa_url}/webhooks/twilio_sms/webhook",
+                             data={"MessageSid": "SM1", "From": customer, "Body": "hi"},
+                             timeout=10)
+    assert unsigned.status_code == 403
+    time.sleep(1)
+    assert fake_twilio.to(customer) == []
+    assert not [e for e in tracker(server.rasa_url, customer)["events"]
+                if e["event"] == "user"]
+
+
+def test_a_webhook_delivered_twice_gets_one_reply(server, fake_twilio):
+    customer, sid = phone(), "SM" + uuid.uuid4().hex
+    for _ in range(2):
+        assert deliver(server, fake_twilio, "twilio_sms", customer, "salut", sid=sid).ok
+    fake_twilio.wait_for(customer)
+    time.sleep(1.5)
+    assert len(fake_twilio.to(customer)) == 1
+    users = [e for e in tracker(server.rasa_url, customer)["events"] if e["event"] == "user"]
+    assert len(users) == 1
+
+
+def test_a_twilio_failure_is_retried_and_delivered(server, fake_twilio):
+    customer = phone()
+    fake_twilio.fail(customer, 500, 429)
+    deliver(server, fake_twilio, "twilio_sms", customer, "bonjour")
+    fake_twilio.wait_for(customer)
+    assert fake_twilio.attempts[customer] == 3
+
+
+def test_a_refused_message_becomes_a_dead_letter(server, fake_twilio, real_redis_url):
+    customer = phone()
+    fake_twilio.fail(customer, 400)
+    deliver(server, fake_twilio, "twilio_sms", customer, "bonjour")
+    client = redis.Redis.from_url(real_redis_url)
+
+    def letter():
+        letters = [json.loads(x) for x in client.lrange(DEAD_LETTERS, 0, -1)]
+        return next((x for x in letters if x["recipient"] == customer), None)
+
+    found = wait_until(letter)
+    assert found["status"] == 400 and found["attempts"] == 1 and found["channel"] == "twilio_sms"
+    assert "21211" in found["error"] and found["text"]
+    assert fake_twilio.to(customer) == []
+
+
+def test_whatsapp_replies_and_an_agent_reaches_the_customer(server, fake_twilio):
+    customer = f"whatsapp:{phone()}"
+    deliver(server, fake_twilio, "twilio_whatsapp", customer, "salut", ProfileName="Awa")
+    assert fake_twilio.wait_for(customer)
+    deliver(server, fake_twilio, "twilio_whatsapp", customer,
+            "je veux parler a un conseiller svp")
+    fake_twilio.wait_for(customer, 2)
+    assert all(m["From"] == "whatsapp:+15550002222" for m in fake_twilio.sent
+               if m["To"] == customer)
+    fatou = AgentSession(server.desk_url, "fatou")
+    wait_until(lambda: customer in [c["conversation_id"]
+                                    for c in fatou.get("/api/queue").json()["waiting"]])
+    assert fatou.act(customer, "claim").ok
+    assert fatou.act(customer, "reply", text="Bonjour Awa, je regarde votre dossier.").ok
+    assert fake_twilio.wait_for(customer, 3)[-1] == "Bonjour Awa, je regarde votre dossier."
+    assert fatou.act(customer, "close").ok
+
+
+def test_media_and_locations_are_kept_as_references(server, fake_twilio):
+    customer = f"whatsapp:{phone()}"
+    deliver(server, fake_twilio, "twilio_whatsapp", customer, "voici la photo", NumMedia="1",
+            MediaUrl0="https://api.twilio.com/media/ME1", MediaContentType0="image/jpeg")
+    fake_twilio.wait_for(customer)
+    [user] = [e for e in tracker(server.rasa_url, customer)["events"] if e["event"] == "user"]
+    record = user["metadata"]["teranga"]
+    assert record["attachments"] == [{"url": "https://api.twilio.com/media/ME1",
+                                      "content_type": "image/jpeg"}]
