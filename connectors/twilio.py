@@ -14,7 +14,7 @@ from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from teranga.channels import options
+from teranga.channels import delivery_status, options
 from teranga.channels.dedupe import first_time
 from teranga.channels.inbound import InboundError
 from teranga.channels.outbound import Option, chosen_option
@@ -26,6 +26,7 @@ from teranga.channels.twilio import (
     redis_client,
     signature_is_valid,
 )
+from teranga.channels.whatsapp_window import record_inbound
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -39,12 +40,12 @@ class TwilioOutput(OutputChannel):
         return self.sender.channel
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.sender.send_text(recipient_id, text)
+        await self.sender.send_text(recipient_id, text, kwargs.get("timestamp"))
 
     async def send_text_with_buttons(self, recipient_id: str, text: str,
                                      buttons: list[dict[str, Any]], **kwargs: Any) -> None:
         choices = [Option(b.get("title", ""), b.get("payload", "")) for b in buttons]
-        await self.sender.send_options(recipient_id, text, choices)
+        await self.sender.send_options(recipient_id, text, choices, kwargs.get("timestamp"))
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self.sender.send_text(recipient_id, image)
@@ -101,6 +102,7 @@ class TwilioSmsInput(InputChannel):
             if not await first_time(self.sender.redis, self.name(), message.sid):
                 logger.info("%s delivered %s again: ignored", self.name(), message.sid)
                 return response.text(EMPTY_TWIML, content_type="text/xml")
+            await record_inbound(self.sender.redis, self.name(), message.sender)
             text = await self._picked_option(message.sender, message.text)
             task = asyncio.get_running_loop().create_task(self._process(
                 on_new_message, UserMessage(text, self.get_output_channel(), message.sender,
@@ -109,6 +111,21 @@ class TwilioSmsInput(InputChannel):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return response.text(EMPTY_TWIML, content_type="text/xml")
+
+        @webhook.route("/status", methods=["POST"])
+        async def status(request: Request):
+            """Twilio's status callback: what became of a message we sent."""
+            params = {key: values[0] for key, values in (request.form or {}).items()}
+            if not signature_is_valid(self.settings, params,
+                                      request.headers.get("X-Twilio-Signature"),
+                                      self.sender.status_callback):
+                logger.warning("Refused a %s status callback with a wrong signature",
+                               self.name())
+                return response.text("invalid signature", status=403)
+            if params.get("MessageSid") and params.get("MessageStatus"):
+                await delivery_status.reported(self.sender.redis, params["MessageSid"],
+                                               params["MessageStatus"])
+            return response.empty()
 
         return webhook
 

@@ -16,7 +16,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from teranga.channels import options
+from teranga.channels import delivery_status, options
 from teranga.channels.delivery import DeadLetters, SendError, send_with_retries
 from teranga.channels.inbound import InboundError, prepare_text
 from teranga.channels.outbound import Option, numbered, split_for_sms, split_long
@@ -49,9 +49,10 @@ class TwilioMessage:
 
 
 def signature_is_valid(settings: TwilioSettings, params: dict[str, str],
-                       signature: str | None) -> bool:
+                       signature: str | None, url: str | None = None) -> bool:
+    """Twilio's signature of a request to `url` (the webhook's public address by default)."""
     return bool(signature) and RequestValidator(settings.auth_token).validate(
-        settings.webhook_url, params, signature)
+        url or settings.webhook_url, params, signature)
 
 
 def read_webhook(params: dict[str, str], max_chars: int) -> TwilioMessage:
@@ -105,20 +106,34 @@ class TwilioSender:
             return split_for_sms(text)
         return split_long(text, TWILIO_BODY_LIMIT)
 
-    async def send_text(self, to: str, text: str) -> list[str | None]:
-        """Twilio's message ids of the parts sent (None for a part that became a dead
-        letter)."""
-        return [await self._send(to, part) for part in self.parts(text)]
+    @property
+    def status_callback(self) -> str:
+        """Where Twilio reports what became of each message: beside the webhook."""
+        return self.settings.webhook_url.rsplit("/", 1)[0] + "/status"
 
-    async def send_options(self, to: str, text: str, choices: list[Option]) -> None:
+    async def send_text(self, to: str, text: str,
+                        timestamp: float | None = None) -> list[str | None]:
+        """Twilio's message ids of the parts sent (None for a part that became a dead
+        letter); `timestamp` is the bot message's, whose delivery the desk shows."""
+        sids = []
+        for part in self.parts(text):
+            sid = await self._send(to, part)
+            if sid:
+                await delivery_status.sent(self.redis, to, timestamp, sid)
+            sids.append(sid)
+        return sids
+
+    async def send_options(self, to: str, text: str, choices: list[Option],
+                           timestamp: float | None = None) -> None:
         await options.remember(self.redis, self.channel, to, choices)
-        await self.send_text(to, numbered(text, choices))
+        await self.send_text(to, numbered(text, choices), timestamp)
 
     async def _send(self, to: str, body: str) -> str | None:
         async def attempt() -> str:
             try:
                 message = await self.client.messages.create_async(
-                    to=to, from_=self.settings.from_number, body=body)
+                    to=to, from_=self.settings.from_number, body=body,
+                    status_callback=self.status_callback)
                 return message.sid
             except TwilioRestException as error:
                 raise SendError(f"Twilio answered {error.status} (code {error.code}): "

@@ -23,9 +23,9 @@ from sanic.request import Request
 
 from teranga.desk.auth import COOKIE, SESSION_SECONDS, Sessions
 from teranga.desk.canned import canned_replies
-from teranga.desk.events import EVENTS_STREAM
+from teranga.desk.events import EVENTS_STREAM, NOTICES_STREAM
 from teranga.desk.rasa_api import RasaApi, RasaUnavailable
-from teranga.desk.service import ASSISTANT_LANGUAGES, NOTICES_STREAM, Desk, DeskError
+from teranga.desk.service import ASSISTANT_LANGUAGES, Desk, DeskError
 from teranga.handoff.agents import Agent
 from teranga.handoff.availability import load_settings
 from teranga.handoff.ownership import AGENT_PREFIX
@@ -346,7 +346,7 @@ async def _deliver(desk: Desk, connections: Connections, stream: str, item: dict
     if not connections.sockets:
         return
     conversation_id = item.get("conversation_id")
-    if stream == EVENTS_STREAM:
+    if stream == EVENTS_STREAM or item.get("kind") == "delivery":  # from the Rasa server
         record = desk.records.get(conversation_id)
         if record is None:  # never escalated: the bot's business only
             return

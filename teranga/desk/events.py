@@ -19,6 +19,7 @@ from rasa.utils.endpoints import EndpointConfig
 logger = logging.getLogger(__name__)
 
 EVENTS_STREAM = "teranga:events"
+NOTICES_STREAM = "teranga:desk:notices"  # the desk's own news: queued, assigned, delivery...
 STREAM_LENGTH = 100_000
 # Events the desk shows; the rest (actions, slots) stay in the tracker only.
 SHOWN = {"user", "bot", "pause", "resume"}

@@ -16,6 +16,11 @@ from pathlib import Path
 
 import redis
 
+from teranga.channels.delivery import DEAD_LETTERS
+from teranga.channels.delivery_status import message_key
+from teranga.channels.delivery_status import statuses as delivery_statuses
+from teranga.channels.whatsapp_window import closed_reason
+from teranga.desk.events import NOTICES_STREAM
 from teranga.desk.rasa_api import RasaApi
 from teranga.handoff import satisfaction
 from teranga.handoff.agents import Agent, AgentDirectory, agents_file
@@ -31,7 +36,6 @@ from teranga.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
-NOTICES_STREAM = "teranga:desk:notices"
 AWAITING_ANSWER = "teranga:desk:awaiting-answer"  # conversation -> deadline for a first reply
 LEAVING = "teranga:desk:leaving"  # conversation -> when its hand-back began
 LEAVING_GRACE_SECONDS = 60  # a hand-back still unfinished after this was cut short
@@ -140,7 +144,8 @@ class Desk:
         return {**self.summary(record, owner, time.time()),
                 "top_intents": record.escalation.top_intents,
                 "kb_candidates": record.escalation.kb_candidates,
-                "transcript": transcript(tracker.get("events") or [])}
+                "transcript": transcript(tracker.get("events") or [],
+                                         delivery_statuses(self.client, conversation_id))}
 
     # --- escalations in ---------------------------------------------------------------------
 
@@ -327,7 +332,10 @@ class Desk:
             raise DeskError(400, "the reply is empty")
         if len(text) > MAX_REPLY_CHARS:
             raise DeskError(400, f"the reply is longer than {MAX_REPLY_CHARS} characters")
-        self._owned(conversation_id, agent)
+        record, _owner = self._owned(conversation_id, agent)
+        closed = closed_reason(self.client, record.escalation.channel, conversation_id)
+        if closed:
+            raise DeskError(409, closed)
         await self.rasa.append(conversation_id, [{
             "event": "bot", "text": text, "timestamp": time.time(),
             "metadata": {"agent": agent.id, "agent_name": agent.name}}], send=True)
@@ -426,7 +434,11 @@ class Desk:
         attention = [s for s in attention if s["overdue"] or s["requeues"]]
         return {"languages": languages, "agents": agents,
                 "attention": sorted(attention, key=lambda s: -s["waiting_seconds"]),
-                "waiting": len(queued)}
+                "waiting": len(queued), "dead_letters": self.dead_letters()}
+
+    def dead_letters(self, count: int = 20) -> list[dict]:
+        """The latest messages no channel could deliver (teranga/channels/delivery.py)."""
+        return [json.loads(item) for item in self.client.lrange(DEAD_LETTERS, 0, count - 1)]
 
     # --- news for open desks ------------------------------------------------------------------
 
@@ -457,7 +469,7 @@ def is_external(text: str, parse: dict) -> bool:
     return bool(intent) and text == f"EXTERNAL: {intent}"
 
 
-def transcript(events: list[dict]) -> list[dict]:
+def transcript(events: list[dict], delivery: dict[str, str] | None = None) -> list[dict]:
     """The conversation as the agent reads it: customer, bot, agents and hand-overs."""
     lines = []
     for event in events:
@@ -472,7 +484,8 @@ def transcript(events: list[dict]) -> list[dict]:
             agent_id = metadata.get("agent")
             lines.append({"from": "agent" if agent_id else "bot", "agent": agent_id,
                           "name": metadata.get("agent_name") or agent_id, "text": text,
-                          "at": event.get("timestamp")})
+                          "at": event.get("timestamp"),
+                          "delivery": (delivery or {}).get(message_key(event.get("timestamp")))})
         elif kind in ("pause", "resume"):
             lines.append({"from": "system", "at": event.get("timestamp"),
                           "text": "an agent took over" if kind == "pause"

@@ -90,6 +90,7 @@ def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files, 
     services.start(trained_model)
     try:
         services.wait_until_ready(timeout=240)
+        fake_twilio.callbacks = (PUBLIC_URL, services.rasa_url)  # the proxy, in effect
         yield services
     finally:
         services.stop()

@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -116,9 +117,12 @@ def test_a_refused_message_becomes_a_dead_letter(server, fake_twilio, real_redis
     assert found["status"] == 400 and found["attempts"] == 1 and found["channel"] == "twilio_sms"
     assert "21211" in found["error"] and found["text"]
     assert fake_twilio.to(customer) == []
+    overview = AgentSession(server.desk_url, "sara").get("/api/overview").json()
+    assert customer in [letter["recipient"] for letter in overview["dead_letters"]]
 
 
-def test_whatsapp_replies_and_an_agent_reaches_the_customer(server, fake_twilio):
+def test_whatsapp_replies_and_an_agent_reaches_the_customer(server, fake_twilio,
+                                                            real_redis_url):
     customer = f"whatsapp:{phone()}"
     deliver(server, fake_twilio, "twilio_whatsapp", customer, "salut", ProfileName="Awa")
     assert fake_twilio.wait_for(customer)
@@ -133,6 +137,17 @@ def test_whatsapp_replies_and_an_agent_reaches_the_customer(server, fake_twilio)
     assert fatou.act(customer, "claim").ok
     assert fatou.act(customer, "reply", text="Bonjour Awa, je regarde votre dossier.").ok
     assert fake_twilio.wait_for(customer, 3)[-1] == "Bonjour Awa, je regarde votre dossier."
+    # Twilio reports the message delivered; the agent sees it on their message.
+    wait_until(lambda: [line.get("delivery") for line in
+                        fatou.get(f"/api/conversations/{quote(customer, safe='')}")
+                        .json()["transcript"] if line["from"] == "agent"] == ["delivered"])
+    # A day later, without a word from the customer: WhatsApp would refuse a free-form reply.
+    redis.Redis.from_url(real_redis_url).set(f"teranga:last-inbound:twilio_whatsapp:{customer}",
+                                             time.time() - 25 * 3600)
+    late = fatou.act(customer, "reply", text="Vous êtes toujours là ?")
+    assert late.status_code == 409 and "24 hours" in late.json()["error"]
+    time.sleep(1)
+    assert len(fake_twilio.to(customer)) == 3
     assert fatou.act(customer, "close").ok
 
 

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import defaultdict
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from twilio.request_validator import RequestValidator
 
 ERRORS = {400: (21211, "The 'To' number is not a valid phone number."),
@@ -26,6 +26,7 @@ class FakeTwilio:
         self.attempts: dict[str, int] = defaultdict(int)  # per recipient
         self.failures: dict[str, list[int]] = defaultdict(list)  # recipient -> statuses to give
         self.url = ""
+        self.callbacks: tuple[str, str] | None = None  # (public prefix, where it really is)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def fail(self, recipient: str, *statuses: int) -> None:
@@ -60,6 +61,8 @@ class FakeTwilio:
             return _error(status, *ERRORS[status])
         sid = "SM" + uuid.uuid4().hex
         self.sent.append({**form, "sid": sid})
+        if form.get("StatusCallback") and self.callbacks:
+            asyncio.get_running_loop().create_task(self._report(form["StatusCallback"], sid))
         return web.json_response({
             "sid": sid, "account_sid": self.account_sid, "to": recipient,
             "from": form.get("From"), "body": form.get("Body"), "status": "queued",
@@ -67,6 +70,17 @@ class FakeTwilio:
             "date_created": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"},
             status=201)
+
+    async def _report(self, callback: str, sid: str) -> None:
+        """Twilio's status callbacks for an accepted message: sent, then delivered."""
+        public, local = self.callbacks
+        async with ClientSession() as session:
+            for status in ("sent", "delivered"):
+                await asyncio.sleep(0.2)
+                params = {"MessageSid": sid, "MessageStatus": status,
+                          "AccountSid": self.account_sid}
+                await session.post(callback.replace(public, local, 1), data=params,
+                                   headers={"X-Twilio-Signature": self.sign(callback, params)})
 
     def start(self) -> str:
         ready = threading.Event()

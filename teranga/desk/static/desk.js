@@ -53,7 +53,8 @@ function line(entry) {
   const at = entry.at ? new Date(entry.at * 1000).toLocaleTimeString() : "";
   const label = entry.from === "agent" ? entry.name : entry.from;
   const extra = entry.from === "customer" && entry.intent ? ` · ${entry.intent}` : "";
-  const mood = entry.sentiment && entry.sentiment.label ? ` · ${entry.sentiment.label}` : "";
+  const mood = entry.sentiment && entry.sentiment.label ? ` · ${entry.sentiment.label}`
+    : (entry.delivery ? ` · ${entry.delivery}` : "");
   who.textContent = entry.from === "system" ? at : `${label} · ${at}${extra}${mood}`;
   const text = document.createElement("span");
   text.textContent = entry.text;
@@ -170,6 +171,8 @@ async function showOverview() {
     `${a.name} (${a.role})`, a.available ? "available" : (a.online ? "away" : "offline"),
     `${a.load} / ${a.max_conversations}`, a.languages.join(", "),
     `${a.satisfaction.yes} yes / ${a.satisfaction.no} no`])));
+  $("dead-letters").tBodies[0].replaceChildren(...data.dead_letters.map((d) => row([
+    new Date(d.at * 1000).toLocaleString(), d.channel, d.recipient, d.text, d.error])));
   $("attention").tBodies[0].replaceChildren(...data.attention.map((c) => row([
     c.conversation_id, c.language, c.owner, minutes(c.waiting_seconds),
     [c.overdue ? "past response time" : "", ...c.requeues.map((r) => `${r.agent}: ${r.why}`)].filter(Boolean).join("; ")])));

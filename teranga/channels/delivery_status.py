@@ -1,0 +1,60 @@
+"""Delivery statuses of the messages sent to customers, as providers report them (queued,
+sent, delivered, read, failed, undelivered), kept per conversation and message so that the
+desk shows each agent's message with its fate, live."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import redis
+import redis.asyncio as aioredis
+
+from teranga.desk.events import NOTICES_STREAM
+
+KEEP_SECONDS = 7 * 24 * 3600
+FINAL_FAILURES = ("failed", "undelivered")
+
+
+def _statuses(conversation_id: str) -> str:
+    return f"teranga:delivery:{conversation_id}"
+
+
+def _sid(provider_id: str) -> str:
+    return f"teranga:delivery-id:{provider_id}"
+
+
+def message_key(timestamp: float | None) -> str:
+    """A bot message's key: its tracker timestamp, as Rasa stores it."""
+    return repr(float(timestamp)) if timestamp is not None else "?"
+
+
+async def sent(client: aioredis.Redis, conversation_id: str, timestamp: float | None,
+               provider_id: str, status: str = "queued") -> None:
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.set(_sid(provider_id), json.dumps([conversation_id, message_key(timestamp)]),
+                 ex=KEEP_SECONDS)
+        pipe.hset(_statuses(conversation_id), message_key(timestamp), status)
+        pipe.expire(_statuses(conversation_id), KEEP_SECONDS)
+        await pipe.execute()
+
+
+async def reported(client: aioredis.Redis, provider_id: str, status: str) -> bool:
+    """A provider's status callback; False if the message is not one of ours."""
+    known = await client.get(_sid(provider_id))
+    if known is None:
+        return False
+    conversation_id, key = json.loads(known)
+    current = await client.hget(_statuses(conversation_id), key)
+    if current and current.decode() in FINAL_FAILURES:
+        return True  # one part of a split message failed: the message failed
+    await client.hset(_statuses(conversation_id), key, status)
+    notice = {"kind": "delivery", "conversation_id": conversation_id, "message": key,
+              "status": status, "owner": "", "language": None, "at": time.time()}
+    await client.xadd(NOTICES_STREAM, {"data": json.dumps(notice)}, maxlen=10_000,
+                      approximate=True)
+    return True
+
+
+def statuses(client: redis.Redis, conversation_id: str) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in client.hgetall(_statuses(conversation_id)).items()}
