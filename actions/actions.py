@@ -9,13 +9,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from teranga.channels.inbound import media_kind
 from teranga.dialogue.fallback import fallback_response
 from teranga.dialogue.knowledge import kb_reply
 from teranga.handoff import escalation, satisfaction
 from teranga.handoff.availability import Availability
 from teranga.handoff.ownership import BOT, QUEUED
 from teranga.handoff.store import HandoffStore
-from teranga.handoff.triggers import CALLBACK_REQUESTED
+from teranga.handoff.triggers import CALLBACK_REQUESTED, DOCUMENT, VOICE_NOTE
 from teranga.kb.live import LiveKnowledgeBase
 
 logger = logging.getLogger(__name__)
@@ -92,22 +93,51 @@ class ActionHandoff(Action):
         return "action_handoff"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        reasons = tracker.get_slot("handoff_reasons") or []
-        try:
-            outlook = _queue(tracker, reasons)
-        except Exception:  # the queue is down: say how to reach a person another way
-            logger.exception("Could not queue %s for an agent", tracker.sender_id)
-            dispatcher.utter_message(response="utter_request_human")
-            return [SlotSet("action_error", False)]
-        if not outlook.open_now:
-            opens = outlook.opens_at.strftime("%d/%m %H:%M") if outlook.opens_at else "?"
-            dispatcher.utter_message(response="utter_handoff_closed", opens_at=opens)
-        elif outlook.agents == 0:
-            dispatcher.utter_message(response="utter_handoff_no_agent")
-        else:
-            dispatcher.utter_message(response="utter_handoff_coming",
-                                     wait_minutes=outlook.wait_minutes)
-        return [SlotSet("callback_offered", outlook.agents == 0), SlotSet("action_error", False)]
+        return hand_over(dispatcher, tracker, tracker.get_slot("handoff_reasons") or [])
+
+
+def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reasons: list[str]) -> list:
+    try:
+        outlook = _queue(tracker, reasons)
+    except Exception:  # the queue is down: say how to reach a person another way
+        logger.exception("Could not queue %s for an agent", tracker.sender_id)
+        dispatcher.utter_message(response="utter_request_human")
+        return [SlotSet("action_error", False)]
+    if not outlook.open_now:
+        opens = outlook.opens_at.strftime("%d/%m %H:%M") if outlook.opens_at else "?"
+        dispatcher.utter_message(response="utter_handoff_closed", opens_at=opens)
+    elif outlook.agents == 0:
+        dispatcher.utter_message(response="utter_handoff_no_agent")
+    else:
+        dispatcher.utter_message(response="utter_handoff_coming",
+                                 wait_minutes=outlook.wait_minutes)
+    return [SlotSet("callback_offered", outlook.agents == 0), SlotSet("action_error", False)]
+
+
+class ActionHandleMedia(Action):
+    """Attachments without text: a voice note or a document goes to a person (voice is how
+    many customers prefer to speak); a picture, a video or a location gets a polite request
+    for a few words."""
+
+    def name(self) -> str:
+        return "action_handle_media"
+
+    @reports_failure
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        kinds = {media_kind(a) for a in _latest_attachments(tracker)}
+        reasons = [k for k in (VOICE_NOTE, DOCUMENT) if k in kinds]
+        if not reasons:
+            dispatcher.utter_message(response="utter_media_received")
+            return []
+        dispatcher.utter_message(response="utter_media_to_agent")
+        return [SlotSet("handoff_reasons", reasons), *hand_over(dispatcher, tracker, reasons)]
+
+
+def _latest_attachments(tracker: Tracker) -> list[dict]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return ((event.get("metadata") or {}).get("teranga") or {}).get("attachments") or []
+    return []
 
 
 def _queue(tracker: Tracker, reasons: list[str]) -> Availability:

@@ -22,6 +22,7 @@ from teranga.channels.twilio import (
     EMPTY_TWIML,
     TwilioSender,
     TwilioSettings,
+    form_params,
     read_webhook,
     redis_client,
     signature_is_valid,
@@ -88,7 +89,7 @@ class TwilioSmsInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request):
-            params = {key: values[0] for key, values in (request.form or {}).items()}
+            params = form_params(request.body)
             if not signature_is_valid(self.settings, params,
                                       request.headers.get("X-Twilio-Signature")):
                 logger.warning("Refused a %s webhook with a missing or wrong signature",
@@ -115,7 +116,7 @@ class TwilioSmsInput(InputChannel):
         @webhook.route("/status", methods=["POST"])
         async def status(request: Request):
             """Twilio's status callback: what became of a message we sent."""
-            params = {key: values[0] for key, values in (request.form or {}).items()}
+            params = form_params(request.body)
             if not signature_is_valid(self.settings, params,
                                       request.headers.get("X-Twilio-Signature"),
                                       self.sender.status_callback):

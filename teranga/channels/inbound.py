@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 # Rasa's syntax for a message that names its intent; the domain answers it with a prompt.
 EMPTY_MESSAGE = "/empty_message"
+# What a channel sends Rasa for attachments without text: the domain's rule answers it.
+MEDIA_MESSAGE = "/media_received"
 MAX_SENDER_CHARS = 128
 # A conversation id must be usable as is in Rasa's HTTP API paths, which Sanic does not
 # percent-decode: the desk could not reach a conversation whose id needs escaping.
@@ -63,6 +65,20 @@ def prepare_text(raw: str, max_chars: int) -> tuple[str, dict[str, Any]]:
         notes.update(truncated=True, original_length=len(text), full_text=text)
         text = cut
     return text, notes
+
+
+def media_kind(attachment: dict) -> str:
+    """"voice_note", "document", "image", "video", "location" or "other"."""
+    if "location" in attachment:
+        return "location"
+    content_type = (attachment.get("content_type") or "").lower()
+    if content_type.startswith("audio/"):
+        return "voice_note"
+    if content_type.startswith(("image/", "video/")):
+        return content_type.split("/")[0]
+    if content_type.startswith(("application/", "text/")):
+        return "document"
+    return "other"
 
 
 def parse_rest_body(body: bytes, max_chars: int) -> Inbound:

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -18,7 +19,7 @@ from twilio.rest import Client
 
 from teranga.channels import delivery_status, options
 from teranga.channels.delivery import DeadLetters, SendError, send_with_retries
-from teranga.channels.inbound import InboundError, prepare_text
+from teranga.channels.inbound import EMPTY_MESSAGE, MEDIA_MESSAGE, InboundError, prepare_text
 from teranga.channels.outbound import Option, numbered, split_for_sms, split_long
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,15 @@ class TwilioMessage:
     metadata: dict = field(default_factory=dict)
 
 
+def form_params(body: bytes) -> dict[str, str]:
+    """Twilio's form fields, empty ones included: Twilio signs `Body=""` too (a picture sent
+    without words), and Sanic's own form parsing drops empty fields."""
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        return {}  # no valid signature can match it: refused as forged
+
+
 def signature_is_valid(settings: TwilioSettings, params: dict[str, str],
                        signature: str | None, url: str | None = None) -> bool:
     """Twilio's signature of a request to `url` (the webhook's public address by default)."""
@@ -68,6 +78,8 @@ def read_webhook(params: dict[str, str], max_chars: int) -> TwilioMessage:
     if params.get("Latitude") and params.get("Longitude"):
         attachments.append({"location": {"latitude": params["Latitude"],
                                          "longitude": params["Longitude"]}})
+    if attachments and text == EMPTY_MESSAGE:  # a picture, voice note... and no words
+        text, notes = MEDIA_MESSAGE, {}
     record = {**notes, **({"attachments": attachments} if attachments else {}),
               "provider_message_id": sid}
     if params.get("ProfileName"):

@@ -19,6 +19,9 @@ REPEATED_FALLBACK = "repeated_fallback"
 ACTION_ERROR = "action_error"
 # Not a trigger: added to a waiting conversation when the customer accepts a callback.
 CALLBACK_REQUESTED = "callback_requested"
+# Not triggers of the policy: a customer sent what only a person can take in.
+VOICE_NOTE = "voice_note"
+DOCUMENT = "document"
 REASONS = (ASKED_FOR_PERSON, NEGATIVE_SENTIMENT, NOT_UNDERSTOOD, REPEATED_FALLBACK, ACTION_ERROR)
 
 

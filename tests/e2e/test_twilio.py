@@ -16,6 +16,7 @@ import yaml
 
 from teranga.channels.delivery import DEAD_LETTERS
 from teranga.channels.outbound import sms_length
+from teranga.handoff.records import ConversationRecords
 from tests.e2e.conftest import PUBLIC_URL
 from tests.e2e.desk_client import AgentSession, tracker, wait_until
 
@@ -160,3 +161,26 @@ def test_media_and_locations_are_kept_as_references(server, fake_twilio):
     record = user["metadata"]["teranga"]
     assert record["attachments"] == [{"url": "https://api.twilio.com/media/ME1",
                                       "content_type": "image/jpeg"}]
+
+
+def test_a_voice_note_goes_to_an_agent_and_a_picture_gets_a_polite_reply(
+        server, fake_twilio, real_redis_url):
+    fr = {name: " ".join(text.split()) for name, text in responses("fr").items()}
+    customer = f"whatsapp:{phone()}"
+    assert deliver(server, fake_twilio, "twilio_whatsapp", customer, "", NumMedia="1",
+                   MediaUrl0="https://api.twilio.com/media/ME2",
+                   MediaContentType0="image/jpeg").ok
+    assert [" ".join(t.split()) for t in fake_twilio.wait_for(customer)] == [
+        fr["utter_media_received"]]
+    deliver(server, fake_twilio, "twilio_whatsapp", customer, "", NumMedia="1",
+            MediaUrl0="https://api.twilio.com/media/ME3", MediaContentType0="audio/ogg")
+    said = [" ".join(t.split()) for t in fake_twilio.wait_for(customer, 3)]
+    assert said[1:] == [fr["utter_media_to_agent"], fr["utter_handoff_no_agent"]]
+    record = wait_until(lambda: ConversationRecords(redis.Redis.from_url(real_redis_url))
+                        .get(customer))
+    assert record.escalation.reasons == ["voice_note"]
+
+
+def responses(language: str) -> dict[str, str]:
+    data = yaml.safe_load(Path(f"domain/responses/{language}.yml").read_text("utf-8"))
+    return {name: variations[0]["text"] for name, variations in data["responses"].items()}
