@@ -5,7 +5,6 @@ never times out and retries because the bot was slow."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from typing import Any
@@ -18,13 +17,13 @@ from teranga.channels import delivery_status, options
 from teranga.channels.dedupe import first_time
 from teranga.channels.inbound import InboundError
 from teranga.channels.outbound import Option, chosen_option
+from teranga.channels.shared import Background, redis_client
 from teranga.channels.twilio import (
     EMPTY_TWIML,
     TwilioSender,
     TwilioSettings,
     form_params,
     read_webhook,
-    redis_client,
     signature_is_valid,
 )
 from teranga.channels.whatsapp_window import record_inbound
@@ -68,7 +67,7 @@ class TwilioSmsInput(InputChannel):
     def __init__(self, settings: TwilioSettings) -> None:
         self.settings = settings
         self._sender: TwilioSender | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self.background = Background()
 
     @property
     def sender(self) -> TwilioSender:
@@ -105,12 +104,9 @@ class TwilioSmsInput(InputChannel):
                 return response.text(EMPTY_TWIML, content_type="text/xml")
             await record_inbound(self.sender.redis, self.name(), message.sender)
             text = await self._picked_option(message.sender, message.text)
-            task = asyncio.get_running_loop().create_task(self._process(
-                on_new_message, UserMessage(text, self.get_output_channel(), message.sender,
-                                            input_channel=self.name(),
-                                            metadata=message.metadata)))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.background.process(on_new_message, UserMessage(
+                text, self.get_output_channel(), message.sender, input_channel=self.name(),
+                metadata=message.metadata))
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         @webhook.route("/status", methods=["POST"])
@@ -135,12 +131,6 @@ class TwilioSmsInput(InputChannel):
         choice = chosen_option(text, await options.shown(self.sender.redis, self.name(), sender))
         return choice.payload if choice else text
 
-    async def _process(self, on_new_message, message: UserMessage) -> None:
-        try:
-            await on_new_message(message)
-        except Exception:  # accepted already: the failure is logged, the tracker keeps it
-            logger.exception("Failed to process %s message from %s", self.name(),
-                             message.sender_id)
 
 
 class TwilioWhatsAppInput(TwilioSmsInput):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -156,10 +155,3 @@ class TwilioSender:
         return await send_with_retries(
             attempt, {"channel": self.channel, "recipient": to, "text": body},
             self.dead_letters)
-
-
-def redis_client() -> aioredis.Redis:
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        raise RuntimeError("REDIS_URL is not set: the channels keep their state in Redis")
-    return aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)

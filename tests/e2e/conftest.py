@@ -16,6 +16,7 @@ from teranga import runtime
 from teranga.handoff.agents import Agent, AgentDirectory, hash_password
 from teranga.settings import Settings
 from tests.e2e.desk_client import PASSWORD
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
 
 # Each test works with its own agents and languages, so that tests do not take each
@@ -59,6 +60,7 @@ def desk_files(tmp_path_factory) -> dict[str, Path]:
 
 
 PUBLIC_URL = "https://bot.example.com"  # what Twilio would call, through a reverse proxy
+TELEGRAM_SECRET = uuid.uuid4().hex
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +71,15 @@ def fake_twilio() -> FakeTwilio:
 
 
 @pytest.fixture(scope="session")
-def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files, fake_twilio):
+def fake_telegram() -> FakeTelegram:
+    fake = FakeTelegram(f"{uuid.uuid4().int % 10**9}:{uuid.uuid4().hex}")
+    fake.start()
+    return fake
+
+
+@pytest.fixture(scope="session")
+def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files, fake_twilio,
+           fake_telegram):
     # The test database is the tests' own: start from nothing, so that no queue, owner or
     # presence left by an earlier run changes what these tests see.
     redis.Redis.from_url(real_redis_url).flushdb()
@@ -85,7 +95,9 @@ def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files, 
         "TERANGA_PUBLIC_URL": PUBLIC_URL, "TWILIO_API_URL": fake_twilio.url,
         "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
         "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
-        "TWILIO_SMS_FROM": "+15550001111", "TWILIO_WHATSAPP_FROM": "whatsapp:+15550002222"})
+        "TWILIO_SMS_FROM": "+15550001111", "TWILIO_WHATSAPP_FROM": "whatsapp:+15550002222",
+        "TELEGRAM_BOT_TOKEN": fake_telegram.token, "TELEGRAM_API_URL": fake_telegram.url,
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET})
     services = runtime.Services(settings, real_redis_url, tmp_path_factory.mktemp("logs"))
     services.start(trained_model)
     try:

@@ -1,0 +1,109 @@
+"""Rasa channel for Telegram in webhook mode (thin: the logic is in
+teranga/channels/telegram.py). Telegram calls `POST /webhooks/telegram/webhook`; the update is
+verified, answered at once, and processed in the background."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from teranga.channels.dedupe import first_time
+from teranga.channels.inbound import InboundError
+from teranga.channels.outbound import Option
+from teranga.channels.shared import Background, redis_client
+from teranga.channels.telegram import (
+    CHANNEL,
+    TelegramSender,
+    TelegramSettings,
+    read_update,
+    secret_is_valid,
+)
+from teranga.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class TelegramOutput(OutputChannel):
+    def __init__(self, sender: TelegramSender) -> None:
+        self.sender = sender
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.sender.send_text(recipient_id, text, kwargs.get("timestamp"))
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str,
+                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
+        choices = [Option(b.get("title", ""), b.get("payload", "")) for b in buttons]
+        await self.sender.send_text(recipient_id, text, kwargs.get("timestamp"), choices)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self.sender.send_text(recipient_id, image)
+
+
+class TelegramInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        if not credentials:
+            cls.raise_missing_credentials_exception()
+        # TELEGRAM_API_URL: a local Bot API server, or the tests' stand-in; not a secret.
+        return cls(TelegramSettings(**credentials,
+                                    api_url=os.environ.get("TELEGRAM_API_URL")))
+
+    def __init__(self, settings: TelegramSettings) -> None:
+        self.settings = settings
+        self._sender: TelegramSender | None = None
+        self.background = Background()
+
+    @property
+    def sender(self) -> TelegramSender:
+        if self._sender is None:
+            self._sender = TelegramSender(self.settings, redis_client())
+        return self._sender
+
+    def get_output_channel(self) -> OutputChannel:
+        return TelegramOutput(self.sender)
+
+    def blueprint(self, on_new_message) -> Blueprint:
+        webhook = Blueprint("teranga_telegram_webhook", __name__)
+        max_chars = Settings.from_env().max_message_chars
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request):
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request):
+            if not secret_is_valid(self.settings,
+                                   request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
+                logger.warning("Refused a Telegram update with a missing or wrong secret")
+                return response.json({"error": "forbidden"}, status=403)
+            try:
+                message = read_update(json.loads(request.body or b"null"), max_chars)
+            except (InboundError, json.JSONDecodeError, UnicodeDecodeError) as error:
+                logger.warning("Refused a Telegram update: %s", error)
+                return response.json({"error": "not a Telegram update"}, status=400)
+            if message is None:
+                return response.json({"ok": True})
+            if not await first_time(self.sender.redis, CHANNEL, str(message.update_id)):
+                logger.info("Telegram delivered update %s again: ignored", message.update_id)
+                return response.json({"ok": True})
+            self.background.process(on_new_message, UserMessage(
+                message.text, self.get_output_channel(), message.sender,
+                input_channel=CHANNEL, metadata=message.metadata))
+            return response.json({"ok": True})
+
+        return webhook
+
