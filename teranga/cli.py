@@ -306,6 +306,7 @@ def _print_urls(settings: Settings, redis_url: str, services: runtime.Services) 
     embedded = "" if settings.redis_url else " (embedded, in memory)"
     print(f"""
 Teranga is running.
+  web chat demo  {services.rasa_url}/webhooks/socketio/demo
   REST channel   POST {services.rasa_url}/webhooks/rest/webhook
                  {{"sender": "me", "message": "salut"}}
   HTTP API       {services.rasa_url}/conversations/<sender>/tracker
