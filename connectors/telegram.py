@@ -15,8 +15,7 @@ from sanic.request import Request
 
 from teranga.channels.dedupe import first_time
 from teranga.channels.inbound import InboundError
-from teranga.channels.outbound import Option
-from teranga.channels.shared import Background, redis_client
+from teranga.channels.shared import Background, ProviderOutput, redis_client
 from teranga.channels.telegram import (
     CHANNEL,
     TelegramSender,
@@ -27,26 +26,6 @@ from teranga.channels.telegram import (
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-class TelegramOutput(OutputChannel):
-    def __init__(self, sender: TelegramSender) -> None:
-        self.sender = sender
-
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.sender.send_text(recipient_id, text, kwargs.get("timestamp"))
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str,
-                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
-        choices = [Option(b.get("title", ""), b.get("payload", "")) for b in buttons]
-        await self.sender.send_text(recipient_id, text, kwargs.get("timestamp"), choices)
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self.sender.send_text(recipient_id, image)
 
 
 class TelegramInput(InputChannel):
@@ -74,7 +53,7 @@ class TelegramInput(InputChannel):
         return self._sender
 
     def get_output_channel(self) -> OutputChannel:
-        return TelegramOutput(self.sender)
+        return ProviderOutput(self.sender)
 
     def blueprint(self, on_new_message) -> Blueprint:
         webhook = Blueprint("teranga_telegram_webhook", __name__)

@@ -16,8 +16,8 @@ from sanic.request import Request
 from teranga.channels import delivery_status, options
 from teranga.channels.dedupe import first_time
 from teranga.channels.inbound import InboundError
-from teranga.channels.outbound import Option, chosen_option
-from teranga.channels.shared import Background, redis_client
+from teranga.channels.outbound import chosen_option
+from teranga.channels.shared import Background, ProviderOutput, redis_client
 from teranga.channels.twilio import (
     EMPTY_TWIML,
     TwilioSender,
@@ -30,25 +30,6 @@ from teranga.channels.whatsapp_window import record_inbound
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-class TwilioOutput(OutputChannel):
-    def __init__(self, sender: TwilioSender) -> None:
-        self.sender = sender
-
-    def name(self) -> str:  # Rasa asks the instance
-        return self.sender.channel
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.sender.send_text(recipient_id, text, kwargs.get("timestamp"))
-
-    async def send_text_with_buttons(self, recipient_id: str, text: str,
-                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
-        choices = [Option(b.get("title", ""), b.get("payload", "")) for b in buttons]
-        await self.sender.send_options(recipient_id, text, choices, kwargs.get("timestamp"))
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        await self.sender.send_text(recipient_id, image)
 
 
 class TwilioSmsInput(InputChannel):
@@ -76,7 +57,7 @@ class TwilioSmsInput(InputChannel):
         return self._sender
 
     def get_output_channel(self) -> OutputChannel:
-        return TwilioOutput(self.sender)
+        return ProviderOutput(self.sender)
 
     def blueprint(self, on_new_message) -> Blueprint:
         webhook = Blueprint(f"teranga_{self.name()}_webhook", __name__)

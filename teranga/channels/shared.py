@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from typing import Any
 
 import redis.asyncio as aioredis
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import OutputChannel, UserMessage
+
+from teranga.channels.outbound import Option
 
 logger = logging.getLogger(__name__)
 
@@ -39,3 +42,25 @@ class Background:
         except Exception:  # accepted already: the failure is logged, the tracker keeps it
             logger.exception("Failed to process a %s message from %s", message.input_channel,
                              message.sender_id)
+
+
+class ProviderOutput(OutputChannel):
+    """Rasa's output channel over a provider's sender (Twilio's, Telegram's): texts, buttons
+    and images, each sent fitted, retried and tracked by the sender."""
+
+    def __init__(self, sender) -> None:
+        self.sender = sender
+
+    def name(self) -> str:  # Rasa asks the instance
+        return self.sender.channel
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.sender.send_text(recipient_id, text, kwargs.get("timestamp"))
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str,
+                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
+        choices = [Option(b.get("title", ""), b.get("payload", "")) for b in buttons]
+        await self.sender.send_options(recipient_id, text, choices, kwargs.get("timestamp"))
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self.sender.send_text(recipient_id, image, kwargs.get("timestamp"))

@@ -94,6 +94,8 @@ def _attachments(message) -> list[dict]:
 
 
 class TelegramSender:
+    channel = CHANNEL
+
     def __init__(self, settings: TelegramSettings, redis_client: aioredis.Redis) -> None:
         self.settings = settings
         self.redis = redis_client
@@ -108,6 +110,10 @@ class TelegramSender:
             await bot.initialize()
             self._bot = bot
         return self._bot
+
+    async def send_options(self, recipient: str, text: str, choices: list[Option],
+                           timestamp: float | None = None) -> None:
+        await self.send_text(recipient, text, timestamp, choices)
 
     async def send_text(self, recipient: str, text: str, timestamp: float | None = None,
                         choices: list[Option] | None = None) -> None:

@@ -23,6 +23,7 @@ from tests.fakes.twilio import FakeTwilio
 # other's conversations.
 AGENTS = [
     Agent("awa", "Awa Diop", ["fr", "wo"], max_conversations=2),
+    Agent("ndeye", "Ndeye Fall", ["wo"], max_conversations=2),
     Agent("fatou", "Fatou Sarr", ["fr"], max_conversations=2),
     Agent("kofi", "Kofi Mensah", ["en"], max_conversations=2),
     Agent("esi", "Esi Owusu", ["en"], max_conversations=2),

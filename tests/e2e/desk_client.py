@@ -1,4 +1,4 @@
-"""What the desk tests (and the handoff benchmark) do as customers and as agents."""
+"""What the end-to-end tests do as customers and as agents, and what the bot says."""
 
 from __future__ import annotations
 
@@ -6,12 +6,32 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import quote
 
 import requests
 import websockets
+import yaml
 
 PASSWORD = "correct horse battery"
+# One request per language that an intent covers, for the channels' tests.
+SAMPLE_MESSAGES = {"fr": "jai perdu ma puce hier soir, que dois je faire",
+                   "en": "how can i check my airtime balance pls",
+                   "wo": "dama beugue yonne xaalis sama yaay",
+                   "sw": "nataka kununua bundle ya internet ya wiki",
+                   "ha": "ina son in tura kudi zuwa ga kanina"}
+
+
+def responses(language: str) -> dict[str, str]:
+    """Each response's (first) text in this language."""
+    data = yaml.safe_load(Path(f"domain/responses/{language}.yml").read_text("utf-8"))
+    return {name: variations[0]["text"] for name, variations in data["responses"].items()}
+
+
+def all_texts(language: str) -> set[str]:
+    """Every text the bot can say in this language."""
+    data = yaml.safe_load(Path(f"domain/responses/{language}.yml").read_text("utf-8"))
+    return {v["text"] for variations in data["responses"].values() for v in variations}
 
 
 def say(rasa_url: str, sender: str, message: str) -> list[str]:

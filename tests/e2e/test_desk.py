@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 import redis
@@ -31,17 +30,13 @@ from tests.e2e.desk_client import (
     AgentSession,
     collect,
     next_news,
+    responses,
     say,
     tracker,
     wait_until,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def responses(language: str) -> dict[str, str]:
-    data = yaml.safe_load(Path(f"domain/responses/{language}.yml").read_text("utf-8"))
-    return {name: variations[0]["text"] for name, variations in data["responses"].items()}
 
 
 @pytest.fixture
@@ -127,17 +122,17 @@ def test_agents_see_only_their_queues_and_supervisors_see_all(server, client, se
 
 def test_escalation_reply_and_hand_back_through_the_desk(server, client, sender):
     wo = responses("wo")
-    agent = AgentSession(server.desk_url, "awa")
+    agent = AgentSession(server.desk_url, "ndeye")
 
     async def scenario():
         async with agent.websocket() as ws:
-            await asyncio.sleep(0.3)  # the desk has counted Awa present
+            await asyncio.sleep(0.3)  # the desk has counted Ndeye present
             assert say(server.rasa_url, sender, "salaam aleekum")
             reply = say(server.rasa_url, sender, "dama beugue wax ak ab conseiller")
             assert reply == [wo["utter_handoff_coming"].replace("{wait_minutes}", "1")]
             assigned = await next_news(ws, lambda n: n.get("kind") == "assigned"
                                        and n["conversation_id"] == sender)
-            assert assigned["owner"] == "agent:awa"
+            assert assigned["owner"] == "agent:ndeye"
             assert tracker(server.rasa_url, sender)["paused"] is True
 
             view = agent.get(f"/api/conversations/{sender}").json()
@@ -146,21 +141,22 @@ def test_escalation_reply_and_hand_back_through_the_desk(server, client, sender)
             said = [line["text"] for line in view["transcript"] if line["from"] == "customer"]
             assert said == ["salaam aleekum", "dama beugue wax ak ab conseiller"]
 
-            # While Awa owns it, the bot says nothing and the message reaches her at once.
+            # While Ndeye owns it, the bot says nothing and the message reaches her at once.
             assert say(server.rasa_url, sender, "sama xaalis bi dafa réer") == []
             news = await next_news(ws, lambda n: n.get("type") == "message"
-                                   and n.get("event") == "user")
+                                   and n.get("event") == "user"
+                                   and n["conversation_id"] == sender)
             assert news["text"] == "sama xaalis bi dafa réer"
 
             assert agent.act(sender, "reply", text="Maa ngi lay seet sa transfert.").ok
             [delivered] = collect(server.rasa_url, sender)
             assert delivered["text"] == "Maa ngi lay seet sa transfert."
-            assert delivered["agent"] == "awa"
+            assert delivered["agent"] == "ndeye"
             return delivered["id"]
 
     last_id = asyncio.run(scenario())
     events = tracker(server.rasa_url, sender)["events"]
-    [agent_line] = [e for e in events if (e.get("metadata") or {}).get("agent") == "awa"]
+    [agent_line] = [e for e in events if (e.get("metadata") or {}).get("agent") == "ndeye"]
     assert agent_line["event"] == "bot"
 
     assert agent.act(sender, "return").ok
@@ -169,7 +165,7 @@ def test_escalation_reply_and_hand_back_through_the_desk(server, client, sender)
     [question] = collect(server.rasa_url, sender, after=last_id)
     assert question["text"] == wo["utter_ask_satisfaction"]
     assert say(server.rasa_url, sender, "waaw") == [wo["utter_satisfaction_thanks"]]
-    assert by_agent(client)["awa"]["yes"] >= 1
+    assert by_agent(client)["ndeye"]["yes"] >= 1
     # The bot is back, with the conversation's language kept.
     assert say(server.rasa_url, sender, "dama bëgg xam sama crédit") == [
         wo["utter_check_balance"]]

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import redis
-import yaml
 from playwright.sync_api import expect, sync_playwright
 
 from teranga.settings import PROJECT_ROOT
-from tests.e2e.desk_client import PASSWORD, collect, say
+from tests.e2e.desk_client import PASSWORD, collect, responses, say
 
 pytestmark = pytest.mark.e2e
 
@@ -22,11 +21,6 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync"]
 SCREENSHOT = PROJECT_ROOT / ".teranga" / "screenshots" / "desk.png"
-
-
-def french(name: str) -> str:
-    data = yaml.safe_load(Path("domain/responses/fr.yml").read_text("utf-8"))
-    return data["responses"][name][0]["text"]
 
 
 def test_an_agent_claims_replies_and_hands_back_in_the_browser(server, real_redis_url, sender):
@@ -80,4 +74,4 @@ def _work_the_conversation(page, server, sender: str) -> None:
     page.click("#return")
     expect(page.locator("#conversation")).to_be_hidden()
     later = collect(server.rasa_url, sender, after=delivered["id"])
-    assert [m["text"] for m in later] == [french("utter_ask_satisfaction")]
+    assert [m["text"] for m in later] == [responses("fr")["utter_ask_satisfaction"]]

@@ -6,33 +6,19 @@ from __future__ import annotations
 import json
 import random
 import time
-from pathlib import Path
 
 import pytest
 import redis
 import requests
-import yaml
 
 from teranga.channels.delivery import DEAD_LETTERS
 from tests.e2e.conftest import TELEGRAM_SECRET
-from tests.e2e.desk_client import AgentSession, tracker, wait_until
+from tests.e2e.desk_client import SAMPLE_MESSAGES, AgentSession, all_texts, tracker, wait_until
 
 pytestmark = pytest.mark.e2e
 
-MESSAGES = {"fr": "jai perdu ma puce hier soir, que dois je faire",
-            "en": "how can i check my airtime balance pls",
-            "wo": "dama beugue yonne xaalis sama yaay",
-            "sw": "nataka kununua bundle ya internet ya wiki",
-            "ha": "ina son in tura kudi zuwa ga kanina"}
-
-
 def chat() -> int:
     return random.randint(10**8, 10**9)
-
-
-def texts_of(language: str) -> set[str]:
-    data = yaml.safe_load(Path(f"domain/responses/{language}.yml").read_text("utf-8"))
-    return {v["text"] for vs in data["responses"].values() for v in vs}
 
 
 def post(server, update: dict, secret: str | None = TELEGRAM_SECRET) -> requests.Response:
@@ -41,13 +27,13 @@ def post(server, update: dict, secret: str | None = TELEGRAM_SECRET) -> requests
                          headers=headers, timeout=10)
 
 
-@pytest.mark.parametrize("language", sorted(MESSAGES))
+@pytest.mark.parametrize("language", sorted(SAMPLE_MESSAGES))
 def test_a_telegram_message_in_each_language_is_answered_in_it(server, fake_telegram,
                                                                 language):
     chat_id = chat()
-    assert post(server, fake_telegram.update(chat_id, MESSAGES[language])).ok
+    assert post(server, fake_telegram.update(chat_id, SAMPLE_MESSAGES[language])).ok
     [reply] = fake_telegram.wait_for(chat_id)
-    assert reply in texts_of(language)
+    assert reply in all_texts(language)
 
 
 def test_a_forged_secret_is_refused(server, fake_telegram):
@@ -107,7 +93,7 @@ def test_a_voice_note_goes_to_an_agent(server, fake_telegram, real_redis_url):
         "file_id": "AwACAgQ", "file_unique_id": "u1", "duration": 4,
         "mime_type": "audio/ogg"}))
     said = fake_telegram.wait_for(chat_id, 2)
-    assert said[0] in texts_of("fr")
+    assert said[0] in all_texts("fr")
     events = tracker(server.rasa_url, f"telegram:{chat_id}")["events"]
     [user] = [e for e in events if e["event"] == "user"]
     assert user["metadata"]["teranga"]["attachments"] == [

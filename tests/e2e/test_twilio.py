@@ -6,36 +6,34 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import redis
 import requests
-import yaml
 
 from teranga.channels.delivery import DEAD_LETTERS
 from teranga.channels.outbound import sms_length
 from teranga.handoff.records import ConversationRecords
 from tests.e2e.conftest import PUBLIC_URL
-from tests.e2e.desk_client import AgentSession, tracker, wait_until
+from tests.e2e.desk_client import (
+    SAMPLE_MESSAGES,
+    AgentSession,
+    all_texts,
+    responses,
+    tracker,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
-MESSAGES = {"fr": "jai perdu ma puce hier soir, que dois je faire",
-            "en": "how can i check my airtime balance pls",
-            "wo": "dama beugue yonne xaalis sama yaay",
-            "sw": "nataka kununua bundle ya internet ya wiki",
-            "ha": "ina son in tura kudi zuwa ga kanina"}
+def texts(language: str) -> set[str]:
+    """What the bot can say, spaces normalised (a split SMS is joined back with spaces)."""
+    return {" ".join(text.split()) for text in all_texts(language)}
 
 
 def phone() -> str:
     return f"+2217{uuid.uuid4().int % 10**8:08d}"
-
-
-def texts_of(language: str) -> set[str]:
-    data = yaml.safe_load(Path(f"domain/responses/{language}.yml").read_text("utf-8"))
-    return {" ".join(v["text"].split()) for vs in data["responses"].values() for v in vs}
 
 
 def deliver(server, fake, channel: str, sender: str, body: str, sid: str | None = None,
@@ -49,14 +47,18 @@ def deliver(server, fake, channel: str, sender: str, body: str, sid: str | None 
                          headers=headers, timeout=10)
 
 
-@pytest.mark.parametrize("language", sorted(MESSAGES))
-def test_an_sms_in_each_language_is_answered_in_it(server, fake_twilio, language):
-    customer = phone()
-    reply = deliver(server, fake_twilio, "twilio_sms", customer, MESSAGES[language])
+@pytest.mark.parametrize("channel", ["twilio_sms", "twilio_whatsapp"])
+@pytest.mark.parametrize("language", sorted(SAMPLE_MESSAGES))
+def test_a_message_in_each_language_is_answered_in_it(server, fake_twilio, channel, language):
+    customer = phone() if channel == "twilio_sms" else f"whatsapp:{phone()}"
+    reply = deliver(server, fake_twilio, channel, customer, SAMPLE_MESSAGES[language])
     assert reply.status_code == 200 and "<Response>" in reply.text
     parts = fake_twilio.wait_for(customer)
-    assert all(sms_length(p)[0] <= sms_length(p)[1] for p in parts)
-    assert " ".join(" ".join(parts).split()) in texts_of(language)
+    if channel == "twilio_sms":
+        assert all(sms_length(p)[0] <= sms_length(p)[1] for p in parts)
+    else:
+        assert len(parts) == 1  # one WhatsApp message holds it
+    assert " ".join(" ".join(parts).split()) in texts(language)
 
 
 def test_a_long_reply_is_split_into_sms_segments_at_sentences(server, fake_twilio):
@@ -68,7 +70,7 @@ def test_a_long_reply_is_split_into_sms_segments_at_sentences(server, fake_twili
     for part in parts:
         length, limit = sms_length(part)
         assert length <= limit and part.rstrip().endswith((".", "!", "?", ":")), part
-    assert " ".join(" ".join(parts).split()) in texts_of("fr")
+    assert " ".join(" ".join(parts).split()) in texts("fr")
 
 
 def test_a_forged_or_missing_signature_is_refused(server, fake_twilio):
@@ -181,6 +183,14 @@ def test_a_voice_note_goes_to_an_agent_and_a_picture_gets_a_polite_reply(
     assert record.escalation.reasons == ["voice_note"]
 
 
-def responses(language: str) -> dict[str, str]:
-    data = yaml.safe_load(Path(f"domain/responses/{language}.yml").read_text("utf-8"))
-    return {name: variations[0]["text"] for name, variations in data["responses"].items()}
+
+def test_a_number_picks_one_of_the_options_last_shown(server, fake_twilio, real_redis_url):
+    customer = phone()
+    # The options a bot message with buttons left for this customer (teranga.channels.options)
+    redis.Redis.from_url(real_redis_url).set(
+        f"teranga:options:twilio_sms:{customer}", json.dumps([["Oui", "/affirm"],
+                                                              ["Non", "/deny"]]))
+    deliver(server, fake_twilio, "twilio_sms", customer, "2")
+    fake_twilio.wait_for(customer)
+    [user] = [e for e in tracker(server.rasa_url, customer)["events"] if e["event"] == "user"]
+    assert user["parse_data"]["intent"]["name"] == "deny"

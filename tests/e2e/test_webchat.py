@@ -11,18 +11,12 @@ from pathlib import Path
 
 import pytest
 import websockets
-import yaml
 from playwright.sync_api import expect, sync_playwright
 
-from tests.e2e.desk_client import AgentSession, wait_until
+from tests.e2e.desk_client import AgentSession, responses, wait_until
 from tests.e2e.test_desk_browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOT
 
 pytestmark = pytest.mark.e2e
-
-
-def french(name: str) -> str:
-    data = yaml.safe_load(Path("domain/responses/fr.yml").read_text("utf-8"))
-    return data["responses"][name][0]["text"]
 
 
 def test_rasa_s_socketio_protocol_is_spoken(server):
@@ -50,7 +44,7 @@ def test_rasa_s_socketio_protocol_is_spoken(server):
                 return {"event": event, **data}
 
     reply = asyncio.run(talk())
-    assert reply == {"event": "bot_uttered", "text": french("utter_greet")}
+    assert reply == {"event": "bot_uttered", "text": responses("fr")["utter_greet"]}
 
 
 def test_a_customer_chats_in_the_widget_and_an_agent_answers(server, real_redis_url):
@@ -64,10 +58,10 @@ def test_a_customer_chats_in_the_widget_and_an_agent_answers(server, real_redis_
             chat = page.locator("#teranga-chat")
             chat.locator("input").fill("bonjour")
             chat.locator("input").press("Enter")
-            expect(chat.locator("li.bot").first).to_have_text(french("utter_greet"))
+            expect(chat.locator("li.bot").first).to_have_text(responses("fr")["utter_greet"])
             chat.locator("input").fill("je veux parler a un conseiller svp")
             chat.locator("input").press("Enter")
-            expect(chat.locator("li.bot").last).to_have_text(french("utter_handoff_no_agent"))
+            expect(chat.locator("li.bot").last).to_have_text(responses("fr")["utter_handoff_no_agent"])
 
             conversation = page.evaluate("localStorage.getItem('teranga_session')")
             fatou = AgentSession(server.desk_url, "fatou")
