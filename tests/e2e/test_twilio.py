@@ -101,9 +101,13 @@ def test_a_webhook_delivered_twice_gets_one_reply(server, fake_twilio):
 def test_a_twilio_failure_is_retried_and_delivered(server, fake_twilio):
     customer = phone()
     fake_twilio.fail(customer, 500, 429)
-    deliver(server, fake_twilio, "twilio_sms", customer, "bonjour")
+    started = time.monotonic()
+    assert deliver(server, fake_twilio, "twilio_sms", customer, "bonjour").ok
+    answered = time.monotonic() - started
     fake_twilio.wait_for(customer)
     assert fake_twilio.attempts[customer] == 3
+    # Twilio had its answer before the bot's reply even started its 1.5 s of retries.
+    assert answered < 0.5 < time.monotonic() - started
 
 
 def test_a_refused_message_becomes_a_dead_letter(server, fake_twilio, real_redis_url):
