@@ -20,6 +20,7 @@ from teranga.handoff.triggers import CALLBACK_REQUESTED, DOCUMENT, VOICE_NOTE
 from teranga.kb.live import LiveKnowledgeBase
 
 logger = logging.getLogger(__name__)
+PHONE_CHANNELS = ("twilio_sms", "twilio_whatsapp")  # where the customer has a number to call
 
 
 def reports_failure(run):
@@ -103,15 +104,19 @@ def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reasons: list[
         logger.exception("Could not queue %s for an agent", tracker.sender_id)
         dispatcher.utter_message(response="utter_request_human")
         return [SlotSet("action_error", False)]
+    # A callback needs a number to call: offered on SMS and WhatsApp; elsewhere the customer
+    # is told that an agent will answer where they are writing.
+    callback = outlook.agents == 0 and tracker.get_latest_input_channel() in PHONE_CHANNELS
+    suffix = "" if callback else "_here"
     if not outlook.open_now:
         opens = outlook.opens_at.strftime("%d/%m %H:%M") if outlook.opens_at else "?"
-        dispatcher.utter_message(response="utter_handoff_closed", opens_at=opens)
+        dispatcher.utter_message(response=f"utter_handoff_closed{suffix}", opens_at=opens)
     elif outlook.agents == 0:
-        dispatcher.utter_message(response="utter_handoff_no_agent")
+        dispatcher.utter_message(response=f"utter_handoff_no_agent{suffix}")
     else:
         dispatcher.utter_message(response="utter_handoff_coming",
                                  wait_minutes=outlook.wait_minutes)
-    return [SlotSet("callback_offered", outlook.agents == 0), SlotSet("action_error", False)]
+    return [SlotSet("callback_offered", callback), SlotSet("action_error", False)]
 
 
 class ActionHandleMedia(Action):

@@ -171,17 +171,14 @@ def test_escalation_reply_and_hand_back_through_the_desk(server, client, sender)
         wo["utter_check_balance"]]
 
 
-def test_no_agent_online_means_a_callback_offer(server, client, sender):
+def test_no_agent_online_means_an_answer_here_later(server, client, sender):
     fr = responses("fr")
     assert say(server.rasa_url, sender, "je veux parler a un conseiller") == [
-        fr["utter_handoff_no_agent"]]
-    assert say(server.rasa_url, sender, "oui") == [fr["utter_callback_noted"]]
-    record = wait_until(lambda: (r := ConversationRecords(client).get(sender))
-                        and "callback_requested" in r.escalation.reasons and r)
+        fr["utter_handoff_no_agent_here"]]  # no number to call back on the REST channel
+    assert say(server.rasa_url, sender, "oui") == [fr["utter_affirm"]]
+    record = wait_until(lambda: ConversationRecords(client).get(sender))
     assert owner(client, sender) == "queued" and record.language == "fr"
-    supervisor = AgentSession(server.desk_url, "sara")
-    waiting = {c["conversation_id"]: c for c in supervisor.get("/api/queue").json()["waiting"]}
-    assert waiting[sender]["callback"] is True
+    assert "callback_requested" not in record.escalation.reasons
 
 
 def test_outside_opening_hours_the_customer_is_told_when_it_opens(server, desk_files, sender):
@@ -196,7 +193,7 @@ def test_outside_opening_hours_the_customer_is_told_when_it_opens(server, desk_f
         reply = say(server.rasa_url, sender, "i want to talk to a human agent")
     finally:
         path.write_text(normal, "utf-8")
-    expected = responses("en")["utter_handoff_closed"].replace(
+    expected = responses("en")["utter_handoff_closed_here"].replace(
         "{opens_at}", opens.strftime("%d/%m %H:%M"))
     assert reply == [expected]
 

@@ -146,8 +146,8 @@ def test_a_short_unclear_message_is_rephrased_then_handed_over(server, real_redi
 def handoff_text(language: str) -> str:
     path = Path(f"domain/responses/{language}.yml")
     responses = yaml.safe_load(path.read_text("utf-8"))["responses"]
-    # No agent is online in these tests: the customer is told so and offered a callback.
-    return responses["utter_handoff_no_agent"][0]["text"]
+    # No agent is online in these tests: the customer is told an agent will answer here.
+    return responses["utter_handoff_no_agent_here"][0]["text"]
 
 
 def test_teranga_chat_talks_to_the_running_assistant(server, sender):

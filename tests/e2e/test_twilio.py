@@ -198,3 +198,20 @@ def test_a_number_picks_one_of_the_options_last_shown(server, fake_twilio, real_
     fake_twilio.wait_for(customer)
     [user] = [e for e in tracker(server.rasa_url, customer)["events"] if e["event"] == "user"]
     assert user["parse_data"]["intent"]["name"] == "deny"
+
+
+def test_no_agent_available_on_sms_means_a_callback_offer(server, fake_twilio, real_redis_url):
+    fr = {name: " ".join(text.split()) for name, text in responses("fr").items()}
+    customer = phone()
+    deliver(server, fake_twilio, "twilio_sms", customer, "je veux parler a un conseiller")
+    wait_until(lambda: " ".join(" ".join(fake_twilio.to(customer)).split())
+               == fr["utter_handoff_no_agent"])
+    offered = len(fake_twilio.to(customer))
+    deliver(server, fake_twilio, "twilio_sms", customer, "oui")
+    assert fake_twilio.wait_for(customer, offered + 1)[-1] == fr["utter_callback_noted"]
+    record = wait_until(lambda: (r := ConversationRecords(redis.Redis.from_url(
+        real_redis_url)).get(customer)) and "callback_requested" in r.escalation.reasons and r)
+    assert record.language == "fr"
+    supervisor = AgentSession(server.desk_url, "sara")
+    waiting = {c["conversation_id"]: c for c in supervisor.get("/api/queue").json()["waiting"]}
+    assert waiting[customer]["callback"] is True

@@ -61,7 +61,7 @@ def test_a_customer_chats_in_the_widget_and_an_agent_answers(server, real_redis_
             expect(chat.locator("li.bot").first).to_have_text(responses("fr")["utter_greet"])
             chat.locator("input").fill("je veux parler a un conseiller svp")
             chat.locator("input").press("Enter")
-            expect(chat.locator("li.bot").last).to_have_text(responses("fr")["utter_handoff_no_agent"])
+            expect(chat.locator("li.bot").last).to_have_text(responses("fr")["utter_handoff_no_agent_here"])
 
             conversation = page.evaluate("localStorage.getItem('teranga_session')")
             fatou = AgentSession(server.desk_url, "fatou")
