@@ -5,12 +5,11 @@ desk shows each agent's message with its fate, live."""
 from __future__ import annotations
 
 import json
-import time
 
 import redis
 import redis.asyncio as aioredis
 
-from teranga.desk.events import NOTICES_STREAM
+from teranga.desk.events import NOTICES_LENGTH, NOTICES_STREAM, notice
 
 KEEP_SECONDS = 7 * 24 * 3600
 FINAL_FAILURES = ("failed", "undelivered")
@@ -49,10 +48,9 @@ async def reported(client: aioredis.Redis, provider_id: str, status: str) -> boo
     if current and current.decode() in FINAL_FAILURES:
         return True  # one part of a split message failed: the message failed
     await client.hset(_statuses(conversation_id), key, status)
-    notice = {"kind": "delivery", "conversation_id": conversation_id, "message": key,
-              "status": status, "owner": "", "language": None, "at": time.time()}
-    await client.xadd(NOTICES_STREAM, {"data": json.dumps(notice)}, maxlen=10_000,
-                      approximate=True)
+    await client.xadd(NOTICES_STREAM, notice("delivery", conversation_id, None, "",
+                                             message=key, status=status),
+                      maxlen=NOTICES_LENGTH, approximate=True)
     return True
 
 

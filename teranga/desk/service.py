@@ -20,7 +20,7 @@ from teranga.channels.delivery import DEAD_LETTERS
 from teranga.channels.delivery_status import message_key
 from teranga.channels.delivery_status import statuses as delivery_statuses
 from teranga.channels.whatsapp_window import closed_reason
-from teranga.desk.events import NOTICES_STREAM
+from teranga.desk.events import NOTICES_LENGTH, NOTICES_STREAM, notice
 from teranga.desk.rasa_api import RasaApi
 from teranga.handoff import satisfaction
 from teranga.handoff.agents import Agent, AgentDirectory, agents_file
@@ -81,7 +81,7 @@ class Desk:
         return self.directory.agents.get(agent_id)
 
     def load(self) -> dict[str, int]:
-        return {a: len(self.ownership.conversations_of(a)) for a in self.directory.agents}
+        return self.ownership.load(self.directory.agents)
 
     # --- who sees what ----------------------------------------------------------------------
 
@@ -420,10 +420,11 @@ class Desk:
             entry["upset"] += NEGATIVE_SENTIMENT in record.escalation.reasons
         online, available = self.presence.online(), self.presence.available()
         answers = satisfaction.by_agent(self.client)
+        load = self.load()
         agents = [{"id": a.id, "name": a.name, "role": a.role, "languages": a.languages,
                    "skills": a.skills, "online": a.id in online,
                    "available": a.id in available,
-                   "load": len(self.ownership.conversations_of(a.id)),
+                   "load": load[a.id],
                    "max_conversations": a.max_conversations,
                    "satisfaction": answers.get(a.id, {"yes": 0, "no": 0})}
                   for a in sorted(self.directory.agents.values(), key=lambda a: a.id)]
@@ -444,10 +445,8 @@ class Desk:
 
     def notify(self, kind: str, conversation_id: str, language: str | None, owner: str,
                **extra) -> None:
-        notice = {"kind": kind, "conversation_id": conversation_id, "language": language,
-                  "owner": owner, "at": time.time(), **extra}
-        self.client.xadd(NOTICES_STREAM, {"data": json.dumps(notice, ensure_ascii=False)},
-                         maxlen=10_000, approximate=True)
+        self.client.xadd(NOTICES_STREAM, notice(kind, conversation_id, language, owner, **extra),
+                         maxlen=NOTICES_LENGTH, approximate=True)
 
 
 def waiting_in_order(records, skill_wait_seconds: float,

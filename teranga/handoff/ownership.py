@@ -106,6 +106,14 @@ class Ownership:
         return {key.decode()[len(prefix):] for key in self.client.scan_iter(f"{prefix}*")
                 if self.client.scard(key)}
 
+    def load(self, agent_ids) -> dict[str, int]:
+        """How many conversations each of these agents holds, in one round trip."""
+        agent_ids = list(agent_ids)
+        with self.client.pipeline(transaction=False) as pipe:
+            for agent_id in agent_ids:
+                pipe.scard(self._agents_prefix() + agent_id)
+            return dict(zip(agent_ids, pipe.execute(), strict=True))
+
     def conversations_of(self, agent_id: str) -> set[str]:
         members = self.client.smembers(f"{self._agents_prefix()}{agent_id}")
         return {member.decode() for member in members}

@@ -47,7 +47,7 @@ class HandoffStore:
         waiting = self.records.get_many([c for c in self.ownership.queued()
                                          if c != conversation_id])
         ahead = sum(r.language == language for r in waiting.values())
-        load = {a: len(self.ownership.conversations_of(a)) for a in directory.agents}
+        load = self.ownership.load(directory.agents)
         return availability(language, self.settings.get(), directory.agents.values(),
                             self.presence.available(), load, ahead)
 

@@ -13,6 +13,7 @@ import requests
 import yaml
 
 from teranga.handoff.queue import STREAM
+from tests.e2e.desk_client import all_texts, responses
 
 pytestmark = pytest.mark.e2e
 
@@ -40,15 +41,9 @@ def tracker(settings, sender) -> dict:
     return requests.get(f"{settings.rasa_url}/conversations/{sender}/tracker", timeout=10).json()
 
 
-def texts_of(language: str) -> set[str]:
-    path = Path(f"domain/responses/{language}.yml")
-    responses = yaml.safe_load(path.read_text("utf-8"))["responses"]
-    return {variation["text"] for variations in responses.values() for variation in variations}
-
-
 @pytest.mark.parametrize("language", sorted(CONVERSATIONS))
 def test_short_conversation_in_each_language(server, sender, language):
-    own = texts_of(language)
+    own = all_texts(language)
     for message in CONVERSATIONS[language]:
         reply = post(server, sender, message)
         assert reply.status_code == 200
@@ -70,7 +65,7 @@ def test_switching_language_mid_conversation(server, sender):
     post(server, sender, "ok")
     assert tracker(server, sender)["slots"]["language"] == "fr"
     reply = post(server, sender, "habari, nataka kujua salio langu tafadhali").json()
-    assert reply[0]["text"] in texts_of("sw")
+    assert reply[0]["text"] in all_texts("sw")
 
 
 @pytest.mark.parametrize("raw", [b"{bad json", b'{"sender": "x", "message": "\xff"}', b"[]",
@@ -134,7 +129,7 @@ def test_a_question_nobody_can_answer_goes_to_a_person(server, real_redis_url, s
 
 
 def test_a_short_unclear_message_is_rephrased_then_handed_over(server, real_redis_url, sender):
-    fr = texts_of("fr")
+    fr = all_texts("fr")
     post(server, sender, "bonjour")
     first = [item["text"] for item in post(server, sender, "xqzt ??").json()]
     assert first and all(text in fr for text in first) and first != [handoff_text("fr")]
@@ -144,10 +139,8 @@ def test_a_short_unclear_message_is_rephrased_then_handed_over(server, real_redi
 
 
 def handoff_text(language: str) -> str:
-    path = Path(f"domain/responses/{language}.yml")
-    responses = yaml.safe_load(path.read_text("utf-8"))["responses"]
     # No agent is online in these tests: the customer is told an agent will answer here.
-    return responses["utter_handoff_no_agent_here"][0]["text"]
+    return responses(language)["utter_handoff_no_agent_here"]
 
 
 def test_teranga_chat_talks_to_the_running_assistant(server, sender):
@@ -204,8 +197,8 @@ def test_an_edit_goes_live_in_the_running_action_server(server, kb_dir):
 def reply_language(text: str) -> str | None:
     """The language of a reply: a fixed response, or a knowledge-base answer's opening."""
     for path in Path("domain/responses").glob("*.yml"):
-        responses = yaml.safe_load(path.read_text("utf-8"))["responses"]
-        for variations in responses.values():
+        by_name = yaml.safe_load(path.read_text("utf-8"))["responses"]
+        for variations in by_name.values():
             for variation in variations:
                 template = variation["text"]
                 if text == template or ("{title}" in template
