@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test train lint bench-latency bench-kb bench-handoff clean
+.PHONY: demo test train lint bench-latency bench-kb bench-handoff bench-clinc bench-banking77 \
+	bench-sentiment bench-langid bench-scale bench-footprint clean
 
 demo: $(STAMP)
 	$(BIN)/teranga demo
@@ -27,6 +28,25 @@ bench-latency: $(STAMP)
 
 bench-handoff: $(STAMP)
 	$(BIN)/python bench/handoff.py
+
+bench-clinc: $(STAMP)
+	$(BIN)/python bench/intents.py clinc150
+
+bench-banking77: $(STAMP)
+	$(BIN)/python bench/intents.py banking77
+	$(BIN)/python bench/intents.py banking77 --pipeline rasa-init
+
+bench-sentiment: $(STAMP)
+	$(BIN)/python bench/sentiment.py
+
+bench-langid: $(STAMP)
+	$(BIN)/python bench/langid.py
+
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
+
+bench-footprint: $(STAMP)
+	$(BIN)/python bench/footprint.py
 
 bench-kb: $(STAMP)
 	$(BIN)/python bench/kb_eval.py

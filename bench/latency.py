@@ -58,15 +58,22 @@ lock_store:
 """
 
 
+def create_plain_rasa(workdir: Path) -> None:
+    """A `rasa init` project, trained, unless `workdir` holds one already."""
+    if (workdir / "models").exists():
+        return
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"Creating and training a plain `rasa init` assistant in {workdir}...", flush=True)
+    subprocess.run([sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir",
+                    str(workdir)], check=True, env={**os.environ, "RASA_TELEMETRY_ENABLED":
+                                                    "false"},
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def start_plain_rasa(workdir: Path, redis_url: str, port: int, actions_port: int):
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false",
            **rasa_environment(redis_url, f"http://127.0.0.1:{actions_port}")}
-    if not (workdir / "models").exists():
-        workdir.mkdir(parents=True, exist_ok=True)
-        print(f"Creating and training a plain `rasa init` assistant in {workdir}...", flush=True)
-        subprocess.run([sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir",
-                        str(workdir)], check=True, env=env, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+    create_plain_rasa(workdir)
     (workdir / "endpoints.yml").write_text(PLAIN_ENDPOINTS)
     log = (workdir / "rasa.log").open("ab")
     actions = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions",

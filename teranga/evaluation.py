@@ -42,6 +42,7 @@ def evaluate(model_path: Path, heldout: list[dict]) -> dict[str, LanguageScores]
     """Parse each message alone (no conversation history) and compare with its labels."""
     from rasa.core.agent import Agent
 
+    quiet_rasa()
     agent = Agent.load(str(model_path))
     scores: dict[str, LanguageScores] = defaultdict(LanguageScores)
 
@@ -73,3 +74,13 @@ def table(scores: dict[str, LanguageScores]) -> str:
                     f"{s.long_language_accuracy:.1%} ({s.long_messages}) | "
                     f"{s.language_accuracy:.1%} |")
     return "\n".join(rows)
+
+
+def quiet_rasa() -> None:
+    """Rasa logs every parse at debug level by default: too much for a scoring run."""
+    import logging
+
+    from rasa.utils.log_utils import configure_structlog
+
+    logging.getLogger().setLevel(logging.WARNING)
+    configure_structlog(logging.WARNING)

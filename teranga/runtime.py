@@ -150,17 +150,22 @@ class Services:
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(self.settings.actions_port)],
                     {**env, "SANIC_HOST": "127.0.0.1"})
+        self.start_rasa("rasa", model, self.settings.rasa_port)
+        self._spawn("desk", [sys.executable, "-m", "teranga", "desk", "--host", self.host,
+                             "--port", str(self.settings.desk_port),
+                             "--rasa-url", self.rasa_url], env)
+
+    def start_rasa(self, name: str, model: Path, port: int) -> None:
+        """A Rasa server; more than one may share the Redis tracker and lock stores."""
+        env = {**_base_env(), **rasa_environment(self.redis_url, self.settings.actions_url)}
         # Rasa's command line with two speed fixes (teranga/dialogue/rasa_server.py)
         rasa = [sys.executable, "-m", "teranga.dialogue.rasa_server", "run", "--model",
                 str(model), "--enable-api",
                 "--endpoints", "endpoints.yml", "--credentials", str(self._credentials()),
-                "--interface", self.host, "--port", str(self.settings.rasa_port)]
+                "--interface", self.host, "--port", str(port)]
         if os.environ.get("TERANGA_API_TOKEN"):
             rasa += ["--auth-token", os.environ["TERANGA_API_TOKEN"]]
-        self._spawn("rasa", rasa, env)
-        self._spawn("desk", [sys.executable, "-m", "teranga", "desk", "--host", self.host,
-                             "--port", str(self.settings.desk_port),
-                             "--rasa-url", self.rasa_url], env)
+        self._spawn(name, rasa, env)
 
     def _credentials(self) -> Path:
         """credentials.yml less the channels whose environment variables are not set."""

@@ -11,21 +11,22 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import joblib
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.tokenizers.tokenizer import Token
-from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from teranga.nlu import corpora, fasttext_models
+from teranga.fingerprint import files_fingerprint
+from teranga.kb.embedders import DEFAULT_EMBEDDER, make_embedder
+from teranga.nlu import corpora, fasttext_models, intents
+from teranga.nlu.intents import IntentModel
 from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy, default_lid176_path
 from teranga.nlu.sentiment import Lexicon, SentimentScorer
-from teranga.nlu.text import normalize
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +50,6 @@ def _add_entity(message: Message, name: str, value: str, confidence: float, extr
         "extractor": extractor,
     }
     message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)
-
-
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False)
-class NormalizingTokenizer(WhitespaceTokenizer):
-    """Rasa's whitespace tokenizer, with each token's lemma in canonical form, so that the
-    featurizers (with `use_lemma`, their default) see "réseau", "reseau" and "RESEAU" alike."""
-
-    def tokenize(self, message: Message, attribute: str) -> list[Token]:
-        tokens = super().tokenize(message, attribute)
-        for token in tokens:
-            token.lemma = normalize(token.text)
-        return tokens
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True)
@@ -183,10 +172,14 @@ class SentimentAnalyzer(GraphComponent):
     def load(cls, config, model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> SentimentAnalyzer:
         with model_storage.read_from(resource) as directory:
-            classifiers = {path.stem: fasttext_models.load(path)
-                           for path in sorted(directory.glob("*.bin"))}
-            lexicons = _read_lexicons(directory / LEXICON_FOLDER)
-        return cls(config, model_storage, resource, classifiers, lexicons)
+            scorer = cls.scorer_from(directory)
+        return cls(config, model_storage, resource, scorer.classifiers, scorer.lexicons)
+
+    @staticmethod
+    def scorer_from(directory: Path) -> SentimentScorer:
+        """The scorer saved by `train` in a component's folder."""
+        classifiers = {path.stem: joblib.load(path) for path in sorted(directory.glob("*.joblib"))}
+        return SentimentScorer(classifiers, _read_lexicons(directory / LEXICON_FOLDER))
 
     def train(self, training_data: TrainingData) -> Resource:
         corpora_dir = Path(self.config["corpora_dir"])
@@ -198,7 +191,7 @@ class SentimentAnalyzer(GraphComponent):
                 if rows:
                     logger.info("Training the %s sentiment model on %d rows", folder.name,
                                 len(rows))
-                    SentimentScorer.train(rows).save_model(str(directory / f"{folder.name}.bin"))
+                    joblib.dump(SentimentScorer.train(rows), directory / f"{folder.name}.joblib")
         return self._resource
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -208,4 +201,61 @@ class SentimentAnalyzer(GraphComponent):
             message.set(SENTIMENT, sentiment.as_dict(), add_to_output=True)
             _add_entity(message, SENTIMENT, sentiment.label, abs(sentiment.score),
                         self.__class__.__name__)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class IntentClassifier(GraphComponent):
+    """Intents from a sentence embedding and character n-grams (see `teranga.nlu.intents`)."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"embedder": DEFAULT_EMBEDDER, "spelling_weight": 0.5, "regularization": 50.0,
+                "max_iter": 200, "ranking_length": 10}
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        # Rasa's training cache knows the config and data, not this code: retrain on a change.
+        return files_fingerprint([Path(intents.__file__).resolve()], Path(intents.__file__).parent)
+
+    def __init__(self, config, model_storage, resource, model: IntentModel | None = None):
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+
+    @classmethod
+    def create(cls, config, model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> IntentClassifier:
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config, model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> IntentClassifier:
+        config = {**cls.get_default_config(), **config}
+        with model_storage.read_from(resource) as directory:
+            model = IntentModel.load(directory, make_embedder(config["embedder"]))
+        return cls(config, model_storage, resource, model)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(INTENT) and m.get(TEXT)]
+        logger.info("Training the intent classifier on %d examples", len(examples))
+        self.model = IntentModel.train(
+            [m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples],
+            make_embedder(self.config["embedder"]),
+            regularization=self.config["regularization"], max_iter=self.config["max_iter"])
+        with self._model_storage.write_to(self._resource) as directory:
+            self.model.save(directory)
+        return self._resource
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if not text or self.model is None:
+                continue
+            ranked = self.model.rank(text, self.config["ranking_length"],
+                                     self.config["spelling_weight"])
+            ranking = [{"name": name, "confidence": confidence} for name, confidence in ranked]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages

@@ -44,14 +44,19 @@ def corpus_texts(corpora_dir: Path, language: str) -> Iterator[str]:
 
 def labelled_rows(folder: Path) -> Iterator[tuple[str, str]]:
     for path in sorted(folder.glob("*.tsv")):
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-            next(reader, None)  # header
-            for row in reader:
-                if len(row) >= 2:
-                    text = " ".join(_TWEET_NOISE.sub(" ", row[0]).split())
-                    if text:
-                        yield text, row[1].strip()
+        yield from labelled_rows_of(path)
+
+
+def labelled_rows_of(path: Path) -> Iterator[tuple[str, str]]:
+    """(text, label) from one `text<TAB>label` file with a header, tweets cleaned."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        next(reader, None)  # header
+        for row in reader:
+            if len(row) >= 2:
+                text = " ".join(_TWEET_NOISE.sub(" ", row[0]).split())
+                if text:
+                    yield text, row[1].strip()
 
 
 def fingerprint(*folders: Path) -> str:

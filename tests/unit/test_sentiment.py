@@ -26,11 +26,11 @@ def test_lexicons_for_french_and_english(scorer, text, language, label):
     assert sentiment.model == f"vader-{language}"
 
 
-def test_fasttext_model_for_hausa(scorer):
+def test_trained_model_for_hausa(scorer):
     assert scorer.score("na gode sosai, kun yi kokari", "ha").label == "positive"
     sentiment = scorer.score("barayi ne ku, kun cinye min kudi", "ha")
     assert sentiment.label == "negative"
-    assert sentiment.model == "fasttext-ha"
+    assert sentiment.model == "classifier-ha"
 
 
 def test_language_without_a_model_uses_its_lexicon_or_french_and_english(scorer):

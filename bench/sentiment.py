@@ -1,0 +1,104 @@
+"""Sentiment: weighted F1 on AfriSenti's dev tweets for every language the assistant has a
+sentiment model for, and precision and recall of "negative" (the label that hands a
+conversation to a person), also on French and English customer-service messages written
+for the project (`bench/data/sentiment_fr_en.yml`).
+
+    .venv/bin/python bench/sentiment.py [--test AFRISENTI_DIR]
+
+The scorer is the one in the trained assistant (`teranga train`): the SentimentAnalyzer
+component's models and lexicons, loaded from the model archive, given each message's
+true language (language identification is measured by bench/langid.py). `--test` takes a
+folder laid out like AfriSenti's (`hau/test.tsv`, ...) and scores it instead of dev.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from teranga import runtime  # noqa: E402
+from teranga.nlu import corpora  # noqa: E402
+from teranga.nlu.sentiment import NEGATIVE  # noqa: E402
+from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
+
+DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
+PROJECT_SET = PROJECT_ROOT / "bench" / "data" / "sentiment_fr_en.yml"
+# AfriSenti's folder names by the project's language codes (data/corpora/<code>).
+AFRISENTI_FOLDERS = {"ha": "hau", "sw": "swa", "yo": "yor"}
+# Best weighted F1 of the SemEval-2023 shared task (test split), for scale.
+LEADERBOARD = {"ha": 82.6, "sw": 65.7, "yo": 80.2}
+
+
+def load_scorer():
+    """The SentimentAnalyzer of the trained assistant, read from its model archive."""
+    from teranga.nlu.components import SentimentAnalyzer
+
+    model = runtime.train(Settings.from_env().models_dir)
+    folder = Path(tempfile.mkdtemp(prefix="bench-sentiment-"))
+    with tarfile.open(model) as archive:
+        archive.extractall(folder)
+    component = next(folder.glob("components/*SentimentAnalyzer*"))
+    return SentimentAnalyzer.scorer_from(component)
+
+
+def afrisenti_rows(folder: Path, split: str, languages: list[str]) -> dict[str, list]:
+    rows = {}
+    for language in languages:
+        path = folder / AFRISENTI_FOLDERS.get(language, language) / f"{split}.tsv"
+        if path.exists():
+            rows[language] = [(text, label) for text, label in corpora.labelled_rows_of(path)]
+    return rows
+
+
+def project_rows() -> dict[str, list]:
+    rows: dict[str, list] = {}
+    for item in yaml.safe_load(PROJECT_SET.read_text("utf-8"))["messages"]:
+        rows.setdefault(item["lang"], []).append((item["text"], item["label"]))
+    return rows
+
+
+def scores(scorer, language: str, rows: list) -> dict:
+    from sklearn.metrics import f1_score, precision_score, recall_score
+
+    truth = [label for _text, label in rows]
+    predicted = [scorer.score(text, language).label for text, _label in rows]
+    negative = {"labels": [NEGATIVE], "average": "micro", "zero_division": 0}
+    return {"n": len(rows),
+            "weighted_f1": 100 * f1_score(truth, predicted, average="weighted"),
+            "negative_precision": 100 * precision_score(truth, predicted, **negative),
+            "negative_recall": 100 * recall_score(truth, predicted, **negative),
+            "negatives": truth.count(NEGATIVE)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--test", type=Path, default=None,
+                        help="an AfriSenti-like folder with <lang>/test.tsv")
+    args = parser.parse_args()
+    scorer = load_scorer()
+    split = "test" if args.test else "dev"
+    afrisenti = afrisenti_rows(args.test or DATASETS / "afrisenti", split,
+                               sorted(scorer.classifiers))
+    print("| messages | language | model | n | negatives | weighted F1 | leaderboard best "
+          "(test) | negative precision | negative recall |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    sets = [(f"afrisenti {split}", afrisenti), ("project fr/en", project_rows())]
+    for name, by_language in sets:
+        for language, rows in sorted(by_language.items()):
+            s = scores(scorer, language, rows)
+            model = "n-gram classifier" if language in scorer.classifiers else "VADER"
+            best = LEADERBOARD.get(language) if name.startswith("afrisenti") else None
+            print(f"| {name} | {language} | {model} | {s['n']} | {s['negatives']} | "
+                  f"{s['weighted_f1']:.1f} | {best or '-'} | {s['negative_precision']:.1f} | "
+                  f"{s['negative_recall']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
