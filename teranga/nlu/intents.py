@@ -14,6 +14,7 @@ the best intent is what FallbackClassifier and HandoffPolicy compare with their 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from teranga.nlu.ngrams import ngram_features
 from teranga.nlu.text import normalize
 
 EMBED_BATCH = 256
+# Punctuation and emoji say little about an intent, and would let "xqzt ??" borrow the
+# question marks of the `bot_challenge` examples; the embedding still sees them.
+_NOT_A_WORD = re.compile(r"[^\w\s]+")
 WEIGHTS_FILE, SPELLING_FILE, META_FILE = "meaning.npz", "spelling.joblib", "intents.json"
 
 
@@ -50,7 +54,7 @@ class IntentModel:
         # C is large because embeddings are unit vectors: their differences are small.
         linear = LogisticRegression(C=regularization, max_iter=max_iter, random_state=7)
         linear.fit(vectors, list(intents))
-        spelling = spelling_model().fit([normalize(text) for text in texts], list(intents))
+        spelling = spelling_model().fit([spelling_text(text) for text in texts], list(intents))
         if list(spelling.classes_) != list(linear.classes_):
             raise ValueError("the two intent models disagree on the intents")
         return cls(embedder, [str(c) for c in linear.classes_], linear.coef_,
@@ -61,7 +65,7 @@ class IntentModel:
         logits = self.coef @ embed(self.embedder, [text])[0] + self.intercept
         meaning = np.exp(logits - logits.max())
         meaning /= meaning.sum()
-        spelling = self._spelling_probabilities(normalize(text))
+        spelling = self._spelling_probabilities(spelling_text(text))
         return (1 - spelling_weight) * meaning + spelling_weight * spelling
 
     def _spelling_probabilities(self, text: str) -> np.ndarray:
@@ -91,6 +95,10 @@ class IntentModel:
         weights = np.load(directory / WEIGHTS_FILE)
         return cls(embedder, meta["intents"], weights["coef"], weights["intercept"],
                    joblib.load(directory / SPELLING_FILE))
+
+
+def spelling_text(text: str) -> str:
+    return _NOT_A_WORD.sub(" ", normalize(text))
 
 
 def spelling_model():
