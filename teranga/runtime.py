@@ -90,6 +90,16 @@ def _base_env() -> dict[str, str]:
     return env
 
 
+def _server_env(redis_url: str, actions_url: str) -> dict[str, str]:
+    """A server's environment. One OpenMP thread per process: the embedder, faiss and
+    TensorFlow would each start one spinning thread per core, and the Rasa, action and desk
+    processes would fight over the same two cores (two Rasa processes served a fifth of one
+    process's load that way). Parallelism comes from processes, not threads."""
+    env = {**_base_env(), **rasa_environment(redis_url, actions_url)}
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -143,7 +153,7 @@ class Services:
             if port_in_use(port):
                 raise RuntimeError(f"port {port} is already in use (another Teranga still "
                                    f"running?); stop it or set {variable}")
-        env = {**_base_env(), **rasa_environment(self.redis_url, self.settings.actions_url)}
+        env = _server_env(self.redis_url, self.settings.actions_url)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         # rasa_sdk binds every interface unless told otherwise; the action server has no
         # authentication, so it stays on loopback, where the Rasa server calls it.
@@ -157,7 +167,7 @@ class Services:
 
     def start_rasa(self, name: str, model: Path, port: int) -> None:
         """A Rasa server; more than one may share the Redis tracker and lock stores."""
-        env = {**_base_env(), **rasa_environment(self.redis_url, self.settings.actions_url)}
+        env = _server_env(self.redis_url, self.settings.actions_url)
         # Rasa's command line with two speed fixes (teranga/dialogue/rasa_server.py)
         rasa = [sys.executable, "-m", "teranga.dialogue.rasa_server", "run", "--model",
                 str(model), "--enable-api",
