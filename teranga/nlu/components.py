@@ -210,8 +210,8 @@ class IntentClassifier(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"embedder": DEFAULT_EMBEDDER, "spelling_weight": 0.5, "regularization": 50.0,
-                "max_iter": 200, "ranking_length": 10}
+        return {"embedder": DEFAULT_EMBEDDER, "spelling_weight": 0.5, "spelling_sure": 1.01,
+                "regularization": 50.0, "max_iter": 200, "ranking_length": 10}
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
@@ -254,7 +254,8 @@ class IntentClassifier(GraphComponent):
             if not text or self.model is None:
                 continue
             ranked = self.model.rank(text, self.config["ranking_length"],
-                                     self.config["spelling_weight"])
+                                     self.config["spelling_weight"],
+                                     self.config["spelling_sure"])
             ranking = [{"name": name, "confidence": confidence} for name, confidence in ranked]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

@@ -70,3 +70,12 @@ def test_spelling_probabilities_are_sklearns(model):
     text = "j ai perdu ma carte"
     np.testing.assert_allclose(model._spelling_probabilities(text),
                                model.spelling.predict_proba([text])[0], atol=1e-9)
+
+
+def test_a_sure_spelling_model_decides_alone(model):
+    text = "quel est mon solde"  # a training example: the n-gram model is sure of it
+    spelling = model._spelling_probabilities(text)
+    assert spelling.max() >= 0.5
+    np.testing.assert_allclose(model.probabilities(text, 0.5, spelling.max()), spelling)
+    blended = model.probabilities(text, 0.5, spelling.max() + 0.01)
+    assert not np.allclose(blended, spelling)
