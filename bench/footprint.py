@@ -25,7 +25,13 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from latency import MESSAGES, create_plain_rasa, run_load, start_plain_rasa  # noqa: E402
+from latency import (  # noqa: E402
+    MESSAGES,
+    bench_services,
+    create_plain_rasa,
+    run_load,
+    start_plain_rasa,
+)
 
 from teranga import runtime  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
@@ -55,10 +61,7 @@ async def first_answer(url: str, text: str, started: float, timeout: float = 600
 
 
 def measure_teranga(model: Path, redis_url: str) -> dict[str, float]:
-    settings = Settings(redis_url=redis_url, rasa_port=runtime.free_port(),
-                        desk_port=runtime.free_port(), actions_port=runtime.free_port(),
-                        models_dir=model.parent, max_message_chars=2000)
-    services = runtime.Services(settings, redis_url, PROJECT_ROOT / ".teranga" / "bench-logs")
+    services = bench_services(model, redis_url)
     url = f"{services.rasa_url}/webhooks/rest/webhook"
     started = time.monotonic()
     try:

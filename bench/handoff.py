@@ -37,6 +37,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from latency import bench_services  # noqa: E402
+
 from teranga import runtime  # noqa: E402
 from teranga.handoff.agents import Agent, AgentDirectory, hash_password  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
@@ -226,10 +228,7 @@ def main() -> None:
                        "TERANGA_DESK_SETTINGS": str(work / "settings.yml")})
 
     model = runtime.train(Settings.from_env().models_dir)
-    settings = Settings(redis_url=redis_url, rasa_port=runtime.free_port(),
-                        actions_port=runtime.free_port(), desk_port=runtime.free_port(),
-                        models_dir=model.parent, max_message_chars=2000)
-    services = runtime.Services(settings, redis_url, PROJECT_ROOT / ".teranga" / "bench-logs")
+    services = bench_services(model, redis_url)
     try:
         services.start(model)
         services.wait_until_ready()

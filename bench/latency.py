@@ -85,6 +85,14 @@ def start_plain_rasa(workdir: Path, redis_url: str, port: int, actions_port: int
     return [actions, server]
 
 
+def bench_services(model: Path, redis_url: str) -> runtime.Services:
+    """Teranga's servers on free ports, logging to .teranga/bench-logs (not started)."""
+    settings = Settings(redis_url=redis_url, rasa_port=runtime.free_port(),
+                        desk_port=runtime.free_port(), actions_port=runtime.free_port(),
+                        models_dir=model.parent, max_message_chars=2000)
+    return runtime.Services(settings, redis_url, PROJECT_ROOT / ".teranga" / "bench-logs")
+
+
 async def wait_ready(url: str, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
@@ -136,11 +144,7 @@ def main() -> None:
     os.chdir(PROJECT_ROOT)
 
     model = runtime.train(Settings.from_env().models_dir)
-    settings = Settings(redis_url=redis_url, rasa_port=runtime.free_port(),
-                        desk_port=runtime.free_port(),
-                        actions_port=runtime.free_port(), models_dir=model.parent,
-                        max_message_chars=2000)
-    teranga = runtime.Services(settings, redis_url, PROJECT_ROOT / ".teranga" / "bench-logs")
+    teranga = bench_services(model, redis_url)
     plain_dir = args.plain_dir or Path(tempfile.mkdtemp(prefix="plain-rasa-"))
     plain_port = runtime.free_port()
     processes = []
@@ -149,7 +153,7 @@ def main() -> None:
         processes = start_plain_rasa(plain_dir, redis_url, plain_port, runtime.free_port())
         teranga.wait_until_ready()
         asyncio.run(wait_ready(f"http://127.0.0.1:{plain_port}/status"))
-        urls = {"teranga": f"{settings.rasa_url}/webhooks/rest/webhook",
+        urls = {"teranga": f"{teranga.settings.rasa_url}/webhooks/rest/webhook",
                 "plain": f"http://127.0.0.1:{plain_port}/webhooks/rest/webhook"}
         print("| conversations | assistant | p50 ms | p95 ms | messages/s |")
         print("|---|---|---|---|---|")

@@ -26,7 +26,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from latency import MESSAGES, wait_ready  # noqa: E402
+from latency import MESSAGES, bench_services, wait_ready  # noqa: E402
 
 from teranga import runtime  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
@@ -100,10 +100,7 @@ def main() -> None:
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
     os.chdir(PROJECT_ROOT)
     model = runtime.train(Settings.from_env().models_dir)
-    settings = Settings(redis_url=redis_url, rasa_port=runtime.free_port(),
-                        desk_port=runtime.free_port(), actions_port=runtime.free_port(),
-                        models_dir=model.parent, max_message_chars=2000)
-    services = runtime.Services(settings, redis_url, PROJECT_ROOT / ".teranga" / "bench-logs")
+    services = bench_services(model, redis_url)
     second_port = runtime.free_port()
     urls = [services.rasa_url, f"http://127.0.0.1:{second_port}"]
     try:

@@ -23,7 +23,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from teranga.fingerprint import files_fingerprint
 from teranga.kb.embedders import DEFAULT_EMBEDDER, make_embedder
-from teranga.nlu import corpora, fasttext_models, intents
+from teranga.nlu import corpora, fasttext_models
 from teranga.nlu.intents import IntentModel
 from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy, default_lid176_path
 from teranga.nlu.sentiment import Lexicon, SentimentScorer
@@ -34,6 +34,13 @@ LANGUAGE = "language"
 SENTIMENT = "sentiment"
 LANGID_MODEL_FILE = "langid.bin"
 LEXICON_FOLDER = "lexicons"
+NLU_CODE = Path(__file__).resolve().parent
+
+
+def _code_fingerprint() -> str:
+    """Rasa's training cache keys a component on its config and data, not on its code: a
+    change to the NLU code must retrain the components too."""
+    return files_fingerprint([NLU_CODE], NLU_CODE)
 
 
 def _read_lexicons(folder: Path) -> dict[str, Lexicon]:
@@ -74,7 +81,8 @@ class LanguageDetector(GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         config = {**cls.get_default_config(), **config}  # Rasa passes only what config.yml sets
-        return corpora.fingerprint(Path(config["nlu_dir"]), Path(config["corpora_dir"]))
+        return corpora.fingerprint(Path(config["nlu_dir"]),
+                                   Path(config["corpora_dir"])) + _code_fingerprint()
 
     def __init__(self, config, model_storage, resource, model=None) -> None:
         self.config = config
@@ -155,7 +163,8 @@ class SentimentAnalyzer(GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         config = {**cls.get_default_config(), **config}
-        return corpora.fingerprint(Path(config["corpora_dir"]), Path(config["lexicon_dir"]))
+        return corpora.fingerprint(Path(config["corpora_dir"]),
+                                   Path(config["lexicon_dir"])) + _code_fingerprint()
 
     def __init__(self, config, model_storage, resource, classifiers=None, lexicons=None) -> None:
         self.config = config
@@ -215,8 +224,7 @@ class IntentClassifier(GraphComponent):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        # Rasa's training cache knows the config and data, not this code: retrain on a change.
-        return files_fingerprint([Path(intents.__file__).resolve()], Path(intents.__file__).parent)
+        return _code_fingerprint()
 
     def __init__(self, config, model_storage, resource, model: IntentModel | None = None):
         self.config = {**self.get_default_config(), **config}

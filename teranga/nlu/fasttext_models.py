@@ -16,11 +16,11 @@ LABEL_PREFIX = "__label__"
 
 
 def train_classifier(
-    examples: Iterable[tuple[str, str]], *, balance: bool = True, seed: int = 7, **params
+    examples: Iterable[tuple[str, str]], *, seed: int = 7, **params
 ) -> fasttext.FastText._FastText:
     """Train a supervised fastText model on (label, text) pairs.
 
-    With `balance`, smaller classes are repeated so that each class weighs the same:
+    Smaller classes are repeated so that each class weighs the same:
     a few hundred Wolof lines must not drown under fourteen thousand Hausa tweets.
     """
     by_label: dict[str, list[str]] = {}
@@ -34,8 +34,7 @@ def train_classifier(
     largest = max(len(lines) for lines in by_label.values())
     rows = []
     for label, lines in by_label.items():
-        repeated = _repeat_to(lines, largest, rng) if balance else lines
-        rows.extend(f"{LABEL_PREFIX}{label} {line}" for line in repeated)
+        rows.extend(f"{LABEL_PREFIX}{label} {line}" for line in _repeat_to(lines, largest, rng))
     rng.shuffle(rows)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as handle:
         handle.write("\n".join(rows) + "\n")
