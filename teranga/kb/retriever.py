@@ -20,6 +20,7 @@ import numpy as np
 from teranga.kb.embedders import Embedder
 from teranga.kb.index import Chunk, StoredIndex, faiss_file
 from teranga.kb.lexical import BM25
+from teranga.nlu.text import bounded
 
 RANKINGS = ("combined", "dense", "lexical")
 LEXICAL_WEIGHT = 0.15
@@ -164,6 +165,7 @@ class Retriever:
              query_vector: np.ndarray | None = None) -> Ranking:
         if language not in self.rows:
             return Ranking(language, [])
+        query = bounded(query)  # BM25 reads every word, once per language
         if query_vector is None and ranking != "lexical":
             query_vector = self.embedder.embed_queries([query])[0]
         rows = self.rows[language]
@@ -192,6 +194,7 @@ class Retriever:
     def rank_everywhere(self, query: str, ranking: str = "combined",
                         query_vector: np.ndarray | None = None) -> Ranking:
         """Articles by their best section over every language."""
+        query = bounded(query)
         if query_vector is None and ranking != "lexical":
             query_vector = self.embedder.embed_queries([query])[0]
         best: dict[str, Candidate] = {}
@@ -229,6 +232,7 @@ class Retriever:
         """The best confident answer for a customer writing in `language`: from that
         language's articles if one is confident enough, else from the best article in any
         language, given in the customer's language when translated."""
+        query = bounded(query)
         vector = self.embedder.embed_queries([query])[0]
         own = self.rank(query, language, query_vector=vector)
         if own.best and own.confidence >= threshold:

@@ -22,7 +22,7 @@ import joblib
 import numpy as np
 
 from teranga.nlu.ngrams import ngram_features
-from teranga.nlu.text import normalize
+from teranga.nlu.text import bounded, normalize
 
 EMBED_BATCH = 256
 # Punctuation and emoji say little about an intent, and would let "xqzt ??" borrow the
@@ -64,7 +64,8 @@ class IntentModel:
                       spelling_sure: float = 1.01) -> np.ndarray:
         """Each intent's probability, in the order of `self.intents`. When the n-gram model's
         best intent reaches `spelling_sure`, its answer stands alone and the embedding, which
-        costs ten times more, is skipped."""
+        costs ten times more, is skipped. Both models read `bounded(text)`."""
+        text = bounded(text)
         spelling = self._spelling_probabilities(spelling_text(text))
         if spelling.max() >= spelling_sure:
             return spelling

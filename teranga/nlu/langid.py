@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from teranga.nlu import fasttext_models
-from teranga.nlu.text import normalize, words
+from teranga.nlu.text import bounded, normalize, words
 
 FASTTEXT_PARAMS = {
     "lr": 0.3,
@@ -99,6 +99,9 @@ class LanguageIdentifier:
 
     def scores(self, text: str) -> dict[str, float]:
         """Probability of each of the assistant's languages for this message alone."""
+        return self._scores(bounded(text))
+
+    def _scores(self, text: str) -> dict[str, float]:
         own = fasttext_models.probabilities(self.model, normalize(text))
         own = {lang: own.get(lang, 0.0) for lang in self.languages}
         if not self.lid176_weight:
@@ -120,11 +123,12 @@ class LanguageIdentifier:
 
     def decide(self, text: str, current: str | None = None) -> LanguageDecision:
         """The conversation's language after this message."""
+        text = bounded(text)
         n_words = len(words(text))
         if n_words == 0:  # emoji, digits, codes: nothing to learn from
             code = current or self.default_language
             return LanguageDecision(code=code, confidence=0.0, detected=code)
-        scores = self.scores(text)
+        scores = self._scores(text)
         detected = max(scores, key=scores.get)
         prior = self.policy.prior(self.languages, current, n_words)
         posterior = {lang: scores[lang] * prior[lang] for lang in self.languages}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from teranga.nlu.ngrams import ngram_features
-from teranga.nlu.text import normalize, words
+from teranga.nlu.text import bounded, normalize, words
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 # VADER's own cut-offs for its compound score.
@@ -116,6 +116,9 @@ class SentimentScorer:
         return model.fit(list(texts), list(labels))
 
     def score(self, text: str, language: str) -> Sentiment:
+        """The message's sentiment; every model here reads `bounded(text)` (VADER's time grows
+        with the square of the words it reads)."""
+        text = bounded(text)
         emoji = squash(self.emoji.emoji_total(text))
         if language in self.classifiers and language not in self.vader:
             return self._classifier(text, language, emoji)

@@ -2,6 +2,7 @@ import pytest
 
 from teranga.nlu import fasttext_models
 from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy, default_lid176_path
+from teranga.nlu.text import MAX_MODEL_CHARS
 
 LANGUAGES = ["en", "fr", "ha", "sw", "wo"]
 
@@ -55,3 +56,30 @@ def test_prior_favours_the_current_language_more_for_short_messages():
     assert policy.prior(LANGUAGES, "wo", 2)["wo"] == 0.95
     assert policy.prior(LANGUAGES, "wo", 5)["wo"] == 0.6
     assert policy.prior(LANGUAGES, None, 5) == {lang: 0.2 for lang in LANGUAGES}
+
+
+@pytest.fixture
+def fasttext_inputs(monkeypatch):
+    """The texts the fastText models read."""
+    seen = []
+    probabilities = fasttext_models.probabilities
+    monkeypatch.setattr(fasttext_models, "probabilities",
+                        lambda model, text: seen.append(text) or probabilities(model, text))
+    return seen
+
+
+@pytest.mark.parametrize("text", ["\ufdfa" * 2000, "nataka " * 285, "😡😂" * 1000 + " salio"])
+def test_long_messages_reach_the_models_bounded(identifier, fasttext_inputs, text):
+    identifier.decide(text, current="sw")
+    identifier.scores(text)
+    assert fasttext_inputs
+    for seen in fasttext_inputs:
+        assert len(seen) <= MAX_MODEL_CHARS
+
+
+def test_a_long_message_reaches_the_models_whole(identifier, fasttext_inputs):
+    text = ("bonjour, depuis hier je n'arrive plus à envoyer de l'argent à ma sœur, la "
+            "transaction échoue mais mon solde baisse quand même, ") * 5
+    assert len(text) > 600
+    assert identifier.decide(text.strip(), current="wo").code == "fr"
+    assert text.strip() in fasttext_inputs  # lid.176 reads the text as it is

@@ -4,6 +4,7 @@ import pytest
 
 from teranga.nlu import corpora
 from teranga.nlu.sentiment import Lexicon, SentimentScorer, label_for
+from teranga.nlu.text import MAX_SYMBOLS
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +52,34 @@ def test_labels_follow_vader_cutoffs():
     assert label_for(0.05) == "positive"
     assert label_for(-0.05) == "negative"
     assert label_for(0.0) == "neutral"
+
+
+@pytest.fixture
+def model_inputs(scorer, monkeypatch):
+    """The texts each VADER analyser and the Hausa classifier read."""
+    seen = []
+    for analyser in scorer.vader.values():
+        read = analyser.polarity_scores
+        monkeypatch.setattr(analyser, "polarity_scores",
+                            lambda text, read=read: seen.append(text) or read(text))
+    classifier = scorer.classifiers["ha"]
+    predict = classifier.predict_proba
+    monkeypatch.setattr(classifier, "predict_proba",
+                        lambda texts: seen.extend(texts) or predict(texts), raising=False)
+    return seen
+
+
+@pytest.mark.parametrize("language", ["fr", "wo", "ha"])
+def test_two_thousand_emoji_reach_the_models_bounded(scorer, model_inputs, language):
+    # 2000 emoji cost VADER 4 s per lexicon: it reads each as its name, quadratically.
+    assert scorer.score("😡" * 2000, language).label == "negative"
+    scorer.score("".join(["😡", "🤬", "😠", "😤"][i % 4] for i in range(2000)), language)
+    assert model_inputs
+    for seen in model_inputs:
+        assert len(seen) <= MAX_SYMBOLS
+
+
+def test_a_long_message_reaches_vader_whole(scorer, model_inputs):
+    text = "vous m'avez volé mon argent, " * 20 + "c'est nul"
+    assert scorer.score(text, "fr").label == "negative"
+    assert model_inputs == [text]
