@@ -9,12 +9,13 @@ import logging
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from teranga.channels.inbound import MAX_SENDER_CHARS, InboundError, parse_rest_body
-from teranga.channels.outbox import Outbox, OutboxOutputChannel
+from teranga.channels import conversation_ids
+from teranga.channels.inbound import InboundError, parse_rest_body
+from teranga.channels.outbox import Outbox, OutboxOutputChannel, outbox_position, outbox_wait
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -69,17 +70,22 @@ class RestInput(RasaRestInput):
         @webhook.route("/outbox", methods=["GET"])
         async def collect(request: Request):
             sender = request.args.get("sender") or ""
-            if not sender or len(sender) > MAX_SENDER_CHARS:
-                return response.json({"error": "give the conversation's sender"}, status=400)
+            why = conversation_ids.refusal(sender, conversation_ids.REST)
+            if why:  # another channel's conversation is not read here
+                return response.json({"error": f"'sender': {why}"}, status=400)
             try:
-                wait = float(request.args.get("wait") or 0)
-                messages = await self.outbox.read(sender, request.args.get("after") or "0",
-                                                  max(0.0, wait))
+                after, wait = outbox_position(request.args.get("after")), \
+                    outbox_wait(request.args.get("wait"))
+                messages = await self.outbox.read(sender, after, wait)
             except (ValueError, ResponseError):
-                return response.json({"error": "'after' must be a message id and 'wait' "
-                                      "a number of seconds"}, status=400)
+                return response.json({"error": "'after' must be a message id such as "
+                                      "1700000000000-0 and 'wait' a number of seconds"},
+                                     status=400)
+            except RedisError:
+                logger.exception("The outbox of %s could not be read", sender)
+                return response.json({"error": "messages cannot be read right now; "
+                                      "try again shortly"}, status=503)
             return response.json({"messages": messages,
-                                  "next": messages[-1]["id"] if messages else
-                                  request.args.get("after") or "0"})
+                                  "next": messages[-1]["id"] if messages else after})
 
         return webhook

@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 
@@ -71,18 +72,30 @@ class TelegramInput(InputChannel):
                 return response.json({"error": "forbidden"}, status=403)
             try:
                 message = read_update(json.loads(request.body or b"null"), max_chars)
-            except (InboundError, json.JSONDecodeError, UnicodeDecodeError) as error:
+            except (InboundError, json.JSONDecodeError, UnicodeDecodeError, RecursionError,
+                    ValueError) as error:
                 logger.warning("Refused a Telegram update: %s", error)
-                return response.json({"error": "not a Telegram update"}, status=400)
+                return response.json({"error": f"not a Telegram update: {error}"[:300]},
+                                     status=400)
             if message is None:
                 return response.json({"ok": True})
-            if not await first_time(self.sender.redis, CHANNEL, str(message.update_id)):
-                logger.info("Telegram delivered update %s again: ignored", message.update_id)
-                return response.json({"ok": True})
+            try:
+                if not await first_time(self.sender.redis, CHANNEL, str(message.update_id)):
+                    logger.info("Telegram delivered update %s again: ignored",
+                                message.update_id)
+                    return response.json({"ok": True})
+            except RedisError:
+                logger.exception("Could not accept Telegram update %s: Redis is unavailable",
+                                 message.update_id)
+                return response.json({"error": "temporarily unavailable"}, status=503)
             self.background.process(on_new_message, UserMessage(
                 message.text, self.get_output_channel(), message.sender,
                 input_channel=CHANNEL, metadata=message.metadata))
             return response.json({"ok": True})
+
+        @webhook.listener("before_server_stop")
+        async def finish_accepted(*_args):
+            await self.background.drain()
 
         return webhook
 

@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 
@@ -76,18 +77,16 @@ class TwilioSmsInput(InputChannel):
                                self.name())
                 return response.text("invalid signature", status=403)
             try:
-                message = read_webhook(params, max_chars)
+                message = read_webhook(params, max_chars, self.name())
             except InboundError as error:
                 logger.warning("Refused a %s webhook: %s", self.name(), error.reason)
                 return response.text(error.reason, status=error.status)
-            if not await first_time(self.sender.redis, self.name(), message.sid):
-                logger.info("%s delivered %s again: ignored", self.name(), message.sid)
-                return response.text(EMPTY_TWIML, content_type="text/xml")
-            await record_inbound(self.sender.redis, self.name(), message.sender)
-            text = await self._picked_option(message.sender, message.text)
-            self.background.process(on_new_message, UserMessage(
-                text, self.get_output_channel(), message.sender, input_channel=self.name(),
-                metadata=message.metadata))
+            try:
+                await self._accept(message, on_new_message)
+            except RedisError:
+                logger.exception("Could not accept %s %s: Redis is unavailable", self.name(),
+                                 message.sid)
+                return response.text("temporarily unavailable", status=503)
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         @webhook.route("/status", methods=["POST"])
@@ -101,17 +100,36 @@ class TwilioSmsInput(InputChannel):
                                self.name())
                 return response.text("invalid signature", status=403)
             if params.get("MessageSid") and params.get("MessageStatus"):
-                await delivery_status.reported(self.sender.redis, params["MessageSid"],
-                                               params["MessageStatus"])
+                try:
+                    await delivery_status.reported(self.sender.redis, params["MessageSid"],
+                                                   params["MessageStatus"][:32])
+                except RedisError:
+                    logger.exception("Could not record a %s delivery status", self.name())
+                    return response.text("temporarily unavailable", status=503)
             return response.empty()
 
+        @webhook.listener("before_server_stop")
+        async def finish_accepted(*_args):
+            await self.background.drain()
+
         return webhook
+
+    async def _accept(self, message, on_new_message) -> None:
+        """Once per MessageSid: remember the customer wrote (WhatsApp's window) and hand the
+        message to Rasa in the background, so that Twilio gets its answer at once."""
+        if not await first_time(self.sender.redis, self.name(), message.sid):
+            logger.info("%s delivered %s again: ignored", self.name(), message.sid)
+            return
+        await record_inbound(self.sender.redis, self.name(), message.sender)
+        text = await self._picked_option(message.sender, message.text)
+        self.background.process(on_new_message, UserMessage(
+            text, self.get_output_channel(), message.sender, input_channel=self.name(),
+            metadata=message.metadata))
 
     async def _picked_option(self, sender: str, text: str) -> str:
         """A "2" answering numbered options becomes the second option's payload."""
         choice = chosen_option(text, await options.shown(self.sender.redis, self.name(), sender))
         return choice.payload if choice else text
-
 
 
 class TwilioWhatsAppInput(TwilioSmsInput):

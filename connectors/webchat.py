@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -21,7 +20,14 @@ from sanic import response
 from sanic.request import Request
 from socketio import AsyncRedisManager, AsyncServer
 
-from teranga.channels.webchat import STATIC, read_user_message, session_id_of
+from teranga.channels.inbound import InboundError
+from teranga.channels.shared import redis_client
+from teranga.channels.webchat import (
+    STATIC,
+    WebChatSessions,
+    read_user_message,
+    requested_session_id,
+)
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -52,6 +58,7 @@ class WebChatInput(InputChannel):
         self.bot_message_evt = bot_message_evt
         self.socketio_path = socketio_path
         self.sio: AsyncServer | None = None
+        self._sessions: WebChatSessions | None = None
 
     def get_output_channel(self) -> OutputChannel | None:
         return WebChatOutput(self.sio, self.bot_message_evt) if self.sio else None
@@ -79,21 +86,48 @@ class WebChatInput(InputChannel):
         async def demo(_: Request):
             return response.html((STATIC / "demo.html").read_text("utf-8"))
 
+        # A client may emit an event with no argument or several: take the first, if any.
         @sio.on("session_request")
-        async def session_request(sid: str, data: Any) -> None:
-            session_id = session_id_of(data) or uuid.uuid4().hex
-            await sio.enter_room(sid, session_id)
-            await sio.emit("session_confirm", session_id, room=sid)
+        async def session_request(sid: str, *args: Any) -> None:
+            await self._confirm_session(sid, requested_session_id(args[0] if args else None))
 
         @sio.on(self.user_message_evt)
-        async def handle_message(sid: str, data: Any) -> None:
-            message = read_user_message(data, max_chars)
-            if message is None:
-                logger.warning("Ignored a web chat message without a valid session_id")
+        async def handle_message(sid: str, *args: Any) -> None:
+            data = args[0] if args else None
+            try:
+                text, metadata = read_user_message(data, max_chars)
+            except InboundError as error:
+                logger.warning("Ignored a web chat event: %s", error.reason)
                 return
-            text, session_id, metadata = message
+            session_id = await self._session_of(sid, data)
+            if session_id is None:
+                return
             await on_new_message(UserMessage(
                 text, WebChatOutput(sio, self.bot_message_evt), session_id,
                 input_channel=self.name(), metadata=metadata))
 
         return webhook
+
+    async def _confirm_session(self, sid: str, requested: str | None) -> str:
+        """Bind the socket to the conversation it may speak in: the one it asked for if
+        this server issued it, else a new one."""
+        if self._sessions is None:  # made in the server's event loop, on first use
+            self._sessions = WebChatSessions(redis_client())
+        session_id = await self._sessions.resume_or_issue(requested)
+        await self.sio.save_session(sid, {"session_id": session_id})
+        await self.sio.enter_room(sid, session_id)
+        await self.sio.emit("session_confirm", session_id, room=sid)
+        return session_id
+
+    async def _session_of(self, sid: str, data: Any) -> str | None:
+        """The conversation this socket holds; a message naming another one is refused
+        (a socket speaks only in the conversation the server gave it)."""
+        bound = (await self.sio.get_session(sid)).get("session_id")
+        if bound is None:  # a widget that never asked for a session: give it one
+            bound = await self._confirm_session(sid, None)
+        named = data.get("session_id") if isinstance(data, dict) else None
+        if named and named != bound:
+            logger.warning("Refused a web chat message for %r from a socket bound to %s",
+                           str(named)[:40], bound)
+            return None
+        return bound

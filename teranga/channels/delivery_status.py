@@ -47,11 +47,23 @@ async def reported(client: aioredis.Redis, provider_id: str, status: str) -> boo
     current = await client.hget(_statuses(conversation_id), key)
     if current and current.decode() in FINAL_FAILURES:
         return True  # one part of a split message failed: the message failed
+    await _record(client, conversation_id, key, status)
+    return True
+
+
+async def undeliverable(client: aioredis.Redis, conversation_id: str,
+                        timestamp: float | None) -> None:
+    """A message (or a part of it) the provider never took, after every retry: the agent
+    sees it as failed, live, and can try another way."""
+    await _record(client, conversation_id, message_key(timestamp), "failed")
+
+
+async def _record(client: aioredis.Redis, conversation_id: str, key: str, status: str) -> None:
     await client.hset(_statuses(conversation_id), key, status)
+    await client.expire(_statuses(conversation_id), KEEP_SECONDS)
     await client.xadd(NOTICES_STREAM, notice("delivery", conversation_id, None, "",
                                              message=key, status=status),
                       maxlen=NOTICES_LENGTH, approximate=True)
-    return True
 
 
 def statuses(client: redis.Redis, conversation_id: str) -> dict[str, str]:

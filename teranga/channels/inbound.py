@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from teranga.nlu.text import clean_message
+from teranga.channels import conversation_ids
+from teranga.nlu.text import clean_message, replace_surrogates
 
 logger = logging.getLogger(__name__)
 
@@ -20,11 +20,11 @@ logger = logging.getLogger(__name__)
 EMPTY_MESSAGE = "/empty_message"
 # What a channel sends Rasa for attachments without text: the domain's rule answers it.
 MEDIA_MESSAGE = "/media_received"
-MAX_SENDER_CHARS = 128
-# A conversation id must be usable as is in Rasa's HTTP API paths, which Sanic does not
-# percent-decode: the desk could not reach a conversation whose id needs escaping.
-SENDER_ID = re.compile(rf"^[A-Za-z0-9_.:+@-]{{1,{MAX_SENDER_CHARS}}}$")
 MAX_BODY_BYTES = 1_000_000
+# Metadata is stored with every message: a client may attach a little, not a database.
+MAX_METADATA_BYTES = 16_000
+MAX_METADATA_DEPTH = 8
+MAX_JSON_DEPTH = 32
 
 
 class InboundError(ValueError):
@@ -50,7 +50,7 @@ def prepare_text(raw: str, max_chars: int) -> tuple[str, dict[str, Any]]:
     than `max_chars` is cut at a word boundary for the NLU; the whole text is kept in the
     metadata, so nothing the customer wrote is lost.
     """
-    text = clean_message(raw)
+    text = clean_message(without_lone_surrogates(raw))
     notes: dict[str, Any] = {}
     if text != raw:
         notes["cleaned"] = True
@@ -83,6 +83,31 @@ def media_kind(attachment: dict) -> str:
 
 def parse_rest_body(body: bytes, max_chars: int) -> Inbound:
     """A REST channel request: `{"sender": str, "message": str, "metadata": {...}}`."""
+    payload = parse_json_object(body, '{"sender": "...", "message": "..."}')
+    sender = payload.get("sender")
+    if isinstance(sender, str):
+        sender = sender.strip()
+    why = conversation_ids.refusal(sender, conversation_ids.REST)
+    if why:
+        status = 403 if conversation_ids.is_valid(sender) else 400
+        raise InboundError(f'"sender": {why}', status=status)
+    message = payload.get("message", "")
+    if message is None:
+        message = ""
+    if not isinstance(message, str):
+        raise InboundError('"message" must be a string')
+    metadata = client_metadata(payload.get("metadata"))
+    text, notes = prepare_text(message, max_chars)
+    if notes:
+        logger.info("Inbound message from %s adjusted: %s", sender,
+                    {k: v for k, v in notes.items() if k != "full_text"})
+        metadata["teranga"] = notes
+    return Inbound(sender=sender, text=text, metadata=metadata)
+
+
+def parse_json_object(body: bytes, shape: str) -> dict:
+    """A request body that must be one JSON object; any other bytes get a 4xx and a reason.
+    Lone surrogates ("\\ud800", which no UTF-8 store accepts) become U+FFFD."""
     if len(body) > MAX_BODY_BYTES:
         raise InboundError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
     try:
@@ -92,27 +117,51 @@ def parse_rest_body(body: bytes, max_chars: int) -> Inbound:
     except json.JSONDecodeError as error:
         raise InboundError(f"the body is not valid JSON: {error.msg} at line {error.lineno} "
                            f"column {error.colno}") from error
+    except RecursionError as error:
+        raise InboundError("the body is nested too deeply") from error
+    except ValueError as error:  # an integer of thousands of digits
+        raise InboundError("a number in the body has too many digits") from error
     if not isinstance(payload, dict):
-        raise InboundError('the body must be a JSON object: {"sender": "...", "message": "..."}')
-    sender = payload.get("sender")
-    if not isinstance(sender, str) or not SENDER_ID.match(sender.strip()):
-        raise InboundError(f'"sender" must be 1 to {MAX_SENDER_CHARS} letters, digits or '
-                           f"any of _ . : + @ -")
-    message = payload.get("message", "")
-    if message is None:
-        message = ""
-    if not isinstance(message, str):
-        raise InboundError('"message" must be a string')
-    metadata = payload.get("metadata")
+        raise InboundError(f"the body must be a JSON object: {shape}")
+    if _depth(payload) > MAX_JSON_DEPTH:
+        raise InboundError(f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
+    return without_lone_surrogates(payload)
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """`value` with every string's lone surrogates replaced by U+FFFD."""
+    if isinstance(value, str):
+        return replace_surrogates(value)
+    if isinstance(value, list):
+        return [without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def client_metadata(metadata: Any) -> dict[str, Any]:
+    """What a client may attach to a message: a small JSON object, without the "teranga" key,
+    which is the channel's own record of what it did."""
     if metadata is None:
-        metadata = {}
+        return {}
     if not isinstance(metadata, dict):
         raise InboundError('"metadata" must be a JSON object')
-    text, notes = prepare_text(message, max_chars)
-    # The "teranga" key is the channel's record of what it did; a client cannot write it.
-    metadata = {key: value for key, value in metadata.items() if key != "teranga"}
-    if notes:
-        logger.info("Inbound message from %s adjusted: %s", sender,
-                    {k: v for k, v in notes.items() if k != "full_text"})
-        metadata["teranga"] = notes
-    return Inbound(sender=sender.strip(), text=text, metadata=metadata)
+    if _depth(metadata) > MAX_METADATA_DEPTH:
+        raise InboundError(f'"metadata" is nested deeper than {MAX_METADATA_DEPTH} levels')
+    metadata = without_lone_surrogates(metadata)
+    if len(json.dumps(metadata, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
+        raise InboundError(f'"metadata" is over {MAX_METADATA_BYTES} bytes')
+    return {key: value for key, value in metadata.items() if key != "teranga"}
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest (iterative: the value may be nested ~1,000 deep)."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            pending.extend((child, depth) for child in
+                           (item.values() if isinstance(item, dict) else item))
+    return deepest

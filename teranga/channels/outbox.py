@@ -6,7 +6,9 @@ a REST client collects them (long polling), so that nothing sent while it was aw
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -18,6 +20,25 @@ DELIVERED_FIELDS = ("text", "buttons", "quick_replies", "image", "attachment", "
 KEEP_MESSAGES = 200
 KEEP_SECONDS = 7 * 24 * 3600
 MAX_WAIT_SECONDS = 25  # below the usual 30 s proxy timeout
+
+
+_STREAM_ID = re.compile(r"[0-9]{1,20}(-[0-9]{1,20})?")
+
+
+def outbox_position(after: str | None) -> str:
+    """A client's `after`: a stream id it was given, or "0" for the beginning."""
+    after = after or "0"
+    if not _STREAM_ID.fullmatch(after):
+        raise ValueError(f"not a message id: {after[:40]!r}")
+    return after
+
+
+def outbox_wait(wait: str | None) -> float:
+    """A client's `wait`, in seconds, within [0, MAX_WAIT_SECONDS]."""
+    seconds = float(wait or 0)
+    if not math.isfinite(seconds):
+        raise ValueError("wait must be a finite number")
+    return min(max(0.0, seconds), MAX_WAIT_SECONDS)
 
 
 def _key(recipient: str) -> str:

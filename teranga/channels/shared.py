@@ -35,6 +35,13 @@ class Background:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def drain(self, timeout: float = 20.0) -> None:
+        """On a graceful stop: let the messages in progress finish (their customers were
+        told we have them), within `timeout` seconds."""
+        if self._tasks:
+            logger.info("Finishing %d message(s) before stopping", len(self._tasks))
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
     @staticmethod
     async def _run(on_new_message, message: UserMessage) -> None:
         try:

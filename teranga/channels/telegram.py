@@ -7,6 +7,7 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -45,15 +46,14 @@ def secret_is_valid(settings: TelegramSettings, header: str | None) -> bool:
     return bool(header) and hmac.compare_digest(header.encode(), settings.webhook_secret.encode())
 
 
-def read_update(data: dict, max_chars: int) -> TelegramMessage | None:
+def read_update(data: Any, max_chars: int) -> TelegramMessage | None:
     """An update as the assistant's inbound message; None for updates it does not answer
     (edits, joins, a bot's own messages)."""
+    _check_shape(data)
     try:
         update = Update.de_json(data, None)
-    except (KeyError, TypeError, ValueError) as error:
-        raise InboundError(f"not a Telegram update: {error}") from error
-    if update is None:
-        raise InboundError("not a Telegram update")
+    except Exception as error:  # the library assumes well-formed updates
+        raise InboundError(f"not a Telegram update: {type(error).__name__}") from error
     if update.callback_query and update.callback_query.message:  # a button was pressed
         chat = update.callback_query.message.chat
         return TelegramMessage(update.update_id, f"{SENDER_PREFIX}{chat.id}",
@@ -68,10 +68,44 @@ def read_update(data: dict, max_chars: int) -> TelegramMessage | None:
         text, notes = MEDIA_MESSAGE, {}
     record = {**notes, **({"attachments": attachments} if attachments else {}),
               "provider_message_id": str(message.message_id)}
-    if message.from_user and message.from_user.first_name:
-        record["profile_name"] = message.from_user.first_name
+    if message.from_user and isinstance(message.from_user.first_name, str):
+        record["profile_name"] = message.from_user.first_name[:100]
     return TelegramMessage(update.update_id, f"{SENDER_PREFIX}{message.chat.id}", text,
                            {"teranga": record})
+
+
+def _check_shape(data: Any) -> None:
+    """The fields the assistant relies on, with Bot API types: python-telegram-bot trusts
+    Telegram and would fail (or carry a chat id "abc") on anything else."""
+    if not isinstance(data, dict) or not _is_int(data.get("update_id")):
+        raise InboundError("a Telegram update is an object with an integer update_id")
+    query = data.get("callback_query")
+    if query is not None:
+        if not isinstance(query, dict) or not isinstance(query.get("data", ""), str):
+            raise InboundError("callback_query.data must be a string")
+        _check_message(query.get("message"), "callback_query.message", optional=True)
+    _check_message(data.get("message"), "message", optional=True)
+
+
+def _check_message(message: Any, where: str, optional: bool) -> None:
+    if message is None and optional:
+        return
+    if not isinstance(message, dict) or not _is_int(message.get("message_id")):
+        raise InboundError(f"{where} must be an object with an integer message_id")
+    chat = message.get("chat")
+    if not isinstance(chat, dict) or not _is_int(chat.get("id")):
+        raise InboundError(f"{where}.chat must be an object with an integer id")
+    for field_name in ("text", "caption"):
+        if not isinstance(message.get(field_name, ""), str):
+            raise InboundError(f"{where}.{field_name} must be a string")
+    sender = message.get("from")
+    if sender is not None and not isinstance(sender, dict):
+        raise InboundError(f"{where}.from must be an object")
+
+
+def _is_int(value: Any) -> bool:
+    # Bot API ids fit in 52 bits; bool is an int to Python but not to Telegram.
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2 ** 53
 
 
 def _attachments(message) -> list[dict]:
@@ -117,12 +151,15 @@ class TelegramSender:
 
     async def send_text(self, recipient: str, text: str, timestamp: float | None = None,
                         choices: list[Option] | None = None) -> None:
-        parts = split_long(text)
+        parts, lost = split_long(text), False
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             sent = await self._send(recipient, part, choices if last else None)
             if sent:
                 await delivery_status.sent(self.redis, recipient, timestamp, sent, "sent")
+            lost = lost or sent is None
+        if lost:  # one part lost is the message failed, whatever the others did
+            await delivery_status.undeliverable(self.redis, recipient, timestamp)
 
     async def _send(self, recipient: str, text: str, choices: list[Option] | None) -> str | None:
         chat_id = int(recipient.removeprefix(SENDER_PREFIX))

@@ -16,7 +16,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from teranga.channels import delivery_status, options
+from teranga.channels import conversation_ids, delivery_status, options
 from teranga.channels.delivery import DeadLetters, SendError, send_with_retries
 from teranga.channels.inbound import EMPTY_MESSAGE, MEDIA_MESSAGE, InboundError, prepare_text
 from teranga.channels.outbound import Option, numbered, split_for_sms, split_long
@@ -64,12 +64,15 @@ def signature_is_valid(settings: TwilioSettings, params: dict[str, str],
         url or settings.webhook_url, params, signature)
 
 
-def read_webhook(params: dict[str, str], max_chars: int) -> TwilioMessage:
+def read_webhook(params: dict[str, str], max_chars: int, channel: str) -> TwilioMessage:
     """A Twilio message webhook (form fields) as the assistant's inbound message; attachments
     and locations are kept as references in the metadata."""
     sid, sender = params.get("MessageSid"), params.get("From")
     if not sid or not sender:
         raise InboundError("a Twilio message webhook needs MessageSid and From")
+    why = conversation_ids.refusal(sender, channel)
+    if why:  # an SMS number on the WhatsApp webhook, or the reverse
+        raise InboundError(f"From: {why}")
     text, notes = prepare_text(params.get("Body") or "", max_chars)
     attachments = [{"url": params.get(f"MediaUrl{i}"),
                     "content_type": params.get(f"MediaContentType{i}")}
@@ -132,6 +135,8 @@ class TwilioSender:
             if sid:
                 await delivery_status.sent(self.redis, to, timestamp, sid)
             sids.append(sid)
+        if None in sids:  # one part lost is the message failed, whatever the others did
+            await delivery_status.undeliverable(self.redis, to, timestamp)
         return sids
 
     async def send_options(self, to: str, text: str, choices: list[Option],

@@ -1,20 +1,23 @@
 """The desk's calls to the Rasa server's HTTP API (`rasa run --enable-api`).
 
 Pausing, resuming and agents' messages all go through Rasa, so the tracker holds the whole
-conversation and an agent's message leaves through the channel the customer last used
-(`output_channel=latest`).
+conversation, and an agent's message leaves through the conversation's own channel (the one
+its id belongs to: teranga/channels/conversation_ids.py), never through "whichever channel
+wrote last". Calls carry a short-lived JWT (teranga/http_api.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+
+from teranga.channels.conversation_ids import channel_of
+from teranga.http_api import api_token, auth_header
 
 logger = logging.getLogger(__name__)
 SLOW_SECONDS = 0.5
@@ -25,7 +28,7 @@ class RasaUnavailable(RuntimeError):
 
 
 class RasaApi:
-    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, token: str, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = aiohttp.ClientTimeout(total=timeout)
@@ -33,17 +36,21 @@ class RasaApi:
 
     @classmethod
     def from_env(cls, url: str) -> RasaApi:
-        return cls(url, os.environ.get("TERANGA_API_TOKEN"))
+        token = api_token()
+        if token is None:
+            raise RuntimeError("TERANGA_API_TOKEN is not set: the desk calls Rasa's HTTP API, "
+                               "which needs it (`teranga demo` sets it)")
+        return cls(url, token)
 
     async def _request(self, method: str, path: str, body: Any = None,
                        params: dict | None = None) -> Any:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
-        params = {**(params or {}), **({"token": self.token} if self.token else {})}
         started = time.perf_counter()
         try:
             async with self._session.request(method, f"{self.url}{path}", json=body,
-                                             params=params) as reply:
+                                             params=params,
+                                             headers=auth_header(self.token, "desk")) as reply:
                 if reply.status >= 400:
                     raise RasaUnavailable(f"Rasa answered {reply.status} to {method} {path}: "
                                           f"{(await reply.text())[:300]}")
@@ -60,7 +67,8 @@ class RasaApi:
     async def append(self, conversation_id: str, events: list[dict],
                      send: bool = False) -> dict:
         """Append events; with `send`, bot events also go out through the customer's channel."""
-        params = {"execute_side_effects": "true", "output_channel": "latest"} if send else None
+        params = {"execute_side_effects": "true",
+                  "output_channel": channel_of(conversation_id)} if send else None
         return await self._request("POST", f"/conversations/{_quote(conversation_id)}"
                                    "/tracker/events", events, params)
 
@@ -69,7 +77,7 @@ class RasaApi:
         it says goes out through the customer's channel."""
         return await self._request("POST", f"/conversations/{_quote(conversation_id)}"
                                    "/trigger_intent", {"name": intent},
-                                   {"output_channel": "latest"})
+                                   {"output_channel": channel_of(conversation_id)})
 
     async def close(self) -> None:
         if self._session is not None:

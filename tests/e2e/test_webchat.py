@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from pathlib import Path
 
 import pytest
@@ -30,9 +29,9 @@ def test_rasa_s_socketio_protocol_is_spoken(server):
             assert (await ws.recv()).startswith("0")  # Engine.IO open
             await ws.send("40")
             assert (await ws.recv()).startswith("40")  # Socket.IO connected
-            session_id = uuid.uuid4().hex
-            await ws.send("42" + json.dumps(["session_request", {"session_id": session_id}]))
-            assert json.loads((await ws.recv())[2:]) == ["session_confirm", session_id]
+            await ws.send("42" + json.dumps(["session_request", {"session_id": None}]))
+            event, session_id = json.loads((await ws.recv())[2:])
+            assert event == "session_confirm" and session_id.startswith("web:")
             await ws.send("42" + json.dumps(["user_uttered", {"message": "bonjour",
                                                               "session_id": session_id}]))
             while True:

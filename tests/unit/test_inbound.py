@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from teranga.channels import conversation_ids
 from teranga.channels.inbound import EMPTY_MESSAGE, InboundError, parse_rest_body, prepare_text
 
 
@@ -13,10 +14,16 @@ def body(**payload) -> bytes:
     (b"{not json", "not valid JSON"),
     (b'{"sender": "a", "message": "\xff\xfe"}', "not valid UTF-8"),
     (b"[1, 2]", "must be a JSON object"),
-    (body(message="hi"), '"sender" must be'),
-    (body(sender="", message="hi"), '"sender" must be'),
-    (body(sender="x" * 500, message="hi"), '"sender" must be'),
-    (body(sender="a b/c?", message="hi"), '"sender" must be'),
+    (body(message="hi"), '"sender": a conversation id is'),
+    (body(sender="", message="hi"), '"sender": a conversation id is'),
+    (body(sender="x" * 500, message="hi"), '"sender": a conversation id is'),
+    (body(sender="a b/c?", message="hi"), '"sender": a conversation id is'),
+    (body(sender="a\nb", message="hi"), '"sender": a conversation id is'),
+    (b"[" * 5000, "nested too deeply"),
+    (b'{"a":' * 100 + b"1" + b"}" * 100, "nested deeper than"),
+    (b'{"sender": "a", "message": ' + b"9" * 5000 + b"}", "too many digits"),
+    (body(sender="a", message="hi", metadata={"a": [[[[[[[[[1]]]]]]]]]}), "nested deeper"),
+    (body(sender="a", message="hi", metadata={"blob": "x" * 20_000}), "over 16000 bytes"),
     (body(sender="a", message=5), '"message" must be a string'),
     (body(sender="a", message="hi", metadata=[1]), '"metadata" must be'),
 ])
@@ -73,3 +80,38 @@ def test_clients_cannot_write_the_channels_own_record():
     forged = {"teranga": {"truncated": True, "full_text": "forged"}, "locale": "fr_SN"}
     inbound = parse_rest_body(body(sender="a", message="bonjour", metadata=forged), 2000)
     assert inbound.metadata == {"locale": "fr_SN"}
+
+
+@pytest.mark.parametrize("sender, owner", [
+    ("whatsapp:+221770032060", "twilio_whatsapp"), ("WhatsApp:+221770032060", "twilio_whatsapp"),
+    ("+221770032060", "twilio_sms"), ("telegram:123456", "telegram"),
+    (f"web:{'a' * 32}", "socketio"), ("web:anything", "socketio")])
+def test_rest_cannot_take_another_channels_conversation(sender, owner):
+    with pytest.raises(InboundError) as error:
+        parse_rest_body(body(sender=sender, message="hi"), max_chars=2000)
+    assert error.value.status == 403 and owner in error.value.reason
+
+
+def test_lone_surrogates_become_replacement_characters():
+    raw = b'{"sender": "a", "message": "bon\\ud800jour", "metadata": {"k\\udfff": "v"}}'
+    inbound = parse_rest_body(raw, max_chars=2000)
+    assert inbound.text == "bon\ufffdjour" and inbound.metadata["k\ufffd"] == "v"
+    inbound.text.encode("utf-8")  # storable
+
+
+@pytest.mark.parametrize("conversation_id, channel", [
+    ("+221770032060", "twilio_sms"), ("whatsapp:+221770032060", "twilio_whatsapp"),
+    ("telegram:-100123", "telegram"), (conversation_ids.new_webchat_id(), "socketio"),
+    ("awa", "rest"), ("chat-1234", "rest"), ("test-abc@x.y", "rest")])
+def test_each_id_belongs_to_exactly_one_channel(conversation_id, channel):
+    assert conversation_ids.channel_of(conversation_id) == channel
+    assert conversation_ids.belongs_to(conversation_id, channel)
+    others = {"twilio_sms", "twilio_whatsapp", "telegram", "socketio", "rest"} - {channel}
+    assert not any(conversation_ids.belongs_to(conversation_id, c) for c in others)
+
+
+@pytest.mark.parametrize("conversation_id, channel", [
+    ("+22177abc", "twilio_sms"), ("whatsapp:221", "twilio_whatsapp"),
+    ("telegram:abc", "telegram"), ("web:" + "g" * 32, "socketio"), ("web:abc", "socketio")])
+def test_malformed_ids_of_a_channel_are_refused_by_it(conversation_id, channel):
+    assert conversation_ids.refusal(conversation_id, channel)
