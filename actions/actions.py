@@ -13,14 +13,11 @@ from teranga.channels.inbound import media_kind
 from teranga.dialogue.fallback import fallback_response
 from teranga.dialogue.knowledge import kb_reply
 from teranga.handoff import escalation, satisfaction
-from teranga.handoff.availability import Availability
-from teranga.handoff.ownership import BOT, QUEUED
 from teranga.handoff.store import HandoffStore
 from teranga.handoff.triggers import CALLBACK_REQUESTED, DOCUMENT, VOICE_NOTE
 from teranga.kb.live import LiveKnowledgeBase
 
 logger = logging.getLogger(__name__)
-PHONE_CHANNELS = ("twilio_sms", "twilio_whatsapp")  # where the customer has a number to call
 
 
 def reports_failure(run):
@@ -99,24 +96,15 @@ class ActionHandoff(Action):
 
 def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reasons: list[str]) -> list:
     try:
-        outlook = _queue(tracker, reasons)
+        outlook = escalation.escalate(handoff_store(), tracker.current_state(), reasons,
+                                      kb_candidates)
     except Exception:  # the queue is down: say how to reach a person another way
         logger.exception("Could not queue %s for an agent", tracker.sender_id)
         dispatcher.utter_message(response="utter_request_human")
         return [SlotSet("action_error", False)]
-    # A callback needs a number to call: offered on SMS and WhatsApp; elsewhere the customer
-    # is told that an agent will answer where they are writing.
-    callback = outlook.agents == 0 and tracker.get_latest_input_channel() in PHONE_CHANNELS
-    suffix = "" if callback else "_here"
-    if not outlook.open_now:
-        opens = outlook.opens_at.strftime("%d/%m %H:%M") if outlook.opens_at else "?"
-        dispatcher.utter_message(response=f"utter_handoff_closed{suffix}", opens_at=opens)
-    elif outlook.agents == 0:
-        dispatcher.utter_message(response=f"utter_handoff_no_agent{suffix}")
-    else:
-        dispatcher.utter_message(response="utter_handoff_coming",
-                                 wait_minutes=outlook.wait_minutes)
-    return [SlotSet("callback_offered", callback), SlotSet("action_error", False)]
+    reply = escalation.handoff_reply(outlook, tracker.get_latest_input_channel())
+    dispatcher.utter_message(response=reply.response, **reply.variables)
+    return [SlotSet("callback_offered", reply.callback_offered), SlotSet("action_error", False)]
 
 
 class ActionHandleMedia(Action):
@@ -145,21 +133,6 @@ def _latest_attachments(tracker: Tracker) -> list[dict]:
     return []
 
 
-def _queue(tracker: Tracker, reasons: list[str]) -> Availability:
-    store = handoff_store()
-    record = escalation.from_tracker(tracker.current_state(), reasons, kb_candidates,
-                                     store.settings.get().skill_for)
-    newly_queued = store.ownership.escalate(tracker.sender_id)
-    try:
-        # Published even if already queued: each escalation's reasons and context count.
-        store.queue.publish(record)
-    except Exception:
-        if newly_queued:  # no record, so it must not look queued
-            store.ownership.change(tracker.sender_id, QUEUED, BOT)
-        raise
-    return store.availability(record.language, tracker.sender_id)
-
-
 class ActionRequestCallback(Action):
     """The customer accepted a callback: the desk shows it on their waiting conversation."""
 
@@ -169,7 +142,7 @@ class ActionRequestCallback(Action):
     @reports_failure
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         reasons = [*(tracker.get_slot("handoff_reasons") or []), CALLBACK_REQUESTED]
-        _queue(tracker, reasons)
+        escalation.escalate(handoff_store(), tracker.current_state(), reasons, kb_candidates)
         dispatcher.utter_message(response="utter_callback_noted")
         return [SlotSet("callback_offered", False)]
 

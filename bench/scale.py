@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from latency import MESSAGES, bench_services, wait_ready  # noqa: E402
 
 from teranga import runtime  # noqa: E402
+from teranga.http_api import api_token, auth_header  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 
@@ -64,7 +65,8 @@ async def check_order(url: str, senders: list[str], messages: int) -> list[str]:
     problems = []
     async with aiohttp.ClientSession() as session:
         for sender in senders:
-            async with session.get(f"{url}/conversations/{sender}/tracker") as response:
+            async with session.get(f"{url}/conversations/{sender}/tracker",
+                                   headers=auth_header(api_token())) as response:
                 events = (await response.json())["events"]
             user_texts = [e["text"] for e in events if e["event"] == "user"]
             indexes = [int(text.rsplit(" ", 1)[-1]) for text in user_texts]

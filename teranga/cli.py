@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -13,6 +14,7 @@ from contextlib import nullcontext
 import requests
 
 from teranga import runtime
+from teranga.http_api import api_token, auth_header
 from teranga.settings import PROJECT_ROOT, Settings, masked
 
 
@@ -61,6 +63,14 @@ def main(argv: list[str] | None = None) -> int:
                                                            Settings.from_env().rasa_url),
                       help="the Rasa server's HTTP API (default: %(default)s)")
     desk.set_defaults(handler=_desk)
+
+    token = commands.add_parser(
+        "api-token", help="print a bearer token for the Rasa HTTP API (valid 5 minutes)",
+        description="Print a short-lived JWT for the Rasa HTTP API, signed with "
+                    "TERANGA_API_TOKEN or the secret `teranga demo` saved in "
+                    ".teranga/api-token: curl -H \"Authorization: Bearer $(teranga api-token)\" "
+                    "http://127.0.0.1:5005/conversations/<id>/tracker")
+    token.set_defaults(handler=_api_token)
 
     _add_kb_commands(commands)
     _add_agent_commands(commands)
@@ -124,6 +134,12 @@ def _add_agent_commands(commands) -> None:
     remove = agent_commands.add_parser("remove", help="remove an agent")
     remove.add_argument("id")
     remove.set_defaults(handler=_agents_remove)
+    unlock = agent_commands.add_parser(
+        "unlock", help="let a locked-out agent try to log in again",
+        description="Forget the failed logins of an id (after too many wrong passwords the "
+                    "desk locks it for 15 minutes). Needs REDIS_URL, the desk's Redis.")
+    unlock.add_argument("id")
+    unlock.set_defaults(handler=_agents_unlock)
     password = agent_commands.add_parser("password", help="set an agent's password")
     password.add_argument("id")
     password.add_argument("--password-stdin", action="store_true")
@@ -175,6 +191,19 @@ def _agents_remove(args: argparse.Namespace) -> int:
     directory.remove(args.id)
     directory.save()
     print(f"Removed {args.id}")
+    return 0
+
+
+def _agents_unlock(args: argparse.Namespace) -> int:
+    import redis
+
+    from teranga.desk.auth import Sessions
+
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        raise RuntimeError("REDIS_URL is not set: set it to the desk's Redis")
+    Sessions(redis.Redis.from_url(redis_url, socket_timeout=5)).unlock(args.id)
+    print(f"{args.id} may log in again")
     return 0
 
 
@@ -248,6 +277,14 @@ def _kb_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _api_token(args: argparse.Namespace) -> int:
+    token = api_token()
+    if token is None:
+        raise RuntimeError("no API secret yet: set TERANGA_API_TOKEN or run `teranga demo` once")
+    print(auth_header(token)["Authorization"].removeprefix("Bearer "))
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     runtime.train(Settings.from_env().models_dir, force=args.force)
     return 0
@@ -256,6 +293,7 @@ def _train(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     # `kill` or a container stop must shut the servers down as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = Settings.from_env()
     model = runtime.train(settings.models_dir)
     _prepare_knowledge_base()
@@ -268,11 +306,9 @@ def _demo(args: argparse.Namespace) -> int:
             print("Starting the action server and the Rasa server...", flush=True)
             services.wait_until_ready()
             _print_urls(settings, redis_url, services)
-            while (stopped := services.any_stopped()) is None:
+            while True:  # a server that crashes is restarted; Ctrl-C or SIGTERM stops all
+                services.supervise()
                 time.sleep(1)
-            print(f"The {stopped} server stopped; see {services.log_dir}/{stopped}.log",
-                  file=sys.stderr)
-            return 1
         except KeyboardInterrupt:
             print("\nStopping...", flush=True)
             return 0
@@ -356,10 +392,12 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def _print_understanding(url: str, sender: str) -> None:
-    token = os.environ.get("TERANGA_API_TOKEN")
+    token = api_token()
+    if token is None:  # no assistant started here yet, so nothing to read
+        return
     try:
         tracker = requests.get(f"{url}/conversations/{sender}/tracker",
-                               params={"token": token} if token else None, timeout=5).json()
+                               headers=auth_header(token), timeout=5).json()
     except (requests.RequestException, ValueError):
         return
     latest = tracker.get("latest_message") or {}

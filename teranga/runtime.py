@@ -21,6 +21,7 @@ import yaml
 from teranga.channels.credentials import enabled_channels
 from teranga.dialogue.domain import write_domain
 from teranga.fingerprint import files_fingerprint
+from teranga.http_api import TOKEN_VARIABLE, api_token, auth_header
 from teranga.settings import PROJECT_ROOT, Settings, rasa_environment
 
 logger = logging.getLogger(__name__)
@@ -123,14 +124,39 @@ def embedded_redis() -> Iterator[str]:
 
 
 @dataclass
+class Restarts:
+    """When a crashed server may start again: after 1 s, then twice as long after each
+    crash (at most a minute), back to 1 s once it has run for a minute."""
+
+    delay: float = 1.0
+    due: float | None = None
+    started: float = field(default_factory=time.monotonic)
+    max_delay: float = 60.0
+    stable_after: float = 60.0
+
+    def crashed(self, now: float) -> float:
+        if now - self.started >= self.stable_after:
+            self.delay = 1.0
+        self.due = now + self.delay
+        waited, self.delay = self.delay, min(self.delay * 2, self.max_delay)
+        return waited
+
+    def restarted(self, now: float) -> None:
+        self.due, self.started = None, now
+
+
+@dataclass
 class Services:
-    """The Rasa server and the action server as child processes."""
+    """The Rasa server, the action server and the desk as child processes, restarted when
+    they crash."""
 
     settings: Settings
     redis_url: str
     log_dir: Path
     host: str = "127.0.0.1"
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
+    restarts: dict[str, Restarts] = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
@@ -153,7 +179,7 @@ class Services:
             if port_in_use(port):
                 raise RuntimeError(f"port {port} is already in use (another Teranga still "
                                    f"running?); stop it or set {variable}")
-        env = _server_env(self.redis_url, self.settings.actions_url)
+        env = self._env()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         # rasa_sdk binds every interface unless told otherwise; the action server has no
         # authentication, so it stays on loopback, where the Rasa server calls it.
@@ -165,17 +191,19 @@ class Services:
                              "--port", str(self.settings.desk_port),
                              "--rasa-url", self.rasa_url], env)
 
+    def _env(self) -> dict[str, str]:
+        """The servers' environment, with the HTTP API's secret (never on a command line)."""
+        return {**_server_env(self.redis_url, self.settings.actions_url),
+                TOKEN_VARIABLE: api_token(create=True)}
+
     def start_rasa(self, name: str, model: Path, port: int) -> None:
         """A Rasa server; more than one may share the Redis tracker and lock stores."""
-        env = _server_env(self.redis_url, self.settings.actions_url)
-        # Rasa's command line with two speed fixes (teranga/dialogue/rasa_server.py)
+        # Rasa's command line with the fixes of teranga/dialogue/rasa_server.py
         rasa = [sys.executable, "-m", "teranga.dialogue.rasa_server", "run", "--model",
                 str(model), "--enable-api",
                 "--endpoints", "endpoints.yml", "--credentials", str(self._credentials()),
                 "--interface", self.host, "--port", str(port)]
-        if os.environ.get("TERANGA_API_TOKEN"):
-            rasa += ["--auth-token", os.environ["TERANGA_API_TOKEN"]]
-        self._spawn(name, rasa, env)
+        self._spawn(name, rasa, self._env())
 
     def _credentials(self) -> Path:
         """credentials.yml less the channels whose environment variables are not set."""
@@ -187,12 +215,14 @@ class Services:
         return target
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.commands[name] = (command, env)
         log = (self.log_dir / f"{name}.log").open("ab")
         # A session of its own: Ctrl-C reaches the supervisor, which stops children in order;
         # and a child that outlives a killed supervisor is told to stop too.
         self.processes[name] = subprocess.Popen(
             command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=_stop_with_parent)
+        self.restarts.setdefault(name, Restarts()).restarted(time.monotonic())
 
     def wait_until_ready(self, timeout: float = 300.0) -> None:
         checks = {"actions": f"{self.settings.actions_url}/health",
@@ -206,19 +236,39 @@ class Services:
                     raise TimeoutError(f"The {name} server did not answer {url} in {timeout:.0f} s")
                 time.sleep(0.5)
 
-    def stop(self, timeout: float = 15.0) -> None:
-        for process in self.processes.values():
+    def supervise(self) -> list[str]:
+        """Restart the servers that stopped, each after its back-off; the names restarted."""
+        now, restarted = time.monotonic(), []
+        for name, process in list(self.processes.items()):
             if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                continue
+            restarts = self.restarts[name]
+            if restarts.due is None:
+                waited = restarts.crashed(now)
+                logger.error("The %s server stopped (exit code %s); restarting it in %.0f s; "
+                             "see %s/%s.log", name, process.returncode, waited, self.log_dir,
+                             name)
+            elif now >= restarts.due:
+                logger.warning("Restarting the %s server", name)
+                self._spawn(name, *self.commands[name])
+                restarted.append(name)
+        return restarted
 
-    def any_stopped(self) -> str | None:
-        return next((name for name, p in self.processes.items() if p.poll() is not None), None)
+    def stop(self, timeout: float = 20.0) -> None:
+        """Rasa first, so that a message in progress still reaches the action server and its
+        reply leaves (Rasa finishes what it accepted before it exits); then the others."""
+        rasa = [n for n in self.processes if n.startswith("rasa")]
+        for group in (rasa, [n for n in self.processes if n not in rasa]):
+            for name in group:
+                if self.processes[name].poll() is None:
+                    self.processes[name].send_signal(signal.SIGTERM)
+            for name in group:
+                try:
+                    self.processes[name].wait(timeout)
+                except subprocess.TimeoutExpired:
+                    logger.error("The %s server did not stop in %.0f s: killed", name, timeout)
+                    self.processes[name].kill()
+                    self.processes[name].wait()
 
 
 def port_in_use(port: int) -> bool:
@@ -236,9 +286,7 @@ def _stop_with_parent() -> None:
 
 
 def _answers(url: str) -> bool:
-    token = os.environ.get("TERANGA_API_TOKEN")
     try:
-        params = {"token": token} if token else None
-        return requests.get(url, timeout=2, params=params).ok
+        return requests.get(url, timeout=2, headers=auth_header(api_token(create=True))).ok
     except requests.RequestException:
         return False

@@ -1,8 +1,17 @@
-"""Rasa's own command line, with two fixes to Rasa 3.6.21's speed applied first.
+"""Rasa's own command line, with fixes to Rasa 3.6.21 applied first.
 
     python -m teranga.dialogue.rasa_server run --model ... (the same arguments as `rasa`)
 
-Measured with py-spy on the Rasa server:
+Robustness:
+- A custom action that cannot run (action server down, hung or failing) no longer leaves
+  the customer without a reply: the Rasa server apologises and hands over by itself
+  (teranga/dialogue/action_fallback.py).
+- The NLU of a message runs in a worker thread instead of on the event loop, so that a slow
+  message does not hold up the other conversations' replies, webhooks and agents' messages.
+- The HTTP API always needs a JWT signed with TERANGA_API_TOKEN, read from the environment
+  (`with_api_secret`).
+
+Speed, measured with py-spy on the Rasa server:
 - `jsonschema.validate` checks the *schema itself* before checking the data, on every call.
   Rasa calls it on every custom action's result (two thirds of the time of a message that
   runs a custom action, such as a hand-over or a knowledge-base answer) and on every event
@@ -11,21 +20,34 @@ Measured with py-spy on the Rasa server:
 - Reading a tracker back from Redis finds each event's class by walking all of Event's
   subclasses (`Event.resolve_by_type`, 20% of an agent's message); classes are now looked up
   by name, with Rasa's own lookup behind for anything unknown.
-Both replace internals of the pinned Rasa 3.6.21 and `jsonschema`; `patch()` checks that
+All replace internals of the pinned Rasa 3.6.21 and `jsonschema`; `patch()` checks that
 what it replaces is there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import jsonschema
+from rasa.core.actions.action import RemoteAction
+from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
+
+from teranga.dialogue.action_fallback import run_or_hand_over
+from teranga.http_api import JWT_METHOD, TOKEN_VARIABLE
 
 _original_validate = jsonschema.validate
 _original_resolve_by_type = Event.resolve_by_type
+_original_remote_run = RemoteAction.run
+_original_parse_message = MessageProcessor.parse_message
+# One thread: messages are understood one at a time, as before, but off the event loop.
+_nlu_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
 _validators: dict[str, object] = {}
 _event_classes: dict[str, type] = {}
 
@@ -54,20 +76,58 @@ def _resolve_by_type(type_name, default=None):
     return found or _original_resolve_by_type(type_name, default)
 
 
+async def _run_remote_action(self, output_channel, nlg, tracker, domain):
+    return await run_or_hand_over(_original_remote_run, self, output_channel, nlg, tracker,
+                                  domain)
+
+
+async def _parse_message(self, message, tracker=None, only_output_properties=True):
+    """MessageProcessor.parse_message of Rasa 3.6.21, with the NLU graph in a worker thread
+    (its C code releases the GIL; its Python code yields every few milliseconds)."""
+    if self.http_interpreter:
+        return await _original_parse_message(self, message, tracker, only_output_properties)
+    if tracker is None:
+        tracker = DialogueStateTracker.from_events(message.sender_id, [])
+    parse_data = await asyncio.get_running_loop().run_in_executor(
+        _nlu_worker, self._parse_message_with_graph, message, tracker, only_output_properties)
+    self._update_full_retrieval_intent(parse_data)
+    self._check_for_unseen_features(parse_data)
+    return parse_data
+
+
 def patch() -> None:
-    if not callable(getattr(jsonschema, "validate", None)) or \
-            not hasattr(Event, "resolve_by_type"):
+    expected = (callable(getattr(jsonschema, "validate", None)),
+                hasattr(Event, "resolve_by_type"),
+                hasattr(MessageProcessor, "_parse_message_with_graph"),
+                hasattr(MessageProcessor, "_check_for_unseen_features"),
+                hasattr(MessageProcessor, "_update_full_retrieval_intent"))
+    if not all(expected):
         raise RuntimeError("jsonschema or Rasa is not what teranga.dialogue.rasa_server "
                            "expects (Rasa 3.6.21): remove the patch or update it")
     jsonschema.validate = _validate
     Event.resolve_by_type = staticmethod(_resolve_by_type)
+    RemoteAction.run = _run_remote_action
+    MessageProcessor.parse_message = _parse_message
+
+
+def with_api_secret(argv: list[str]) -> list[str]:
+    """Rasa's arguments with the HTTP API's JWT secret, read from the environment here so
+    that it never appears on a command line (where `ps` shows it to every user). The API is
+    never served without it."""
+    if "--enable-api" not in argv:
+        return argv
+    token = os.environ.get(TOKEN_VARIABLE)
+    if not token:
+        raise SystemExit(f"{TOKEN_VARIABLE} is not set: the HTTP API is never served open "
+                         "(`teranga demo` sets it)")
+    return [*argv, "--jwt-secret", token, "--jwt-method", JWT_METHOD]
 
 
 def main() -> None:
     from rasa.__main__ import main as rasa_main
 
     patch()
-    sys.argv[0] = "rasa"
+    sys.argv = ["rasa", *with_api_secret(sys.argv[1:])]
     rasa_main()
 
 

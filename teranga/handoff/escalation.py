@@ -4,12 +4,21 @@ bot saw and never asks the customer to repeat."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from teranga.channels.conversation_ids import SMS, WHATSAPP
 from teranga.dialogue.fallback import FALLBACK_INTENT
+from teranga.handoff.availability import Availability
+from teranga.handoff.ownership import BOT, QUEUED
 from teranga.handoff.queue import Escalation
+
+if TYPE_CHECKING:
+    from teranga.handoff.store import HandoffStore
 
 LAST_MESSAGES = 10
 TOP_INTENTS = 3
+PHONE_CHANNELS = (SMS, WHATSAPP)  # where the customer has a number to call back
 
 
 def from_tracker(tracker: dict, reasons: list[str],
@@ -54,3 +63,44 @@ def _last_messages(events: list[dict]) -> list[dict]:
              "at": e.get("timestamp")}
             for e in events if e.get("event") in ("user", "bot") and e.get("text")]
     return said[-LAST_MESSAGES:]
+
+
+@dataclass(frozen=True)
+class HandoffReply:
+    """What the customer is told on joining the queue: a response name, its variables, and
+    whether a callback was offered."""
+
+    response: str
+    variables: dict
+    callback_offered: bool
+
+
+def escalate(store: HandoffStore, tracker: dict, reasons: list[str],
+             kb_candidates: Callable[[str, str], list[dict]] = lambda text, language: [],
+             ) -> Availability:
+    """Put the conversation in the agents' queue with everything the bot knows, and say what
+    the customer can expect. Published even when already queued: each escalation's reasons
+    and context count. If publishing fails, a conversation queued by this call goes back to
+    the bot: without a record in the queue, no agent would ever see it."""
+    record = from_tracker(tracker, reasons, kb_candidates, store.settings.get().skill_for)
+    newly_queued = store.ownership.escalate(record.conversation_id)
+    try:
+        store.queue.publish(record)
+    except Exception:
+        if newly_queued:
+            store.ownership.change(record.conversation_id, QUEUED, BOT)
+        raise
+    return store.availability(record.language, record.conversation_id)
+
+
+def handoff_reply(outlook: Availability, channel: str | None) -> HandoffReply:
+    """A person soon; or, closed or nobody free, when. A callback needs a number to call, so
+    it is offered on SMS and WhatsApp only; elsewhere an agent will answer where they write."""
+    callback = outlook.agents == 0 and channel in PHONE_CHANNELS
+    suffix = "" if callback else "_here"
+    if not outlook.open_now:
+        opens = outlook.opens_at.strftime("%d/%m %H:%M") if outlook.opens_at else "?"
+        return HandoffReply(f"utter_handoff_closed{suffix}", {"opens_at": opens}, callback)
+    if outlook.agents == 0:
+        return HandoffReply(f"utter_handoff_no_agent{suffix}", {}, callback)
+    return HandoffReply("utter_handoff_coming", {"wait_minutes": outlook.wait_minutes}, False)

@@ -14,6 +14,7 @@ import yaml
 
 from teranga import runtime
 from teranga.handoff.agents import Agent, AgentDirectory, hash_password
+from teranga.http_api import TOKEN_VARIABLE
 from teranga.settings import Settings
 from tests.e2e.desk_client import PASSWORD
 from tests.fakes.telegram import FakeTelegram
@@ -62,6 +63,7 @@ def desk_files(tmp_path_factory) -> dict[str, Path]:
 
 PUBLIC_URL = "https://bot.example.com"  # what Twilio would call, through a reverse proxy
 TELEGRAM_SECRET = uuid.uuid4().hex
+API_TOKEN = uuid.uuid4().hex  # the Rasa HTTP API's secret for this run
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +100,7 @@ def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files, 
         "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
         "TWILIO_SMS_FROM": "+15550001111", "TWILIO_WHATSAPP_FROM": "whatsapp:+15550002222",
         "TELEGRAM_BOT_TOKEN": fake_telegram.token, "TELEGRAM_API_URL": fake_telegram.url,
-        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET})
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET, TOKEN_VARIABLE: API_TOKEN})
     services = runtime.Services(settings, real_redis_url, tmp_path_factory.mktemp("logs"))
     services.start(trained_model)
     try:

@@ -7,11 +7,13 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 import websockets
 import yaml
+
+from teranga.http_api import api_token, auth_header
 
 PASSWORD = "correct horse battery"
 # One request per language that an intent covers, for the channels' tests.
@@ -51,7 +53,17 @@ def collect(rasa_url: str, sender: str, after: str = "0", wait: float = 5) -> li
 
 
 def tracker(rasa_url: str, sender: str) -> dict:
-    return requests.get(f"{rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+    """A conversation's tracker, read through the HTTP API as the desk does (with a JWT)."""
+    reply = requests.get(f"{rasa_url}/conversations/{sender}/tracker",
+                         headers=auth_header(api_token()), timeout=10)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def origin(url: str) -> str:
+    """The Origin a browser sends from a page at `url`: scheme, host and port only."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class AgentSession:
@@ -59,8 +71,11 @@ class AgentSession:
 
     def __init__(self, desk_url: str, agent_id: str, password: str = PASSWORD) -> None:
         self.url = desk_url
+        self.origin = origin(desk_url)
         self.http = requests.Session()
-        self.http.headers["Origin"] = desk_url
+        # The desk refuses posts and websockets without its own Origin (or Referer), as a
+        # browser on its pages sends; the session sends it with every request.
+        self.http.headers["Origin"] = self.origin
         reply = self.http.post(f"{desk_url}/login", data={"agent": agent_id,
                                                           "password": password},
                                allow_redirects=False, timeout=10)
@@ -80,7 +95,7 @@ class AgentSession:
     def websocket(self):
         ws_url = self.url.replace("http://", "ws://") + "/ws"
         return websockets.connect(ws_url, extra_headers={"Cookie": self.cookie,
-                                                         "Origin": self.url})
+                                                         "Origin": self.origin})
 
 
 async def next_news(ws, matches: Callable[[dict], bool], timeout: float = 10) -> dict:

@@ -14,6 +14,7 @@ import yaml
 
 from teranga.handoff.queue import STREAM
 from tests.e2e.desk_client import all_texts, responses
+from tests.e2e.desk_client import tracker as read_tracker
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +39,7 @@ def post(settings, sender, message=None, raw: bytes | None = None):
 
 
 def tracker(settings, sender) -> dict:
-    return requests.get(f"{settings.rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+    return read_tracker(settings.rasa_url, sender)
 
 
 @pytest.mark.parametrize("language", sorted(CONVERSATIONS))

@@ -1,0 +1,55 @@
+"""Access to the Rasa server's HTTP API (`rasa run --enable-api`), which is never open.
+
+The API reads every transcript and can send messages on any channel, so it always needs a
+secret: `TERANGA_API_TOKEN`, or one generated once into `.teranga/api-token` (readable by
+its owner only) when the variable is not set. Rasa checks a JWT signed with that secret in
+the `Authorization` header (Rasa's `--jwt-secret`), so the secret itself never travels, not
+even in a query string, and is never on a command line (see teranga/dialogue/rasa_server.py).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+import jwt
+
+from teranga.settings import PROJECT_ROOT
+
+TOKEN_VARIABLE = "TERANGA_API_TOKEN"
+TOKEN_FILE = PROJECT_ROOT / ".teranga" / "api-token"
+JWT_METHOD = "HS256"
+JWT_LIFETIME_SECONDS = 300
+MIN_TOKEN_CHARS = 16
+
+
+def api_token(create: bool = False, path: Path = TOKEN_FILE) -> str | None:
+    """The API secret: the environment's, else the saved one, else (with `create`) a new
+    one saved for the next runs."""
+    token = os.environ.get(TOKEN_VARIABLE) or _read(path)
+    if token is None and create:
+        token = secrets.token_urlsafe(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(token + "\n")
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        raise ValueError(f"{TOKEN_VARIABLE} must be at least {MIN_TOKEN_CHARS} characters")
+    return token
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text("utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def auth_header(token: str, caller: str = "teranga") -> dict[str, str]:
+    """A short-lived admin JWT for one call (or a few), as Rasa's API expects it."""
+    now = int(time.time())
+    claims = {"user": {"username": caller, "role": "admin"}, "iat": now,
+              "exp": now + JWT_LIFETIME_SECONDS}
+    return {"Authorization": f"Bearer {jwt.encode(claims, token, algorithm=JWT_METHOD)}"}
