@@ -1,7 +1,9 @@
 """The agents' desk: a Sanic web application (pages, JSON API, one websocket per open desk).
 
 Every route but the login page needs a session; state-changing requests and websockets
-must come from the desk's own origin. Background tasks take escalations in, route them,
+must come from the desk's own origin. Every response carries a Content-Security-Policy and
+the other security headers, and every error is answered in JSON on the API (a short plain
+page elsewhere), never with a traceback. Background tasks take escalations in, route them,
 re-queue unanswered ones and push news to open desks as it happens.
 """
 
@@ -11,17 +13,21 @@ import asyncio
 import json
 import logging
 import os
+import re
 import socket
 from dataclasses import dataclass, field
+from functools import cache
 from html import escape
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import redis
 from sanic import Sanic, response
+from sanic.config import Config
+from sanic.exceptions import SanicException
 from sanic.request import Request
 
-from teranga.desk.auth import COOKIE, SESSION_SECONDS, Sessions
+from teranga.desk.auth import COOKIE, LOCKOUT_SECONDS, SESSION_SECONDS, Sessions
 from teranga.desk.canned import canned_replies
 from teranga.desk.events import EVENTS_STREAM, NOTICES_STREAM
 from teranga.desk.rasa_api import RasaApi, RasaUnavailable
@@ -32,7 +38,26 @@ from teranga.handoff.ownership import AGENT_PREFIX
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = {"desk.js": "text/javascript", "desk.css": "text/css"}
+STATIC_FILES = {"desk.js": "text/javascript", "desk.css": "text/css",
+                "login.css": "text/css"}
+# What answers without a session: the login page needs its style sheet too.
+PUBLIC_PATHS = frozenset({"/login", "/health", "/static/login.css"})
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FOREIGN_ORIGIN = ("refused: this request did not come from the desk's own pages "
+                  "(its Origin, or Referer, is missing or another site's)")
+STORE_DOWN = "the desk's store is unavailable, try again"
+FAILED = "the desk failed on this request (the details are in its log); try again"
+_LOCKOUT_MINUTES = LOCKOUT_SECONDS // 60
+LOCKED_OUT = {  # by the limit that was reached (teranga.desk.auth.LOGIN_LIMITS)
+    "id": f"Too many failed attempts for this agent id: it is locked for everyone for "
+          f"{_LOCKOUT_MINUTES} minutes. Ask a supervisor to unlock it.",
+    "address": f"Too many failed attempts from this address: wait {_LOCKOUT_MINUTES} minutes.",
+    "id-address": f"Too many failed attempts: wait {_LOCKOUT_MINUTES} minutes or ask a "
+                  f"supervisor.",
+}
+# A host (and port) that may be repeated in the Content-Security-Policy, and an origin.
+_HOST = r"([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?"
+_ORIGIN = re.compile(rf"https?://{_HOST}")
 HEARTBEAT_SECONDS = 5
 MAINTENANCE_SECONDS = 1.0
 CLAIM_ABANDONED_SECONDS = 30  # take over what a dead desk process left
@@ -79,9 +104,11 @@ class Connections:
 
 def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
                secure_cookies: bool = False) -> Sanic:
-    app = Sanic("teranga_desk")
+    app = Sanic("teranga_desk")  # reads SANIC_* variables: the proxy settings among them
     app.config.REQUEST_MAX_SIZE = 64 * 1024
     app.config.WEBSOCKET_MAX_SIZE = 64 * 1024
+    check_proxy_settings(app.config)
+    allowed_origins = checked_origins(allowed_origins)
     connections = Connections()
     dispatcher = Dispatcher(desk)
 
@@ -89,30 +116,30 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
         agent_id = sessions.agent_id(request.cookies.get(COOKIE))
         return desk.agent(agent_id) if agent_id else None
 
-    def same_origin(request: Request) -> bool:
-        origin = request.headers.get("origin")
-        scheme = "https" if request.scheme in ("https", "wss") else "http"  # ws:// too
-        own = f"{scheme}://{request.host}"
-        return origin == own or origin in allowed_origins
+    def own_origins(request: Request) -> set[str]:
+        return {own_origin(request)} | allowed_origins
 
     @app.on_request
     async def guard(request: Request):
         """Refuse cross-site requests before any handler (or websocket handshake) runs."""
-        is_websocket = request.headers.get("upgrade", "").lower() == "websocket"
-        if (is_websocket or (request.method == "POST" and "origin" in request.headers)) \
-                and not same_origin(request):
-            logger.warning("Refused %s %s from origin %r", request.method, request.path,
-                           request.headers.get("origin"))
-            return response.json({"error": "forbidden origin"}, status=403)
-        if request.path in ("/login", "/health"):
+        if needs_origin(request) and sent_from(request) not in own_origins(request):
+            logger.warning("Refused %s %s from origin %r (referer %r)", request.method,
+                           request.path, request.headers.get("origin"),
+                           request.headers.get("referer"))
+            return response.json({"error": FOREIGN_ORIGIN}, status=403)
+        if request.path in PUBLIC_PATHS:
             return None
         agent = session_agent(request)
         if agent is None:
-            if request.path.startswith(("/api/", "/ws")):
+            if is_api(request.path):
                 return response.json({"error": "log in first"}, status=401)
             return response.redirect("/login")
         request.ctx.agent = agent
         return None
+
+    @app.on_response
+    async def security_headers(request: Request, reply):
+        reply.headers.update(_security_headers(request, own_origins(request)))
 
     @app.exception(DeskError)
     async def desk_error(request: Request, error: DeskError):
@@ -123,6 +150,16 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
         logger.error("%s", error)
         return response.json({"error": "the assistant's server did not answer; "
                                        "try again in a moment"}, status=503)
+
+    @app.exception(Exception)
+    async def any_other_error(request: Request, error: Exception):
+        """Sanic's own errors (404, 405, 413, 400...), Redis down, or a bug: a reason, and
+        the details in the log only."""
+        status, reason = _status_and_reason(request, error)
+        headers = getattr(error, "headers", None) or {}  # such as 405's Allow
+        if is_api(request.path):
+            return response.json({"error": reason}, status=status, headers=headers)
+        return response.text(f"{reason}\n", status=status, headers=headers)
 
     # --- pages ----------------------------------------------------------------------------
 
@@ -138,20 +175,20 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
     async def login(request: Request):
         agent_id = (request.form.get("agent") or "").strip().lower()[:64]
         password = request.form.get("password") or ""
-        # Per id and address: a stranger cannot lock a real agent out from elsewhere.
-        attempt = f"{agent_id}@{request.remote_addr or request.ip}"
-        if sessions.locked_out(attempt):
-            return response.html(_page("login.html", error="Too many failed attempts: "
-                                       "wait 15 minutes or ask a supervisor."), status=429)
+        address = client_address(request)
+        refused_by = sessions.start_login(agent_id, address)  # counted before scrypt runs
+        if refused_by:
+            logger.warning("Desk login refused from %s: %s limit reached", address, refused_by)
+            return response.html(_page("login.html", error=LOCKED_OUT[refused_by]),
+                                 status=429)
         # scrypt takes tens of milliseconds: off the event loop, and run for unknown ids too,
         # so that the answer's timing does not tell which ids exist.
         agent = await asyncio.to_thread(desk.directory.authenticate, agent_id, password)
         if agent is None:
-            sessions.failed(attempt)
-            logger.warning("Failed desk login from %s", request.remote_addr or request.ip)
+            logger.warning("Failed desk login from %s", address)
             return response.html(_page("login.html", error="Unknown agent or wrong "
                                        "password."), status=401)
-        sessions.succeeded(attempt)
+        sessions.login_succeeded(agent_id, address)
         reply = response.redirect("/")
         _set_cookie(reply, sessions.open(agent.id), secure_cookies)
         return reply
@@ -273,6 +310,111 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
         await desk.rasa.close()
 
     return app
+
+
+# --- who is asking, and from where ---------------------------------------------------------
+
+def is_api(path: str) -> bool:
+    """Paths that a script reads: their answers, errors included, are JSON."""
+    return path.startswith("/api/") or path in ("/ws", "/health")
+
+
+def needs_origin(request: Request) -> bool:
+    return request.method in STATE_CHANGING or \
+        request.headers.get("upgrade", "").lower() == "websocket"
+
+
+def checked_origins(origins: set[str]) -> set[str]:
+    """TERANGA_DESK_ORIGINS, each as browsers write an origin (they also go into the CSP)."""
+    normalized = {origin.strip().rstrip("/").lower() for origin in origins}
+    wrong = sorted(origin for origin in normalized if not _ORIGIN.fullmatch(origin))
+    if wrong:
+        raise ValueError(f"TERANGA_DESK_ORIGINS: {', '.join(wrong)} is not an origin such as "
+                         "https://desk.example.com (a scheme, a host, maybe a port)")
+    return normalized
+
+
+def own_origin(request: Request) -> str:
+    """The desk's origin as the browser sees it (behind a proxy, as the proxy says, when
+    Sanic is told about the proxy)."""
+    scheme = "https" if request.scheme in ("https", "wss") else "http"  # ws:// too
+    return f"{scheme}://{request.host}".lower()
+
+
+def sent_from(request: Request) -> str:
+    """The origin of the page that sent the request: its Origin or, when a privacy tool
+    removed that, its Referer's (browsers send one of them with every post)."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin.lower()
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.scheme not in ("http", "https") or not referer.netloc:
+        return ""
+    return f"{referer.scheme}://{referer.netloc.rsplit('@', 1)[-1]}".lower()
+
+
+def client_address(request: Request) -> str:
+    """The agent's address as the proxy tells it, when Sanic knows the proxy (its
+    PROXIES_COUNT, REAL_IP_HEADER or FORWARDED_SECRET); else the socket's. Without those
+    settings Sanic ignores X-Forwarded-For, which anyone can send."""
+    if not request.remote_addr and "x-forwarded-for" in request.headers:
+        _warn_proxy_not_configured()
+    return request.remote_addr or request.ip
+
+
+@cache
+def _warn_proxy_not_configured() -> None:
+    logger.warning("Requests come with X-Forwarded-For, but Sanic's proxy settings give no "
+                   "client address: login throttling counts the proxy's address for everybody."
+                   " Behind one reverse proxy, set SANIC_PROXIES_COUNT=1.")
+
+
+def check_proxy_settings(config: Config) -> None:
+    """Sanic turns SANIC_* values that look like numbers or booleans into them: a wrong count
+    would fail every request, and a secret must stay the text that the proxy sends."""
+    count = config.PROXIES_COUNT
+    if count is not None and (not isinstance(count, int) or count < 0):
+        raise ValueError(f"SANIC_PROXIES_COUNT must be the number of proxies in front of the "
+                         f"desk (1 behind one nginx), not {count!r}")
+    if config.FORWARDED_SECRET is not None:
+        config.FORWARDED_SECRET = os.environ.get("SANIC_FORWARDED_SECRET",
+                                                 str(config.FORWARDED_SECRET))
+    logger.info("Agents' addresses come from %s", "the proxy's headers" if
+                count or config.REAL_IP_HEADER or config.FORWARDED_SECRET else "the socket")
+
+
+# --- what every response says about itself --------------------------------------------------
+
+def _security_headers(request: Request, origins: set[str]) -> dict[str, str]:
+    headers = {"Content-Security-Policy": _content_security_policy(request, origins),
+               "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+               "Referrer-Policy": "same-origin"}
+    if not request.path.startswith("/static/"):
+        headers["Cache-Control"] = "no-store"  # agents' and customers' data
+    return headers
+
+
+def _content_security_policy(request: Request, origins: set[str]) -> str:
+    """Scripts, styles and connections from the desk only; its websocket is named as well,
+    for browsers whose 'self' does not cover ws:// and wss://."""
+    if not re.fullmatch(_HOST, request.host, re.IGNORECASE):
+        origins = origins - {own_origin(request)}  # an odd Host header: not repeated
+    sockets = sorted(f"{scheme}://{origin.split('://', 1)[1]}" for origin in origins
+                     for scheme in ("ws", "wss"))
+    return "; ".join(["default-src 'none'", "script-src 'self'", "style-src 'self'",
+                      "img-src 'self'", f"connect-src 'self' {' '.join(sockets)}".strip(),
+                      "form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'"])
+
+
+def _status_and_reason(request: Request, error: Exception) -> tuple[int, str]:
+    if isinstance(error, redis.RedisError):
+        logger.error("Redis failed on %s %s: %r", request.method, request.path, error)
+        return 503, STORE_DOWN
+    status = getattr(error, "status_code", 500)
+    if isinstance(error, SanicException) and status < 500:
+        return status, str(error)  # Sanic's own message: 404, 405, 413, 400...
+    logger.error("Desk request %s %s failed", request.method, request.path, exc_info=error)
+    return max(status, 500), FAILED
 
 
 async def _reconcile(desk: Desk) -> None:

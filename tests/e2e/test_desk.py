@@ -85,13 +85,20 @@ def test_a_forged_origin_is_refused(server):
     reply = agent.http.post(f"{server.desk_url}/api/presence", json={"available": False},
                             headers={"Origin": "http://evil.example"}, timeout=10)
     assert reply.status_code == 403
-    assert agent.get("/api/me").status_code == 200  # the session itself is fine
+    # No Origin (nor Referer) at all is refused too: browsers always send one of them.
+    unsigned = requests.post(f"{server.desk_url}/api/presence", json={"available": False},
+                             headers={"Cookie": agent.cookie}, timeout=10)
+    assert unsigned.status_code == 403 and unsigned.json()["error"]
+    me = agent.get("/api/me")
+    assert me.status_code == 200  # the session itself is fine
+    assert me.headers["X-Frame-Options"] == "DENY" and me.headers["Cache-Control"] == "no-store"
 
 
 def test_wrong_passwords_are_refused_and_then_locked_out(server):
     def attempt(password):
         return requests.post(f"{server.desk_url}/login", timeout=10, allow_redirects=False,
-                             data={"agent": "musa", "password": password})
+                             data={"agent": "musa", "password": password},
+                             headers={"Origin": server.desk_url})
 
     for _ in range(5):
         assert attempt("wrong password").status_code == 401
@@ -279,7 +286,7 @@ def test_two_desks_never_give_one_conversation_to_two_agents(server, client):
         # Both desk processes and two more desks in this process race for the same queue.
         available(client, "kofi", "esi", "yaw")
         async def race():
-            desks = [Desk(client, RasaApi(server.rasa_url), load_settings(), f"race-{i}")
+            desks = [Desk(client, RasaApi.from_env(server.rasa_url), load_settings(), f"race-{i}")
                      for i in range(2)]
             try:
                 return await asyncio.gather(*(d.dispatch() for d in desks))

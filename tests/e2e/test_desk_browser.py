@@ -32,9 +32,13 @@ def test_an_agent_claims_replies_and_hands_back_in_the_browser(server, real_redi
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 860})
+            blocked = []  # what the desk's Content-Security-Policy stopped
+            page.on("console", lambda message: "Content Security Policy" in message.text
+                    and blocked.append(message.text))
             _work_the_conversation(page, server, sender)
         finally:
             browser.close()
+    assert blocked == []
 
 
 def _work_the_conversation(page, server, sender: str) -> None:

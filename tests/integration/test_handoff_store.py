@@ -156,11 +156,8 @@ def test_sessions_expire_on_logout_and_wrong_passwords_lock_out(client, prefix):
     assert sessions.agent_id(token) is None
     assert sessions.agent_id("x" * 500) is None
     for _ in range(MAX_FAILED_LOGINS):
-        assert not sessions.locked_out("awa")
-        sessions.failed("awa")
-    assert sessions.locked_out("awa")
-    sessions.succeeded("awa")
-    assert not sessions.locked_out("awa")
+        assert sessions.start_login("awa", "192.0.2.1") is None
+    assert sessions.start_login("awa", "192.0.2.1") == "id-address"
 
 
 def test_presence_follows_heartbeats(client, prefix):

@@ -53,9 +53,12 @@ function line(entry) {
   const at = entry.at ? new Date(entry.at * 1000).toLocaleTimeString() : "";
   const label = entry.from === "agent" ? entry.name : entry.from;
   const extra = entry.from === "customer" && entry.intent ? ` · ${entry.intent}` : "";
-  const mood = entry.sentiment && entry.sentiment.label ? ` · ${entry.sentiment.label}`
+  const lost = ["failed", "undelivered"].includes(entry.delivery);
+  const delivery = lost ? " · NOT DELIVERED: the customer did not get this message"
     : (entry.delivery ? ` · ${entry.delivery}` : "");
+  const mood = entry.sentiment && entry.sentiment.label ? ` · ${entry.sentiment.label}` : delivery;
   who.textContent = entry.from === "system" ? at : `${label} · ${at}${extra}${mood}`;
+  if (lost) li.classList.add("undelivered");
   const text = document.createElement("span");
   text.textContent = entry.text;
   li.append(who, text);
