@@ -16,7 +16,10 @@ from pathlib import Path
 import yaml
 
 REQUIRED_FIELDS = ("id", "title", "tags", "updated")
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+# What a title or a tag may be in YAML: one value, never a list or mapping (which, through
+# YAML aliases, can stand for millions of items).
+_SCALARS = (str, int, float)
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
@@ -125,13 +128,18 @@ def _check_fields(path: Path, meta: dict) -> list[Problem]:
                 for name in REQUIRED_FIELDS if meta.get(name) in (None, "", [])]
     article_id = meta.get("id")
     if article_id not in (None, "") and not (isinstance(article_id, str) and
-                                             _ID.match(article_id)):
+                                             _ID.fullmatch(article_id)):
         problems.append(Problem(path, lines.get("id", 2), "the id may contain only lower-case "
                                 "letters, digits and dashes, such as 'reset-pin'"))
+    title = meta.get("title")
+    if title not in (None, "") and not isinstance(title, _SCALARS):
+        problems.append(Problem(path, lines.get("title", 2), "the title must be one line of "
+                                "text, such as 'title: Reset your PIN'"))
     tags = meta.get("tags")
-    if tags not in (None, "", []) and not isinstance(tags, list):
-        problems.append(Problem(path, lines.get("tags", 2), "tags must be a list, such as "
-                                "'tags: [pin, sunucash]'"))
+    if tags not in (None, "", []) and not (isinstance(tags, list) and
+                                           all(isinstance(t, _SCALARS) for t in tags)):
+        problems.append(Problem(path, lines.get("tags", 2), "tags must be a list of words, "
+                                "such as 'tags: [pin, sunucash]'"))
     updated = meta.get("updated")
     if updated not in (None, "") and not isinstance(updated, dt.date):
         problems.append(Problem(path, lines.get("updated", 2), "updated must be a date written "
