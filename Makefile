@@ -6,16 +6,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test train lint bench-latency bench-kb bench-handoff bench-clinc bench-banking77 \
+.PHONY: demo test fuzz train lint bench-latency bench-hostile bench-kb bench-handoff bench-clinc bench-banking77 \
 	bench-sentiment bench-langid bench-scale bench-footprint clean
 
 demo: $(STAMP)
 	$(BIN)/teranga demo
 
 test: $(STAMP)
-	scripts/ensure-chromium
+	scripts/ensure-test-packages
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The long fuzz run: many more random inputs per endpoint than `make test`, and every Unicode
+# code point through the embedder's guard (tests/fuzz, tests/e2e/test_fuzz_inputs.py).
+fuzz: $(STAMP)
+	scripts/ensure-test-packages
+	TERANGA_FUZZ_FULL=1 TERANGA_FUZZ_EXAMPLES=$${TERANGA_FUZZ_EXAMPLES:-1000} \
+		$(BIN)/python -m pytest -q --hypothesis-show-statistics \
+		tests/fuzz tests/e2e/test_fuzz_inputs.py
 
 train: $(STAMP)
 	$(BIN)/teranga train
@@ -25,6 +33,9 @@ lint: $(STAMP)
 
 bench-latency: $(STAMP)
 	$(BIN)/python bench/latency.py
+
+bench-hostile: $(STAMP)
+	$(BIN)/python bench/hostile.py
 
 bench-handoff: $(STAMP)
 	$(BIN)/python bench/handoff.py

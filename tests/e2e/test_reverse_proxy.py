@@ -1,0 +1,90 @@
+"""The shipped nginx configuration (deploy/nginx/teranga.conf), run by Debian's nginx in front
+of the running assistant: the channels and the web chat pass, the Rasa HTTP API does not."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from teranga import runtime
+from teranga.http_api import api_token, auth_header
+from tests.e2e.desk_client import responses
+
+pytestmark = pytest.mark.e2e
+
+SHIPPED = Path("deploy/nginx/teranga.conf")
+BOT, DESK = "bot.example.com", "desk.example.com"
+
+
+@pytest.fixture(scope="module")
+def proxy(server, tmp_path_factory):
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.fail("nginx is missing: `make test` installs Debian's nginx-light")
+    folder = tmp_path_factory.mktemp("nginx")
+    port = runtime.free_port()
+    site = (SHIPPED.read_text()
+            .replace("127.0.0.1:5005", f"127.0.0.1:{server.settings.rasa_port}")
+            .replace("127.0.0.1:5010", f"127.0.0.1:{server.settings.desk_port}")
+            .replace("listen 80;", f"listen 127.0.0.1:{port};"))
+    (folder / "teranga.conf").write_text(site)
+    (folder / "nginx.conf").write_text(f"""
+daemon off;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    include {folder}/teranga.conf;
+}}
+""")
+    process = subprocess.Popen([nginx, "-c", str(folder / "nginx.conf"), "-p", str(folder)],
+                               stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(50):
+        try:
+            requests.get(url, timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def on(site: str) -> dict:
+    return {"Host": site}
+
+
+def test_the_channels_pass_through_the_proxy(proxy, sender):
+    reply = requests.post(f"{proxy}/webhooks/rest/webhook", headers=on(BOT),
+                          json={"sender": sender, "message": "bonjour"}, timeout=30)
+    assert reply.status_code == 200
+    assert [m["text"] for m in reply.json()] == [responses("fr")["utter_greet"]]
+    handshake = requests.get(f"{proxy}/socket.io/?EIO=4&transport=polling", headers=on(BOT),
+                             timeout=10)
+    assert handshake.status_code == 200 and '"sid"' in handshake.text
+
+
+@pytest.mark.parametrize("path", ["/conversations/{sender}/tracker", "/status", "/version",
+                                  "/model/parse", "/conversations/{sender}/tracker/events",
+                                  "/"])
+def test_the_rasa_http_api_is_not_exposed_even_with_a_token(proxy, sender, path):
+    token = auth_header(api_token())
+    for method in ("GET", "POST"):
+        reply = requests.request(method, f"{proxy}{path.format(sender=sender)}",
+                                 headers={**on(BOT), **token}, json={}, timeout=10)
+        assert reply.status_code == 404, (method, path, reply.status_code)
+
+
+def test_the_desk_is_served_on_its_own_site(proxy):
+    assert requests.get(f"{proxy}/health", headers=on(DESK), timeout=10).json() == \
+        {"status": "ok"}
+    assert requests.get(f"{proxy}/health", headers=on(BOT), timeout=10).status_code == 404
