@@ -212,13 +212,19 @@ def test_a_lone_surrogate_is_answered(server, sender):
     assert reply.status_code == 200 and reply.json()
 
 
+CHAT = {"id": 5, "type": "private"}
+SENDER = {"id": 5, "is_bot": False, "first_name": "Amina"}
+
+
 @pytest.mark.parametrize("update", [
     None, [], "text", {"update_id": 1, "message": "str"},
     {"update_id": 1, "message": {"message_id": 1, "date": 0}},
-    {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": "abc"}}},
-    {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 5}, "text": 12345}},
-    {"update_id": 1, "callback_query": {"id": "1", "data": 7, "from": {"id": 5},
-                                        "message": {"message_id": 1, "chat": {"id": 5}}}},
+    {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "hi",
+                                 "chat": {"id": "abc", "type": "private"}}},
+    {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": CHAT, "text": 12345}},
+    {"update_id": 1, "callback_query": {
+        "id": "1", "data": 7, "from": SENDER, "chat_instance": "1",
+        "message": {"message_id": 1, "date": 0, "chat": CHAT, "text": "options"}}},
     {"update_id": True}, {"update_id": "1"}, {"update_id": 10**30}])
 def test_malformed_telegram_updates_get_a_400(server, update):
     reply = requests.post(f"{server.rasa_url}/webhooks/telegram/webhook", json=update,
