@@ -85,8 +85,12 @@ def start_plain_rasa(workdir: Path, redis_url: str, port: int, actions_port: int
     return [actions, server]
 
 
-def bench_services(model: Path, redis_url: str) -> runtime.Services:
-    """Teranga's servers on free ports, logging to .teranga/bench-logs (not started)."""
+def bench_services(model: Path, redis_url: str, flood_guard: bool = False) -> runtime.Services:
+    """Teranga's servers on free ports, logging to .teranga/bench-logs (not started). Load
+    benchmarks send each conversation's messages back to back, faster than any person: the
+    flood guard (teranga/channels/flood.py) is off unless `flood_guard`."""
+    if not flood_guard:
+        os.environ["TERANGA_MAX_MESSAGES_PER_10S"] = "1000000"
     settings = Settings(redis_url=redis_url, rasa_port=runtime.free_port(),
                         desk_port=runtime.free_port(), actions_port=runtime.free_port(),
                         models_dir=model.parent, max_message_chars=2000)

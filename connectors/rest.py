@@ -13,7 +13,7 @@ from redis.exceptions import RedisError, ResponseError
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from teranga.channels import conversation_ids
+from teranga.channels import conversation_ids, flood
 from teranga.channels.inbound import InboundError, parse_rest_body
 from teranga.channels.outbox import Outbox, OutboxOutputChannel, outbox_position, outbox_wait
 from teranga.settings import Settings
@@ -56,6 +56,13 @@ class RestInput(RasaRestInput):
             except InboundError as error:
                 logger.warning("Refused a REST request: %s", error.reason)
                 return response.json({"error": error.reason}, status=error.status)
+            verdict = await flood.check(self.outbox.client, inbound.sender)
+            if not verdict.allowed:
+                return response.json(
+                    {"error": f"more than {flood.max_messages()} messages in "
+                              f"{flood.WINDOW_SECONDS} s in this conversation; send it again "
+                              f"in {verdict.retry_after} s"},
+                    status=429, headers={"Retry-After": str(verdict.retry_after)})
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(UserMessage(inbound.text, collector, inbound.sender,

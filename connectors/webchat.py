@@ -20,6 +20,7 @@ from sanic import response
 from sanic.request import Request
 from socketio import AsyncRedisManager, AsyncServer
 
+from teranga.channels import flood
 from teranga.channels.inbound import InboundError
 from teranga.channels.shared import redis_client
 from teranga.channels.webchat import (
@@ -102,6 +103,8 @@ class WebChatInput(InputChannel):
             session_id = await self._session_of(sid, data)
             if session_id is None:
                 return
+            if not (await flood.check(self._sessions.client, session_id)).allowed:
+                return  # logged by the flood guard; no person types this fast
             await on_new_message(UserMessage(
                 text, WebChatOutput(sio, self.bot_message_evt), session_id,
                 input_channel=self.name(), metadata=metadata))

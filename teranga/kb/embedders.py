@@ -11,6 +11,8 @@ Vectors are L2-normalised float32, so inner product is cosine similarity.
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from typing import Protocol
 
 import numpy as np
@@ -115,6 +117,39 @@ class SentenceTransformerEmbedder:
             return text
         first_left_out = offsets[room][0] - len(self.query_prefix)
         return cut_at_word(text, max(first_left_out, 0))
+
+
+class QueryCache:
+    """An embedder that remembers its latest query vectors: in one turn the knowledge base
+    embeds the same question twice (for the answer, then for the candidates shown to the
+    agent), and the embedding is most of its cost."""
+
+    def __init__(self, embedder: Embedder, size: int = 256) -> None:
+        self.embedder = embedder
+        self.name, self.dim = embedder.name, embedder.dim
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # actions may run in several threads
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            fresh = dict(zip(missing, self.embedder.embed_queries(missing), strict=True))
+        with self._lock:
+            if missing:
+                self._vectors.update(fresh)
+            found = [self._vectors.get(t) for t in texts]
+            for text in texts:
+                if text in self._vectors:
+                    self._vectors.move_to_end(text)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        found = [v if v is not None else fresh[t] for v, t in zip(found, texts, strict=True)]
+        return np.stack(found) if found else np.zeros((0, self.dim), dtype=np.float32)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self.embedder.embed_passages(texts)
 
 
 def _as_matrix(vectors, dim: int) -> np.ndarray:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from teranga.kb.articles import Catalogue, read_catalogue
-from teranga.kb.embedders import DEFAULT_EMBEDDER, Embedder, make_embedder
+from teranga.kb.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, make_embedder
 from teranga.kb.index import BuildReport, build_index
 from teranga.kb.retriever import Calibration, KbAnswer, Ranking, Retriever
 from teranga.settings import PROJECT_ROOT
@@ -45,7 +45,7 @@ class KbSettings:
 class KnowledgeBase:
     def __init__(self, settings: KbSettings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or make_embedder(settings.embedder)
+        self.embedder = QueryCache(embedder or make_embedder(settings.embedder))
         self.calibration = Calibration.load(calibration_path(self.embedder.name))
         self.retriever: Retriever | None = None
 

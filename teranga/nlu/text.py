@@ -9,6 +9,7 @@ can take (no lone surrogates, no control characters, NFKC) and whose cost is bou
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -79,6 +80,9 @@ def encodable(text: str) -> str:
     return unicodedata.normalize("NFKC", _CONTROL.sub(" ", replace_surrogates(text, "")))
 
 
+# Each model of the pipeline asks for the same message: computed once (4 times cost up to
+# 20 ms of the worst message's NLU, holding the GIL the event loop needs).
+@functools.lru_cache(maxsize=64)
 def bounded(text: str) -> str:
     """What every model sees of a message: `encodable`, runs of one symbol cut to
     MAX_SYMBOL_RUN, at most MAX_SYMBOLS symbols and MAX_MODEL_CHARS characters (cut at a

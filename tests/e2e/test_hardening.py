@@ -59,6 +59,17 @@ def test_the_honorific_repeated_is_answered_on_every_channel(server, fake_twilio
     assert say(server.rasa_url, sender, "bonjour") == [responses("fr")["utter_greet"]]
 
 
+def test_a_conversation_flooding_the_server_is_held_back(server, sender):
+    """No person sends 25 messages in a few seconds; a program doing so gets 429s with the
+    time to wait, and the server stays there for everybody else."""
+    statuses = [rest(server, {"sender": sender, "message": "ok"}) for _ in range(25)]
+    refused = [r for r in statuses if r.status_code == 429]
+    assert refused and all(r.status_code in (200, 429) for r in statuses)
+    assert int(refused[0].headers["Retry-After"]) >= 1 and "again in" in refused[0].json()["error"]
+    assert say(server.rasa_url, f"test-{uuid.uuid4().hex[:10]}", "bonjour") == [
+        responses("fr")["utter_greet"]]
+
+
 # --- 2. strangers wrote into other channels' conversations --------------------------------
 
 @pytest.mark.parametrize("stolen", ["whatsapp:+221770032060", "+221770032060",
