@@ -8,7 +8,6 @@ import asyncio
 import logging
 import shutil
 import socket
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
@@ -27,6 +26,7 @@ from teranga.desk.auth import LOGIN_LIMITS, Sessions
 from teranga.desk.service import Desk
 from teranga.handoff.agents import Agent, AgentDirectory, hash_password
 from teranga.handoff.availability import load_settings
+from tests.running_app import RunningApp
 
 PASSWORD = "correct horse battery"
 AGENT = "adama"  # no end-to-end test uses this id
@@ -42,38 +42,8 @@ class NoRasa:
         pass
 
 
-class RunningDesk:
-    """The desk's Sanic app serving on a free port, from a thread and event loop of its own
-    (its background tasks are not started)."""
-
-    def __init__(self, app: Sanic) -> None:
-        self.app = app
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.server = self.loop.run_until_complete(self.app.create_server(
-            sock=self.socket, return_asyncio_server=True, access_log=False))  # listening
-        self.loop.run_until_complete(self.server.startup())
-        self.ready.set()
-        self.loop.run_forever()
-
-    def __enter__(self) -> RunningDesk:
-        self.thread.start()
-        assert self.ready.wait(15), "the desk did not start"
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        def stop():
-            self.server.close()
-            self.loop.stop()
-
-        self.loop.call_soon_threadsafe(stop)
-        self.thread.join(10)
+class RunningDesk(RunningApp):
+    """The desk's Sanic app serving on a free port (its background tasks are not started)."""
 
     def session(self, origin: str | None = None, **headers: str) -> requests.Session:
         """A browser of an agent, logged in from a page at `origin` (the desk's own)."""
