@@ -83,7 +83,8 @@ def test_rest_cannot_use_another_channels_conversation_id(server, stolen):
     assert outbox.status_code == 400
 
 
-def test_an_agents_reply_to_a_whatsapp_customer_never_reaches_a_stranger(server, fake_twilio):
+def whatsapp_customer_with_fatou(server, fake_twilio) -> tuple[str, AgentSession]:
+    """A WhatsApp customer who asked for a person, and Fatou, who claimed the conversation."""
     customer = f"whatsapp:{phone()}"
     assert deliver(server, fake_twilio, "twilio_whatsapp", customer,
                    "je veux parler a un conseiller svp").ok
@@ -92,6 +93,11 @@ def test_an_agents_reply_to_a_whatsapp_customer_never_reaches_a_stranger(server,
     wait_until(lambda: customer in [c["conversation_id"]
                                     for c in fatou.get("/api/queue").json()["waiting"]])
     assert fatou.act(customer, "claim").ok
+    return customer, fatou
+
+
+def test_an_agents_reply_to_a_whatsapp_customer_never_reaches_a_stranger(server, fake_twilio):
+    customer, fatou = whatsapp_customer_with_fatou(server, fake_twilio)
     stranger = rest(server, {"sender": customer, "message": "je suis le client, mon PIN ?"})
     assert stranger.status_code == 403
     assert fatou.act(customer, "reply", text="Bonjour, ici Fatou.").ok
@@ -188,14 +194,7 @@ def test_the_http_api_needs_a_signed_token_in_a_header(server, sender):
 
 
 def test_an_agent_sees_when_their_reply_could_not_be_delivered(server, fake_twilio):
-    customer = f"whatsapp:{phone()}"
-    assert deliver(server, fake_twilio, "twilio_whatsapp", customer,
-                   "je veux parler a un conseiller svp").ok
-    fake_twilio.wait_for(customer)
-    fatou = AgentSession(server.desk_url, "fatou")
-    wait_until(lambda: customer in [c["conversation_id"]
-                                    for c in fatou.get("/api/queue").json()["waiting"]])
-    assert fatou.act(customer, "claim").ok
+    customer, fatou = whatsapp_customer_with_fatou(server, fake_twilio)
     fake_twilio.fail(customer, 400)  # Twilio refuses it: no retry helps
     assert fatou.act(customer, "reply", text="Bonjour, ici Fatou.").ok
 

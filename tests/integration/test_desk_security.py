@@ -8,7 +8,6 @@ import asyncio
 import logging
 import shutil
 import socket
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
@@ -77,21 +76,6 @@ class RunningDesk(RunningApp):
 def several_apps(monkeypatch):
     """Sanic refuses a second app of the same name, outside its test mode."""
     monkeypatch.setattr(Sanic, "test_mode", True)
-
-
-@pytest.fixture
-def client(real_redis_url) -> redis.Redis:
-    return redis.Redis.from_url(real_redis_url)
-
-
-@pytest.fixture
-def sessions(client):
-    """Sessions and login counts of the test's own, removed afterwards."""
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    yield Sessions(client, prefix)
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
 
 
 @pytest.fixture(scope="module")

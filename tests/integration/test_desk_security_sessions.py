@@ -3,30 +3,11 @@ one address, per address over all ids, per id over all addresses."""
 
 from __future__ import annotations
 
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-
-import pytest
-import redis
 
 from teranga.desk.auth import LOCKOUT_SECONDS, LOGIN_LIMITS, Sessions
 
 HOME, ELSEWHERE = "192.0.2.10", "192.0.2.20"
-
-
-@pytest.fixture
-def client(real_redis_url) -> redis.Redis:
-    return redis.Redis.from_url(real_redis_url)
-
-
-@pytest.fixture
-def sessions(client):
-    """Sessions with a key prefix of the test's own, removed afterwards."""
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    yield Sessions(client, prefix)
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
 
 
 def fail(sessions: Sessions, agent_id: str, address: str, times: int = 1) -> None:

@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
-import pytest
 import redis
 
 from teranga.handoff.ownership import BOT, QUEUED, Ownership, agent_owner
 from teranga.handoff.queue import Escalation, EscalationQueue
-
-
-@pytest.fixture
-def client(real_redis_url):
-    return redis.Redis.from_url(real_redis_url)
-
-
-@pytest.fixture
-def prefix(client):
-    """A key prefix of the test's own, removed afterwards."""
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    yield prefix
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
 
 
 def escalation(conversation: str) -> Escalation:
