@@ -4,7 +4,6 @@ verified, answered at once, and processed in the background."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from typing import Any
@@ -15,7 +14,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from teranga.channels.dedupe import first_time
-from teranga.channels.inbound import InboundError
+from teranga.channels.inbound import InboundError, parse_json_object
 from teranga.channels.shared import Background, ProviderOutput, redis_client
 from teranga.channels.telegram import (
     CHANNEL,
@@ -71,12 +70,12 @@ class TelegramInput(InputChannel):
                 logger.warning("Refused a Telegram update with a missing or wrong secret")
                 return response.json({"error": "forbidden"}, status=403)
             try:
-                message = read_update(json.loads(request.body or b"null"), max_chars)
-            except (InboundError, json.JSONDecodeError, UnicodeDecodeError, RecursionError,
-                    ValueError) as error:
-                logger.warning("Refused a Telegram update: %s", error)
-                return response.json({"error": f"not a Telegram update: {error}"[:300]},
-                                     status=400)
+                update = parse_json_object(request.body or b"null", "a Telegram update")
+                message = read_update(update, max_chars)
+            except InboundError as error:
+                logger.warning("Refused a Telegram update: %s", error.reason)
+                return response.json({"error": f"not a Telegram update: {error.reason}"[:300]},
+                                     status=error.status)
             if message is None:
                 return response.json({"ok": True})
             try:

@@ -229,7 +229,7 @@ class Services:
                   "rasa": f"{self.rasa_url}/status", "desk": f"{self.desk_url}/health"}
         deadline = time.monotonic() + timeout
         for name, url in checks.items():
-            while not _answers(url):
+            while not answers(url):
                 if self.processes[name].poll() is not None:
                     raise RuntimeError(f"The {name} server stopped; see {self.log_dir}/{name}.log")
                 if time.monotonic() > deadline:
@@ -285,7 +285,8 @@ def _stop_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """The server at `url` answers 2xx (the HTTP API with a JWT)."""
     try:
         return requests.get(url, timeout=2, headers=auth_header(api_token(create=True))).ok
     except requests.RequestException:

@@ -133,20 +133,19 @@ class QueryCache:
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            fresh = dict(zip(missing, self.embedder.embed_queries(missing), strict=True))
+            known.update(zip(missing, self.embedder.embed_queries(missing), strict=True))
         with self._lock:
-            if missing:
-                self._vectors.update(fresh)
-            found = [self._vectors.get(t) for t in texts]
-            for text in texts:
-                if text in self._vectors:
-                    self._vectors.move_to_end(text)
+            for text in dict.fromkeys(texts):
+                self._vectors[text] = known[text]
+                self._vectors.move_to_end(text)
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
-        found = [v if v is not None else fresh[t] for v, t in zip(found, texts, strict=True)]
-        return np.stack(found) if found else np.zeros((0, self.dim), dtype=np.float32)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([known[t] for t in texts])
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self.embedder.embed_passages(texts)

@@ -10,7 +10,6 @@ import pytest
 import requests
 
 from teranga import runtime
-from teranga.http_api import api_token, auth_header
 from tests.e2e.conftest import TELEGRAM_SECRET
 from tests.e2e.desk_client import responses, wait_until
 
@@ -24,7 +23,7 @@ def test_a_stopping_rasa_process_sends_the_replies_it_owes(server, trained_model
     process = server.processes["rasa-stopping"]
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _answers(url), timeout=180, step=0.5)
+        wait_until(lambda: runtime.answers(f"{url}/status"), timeout=180, step=0.5)
         chat_ids = [int(time.time() * 1000) % 10**9 + n for n in range(3)]
         for chat_id in chat_ids:
             reply = requests.post(f"{url}/webhooks/telegram/webhook",
@@ -41,9 +40,3 @@ def test_a_stopping_rasa_process_sends_the_replies_it_owes(server, trained_model
             process.kill()
         server.processes.pop("rasa-stopping", None)
 
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/status", headers=auth_header(api_token()), timeout=2).ok
-    except requests.RequestException:
-        return False

@@ -7,7 +7,6 @@ server never issued, or one of another channel, gets a new conversation instead.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,12 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from teranga.channels import conversation_ids
-from teranga.channels.inbound import InboundError, client_metadata, prepare_text
+from teranga.channels.inbound import (
+    InboundError,
+    client_metadata,
+    parse_json_object,
+    prepare_text,
+)
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent
@@ -59,16 +63,18 @@ def read_user_message(data: Any, max_chars: int) -> tuple[str, dict]:
         raise InboundError("a user_uttered event carries a JSON object")
     raw = data.get("message")
     text, notes = prepare_text(raw if isinstance(raw, str) else "", max_chars)
-    metadata = data.get("metadata") or data.get("customData") or {}
-    if isinstance(metadata, str):
-        try:
-            metadata = json.loads(metadata)
-        except (json.JSONDecodeError, RecursionError, ValueError):
-            metadata = {}
-    try:
-        metadata = client_metadata(metadata if isinstance(metadata, dict) else {})
-    except InboundError:
-        metadata = {}  # the message itself is fine: keep it, drop what came with it
+    metadata = _client_metadata(data.get("metadata") or data.get("customData") or {})
     if notes:
         metadata["teranga"] = notes
     return text, metadata
+
+
+def _client_metadata(metadata: Any) -> dict:
+    """What the widget attached, as every channel accepts it; some widgets send a JSON
+    string. Anything else is dropped: the message itself is fine, so it is kept."""
+    try:
+        if isinstance(metadata, str):
+            metadata = parse_json_object(metadata.encode("utf-8", "surrogatepass"), "{...}")
+        return client_metadata(metadata if isinstance(metadata, dict) else {})
+    except InboundError:
+        return {}
