@@ -1,6 +1,6 @@
 """Rasa channel for Telegram in webhook mode (thin: the logic is in
 teranga/channels/telegram.py). Telegram calls `POST /webhooks/telegram/webhook`; the update is
-verified, answered at once, and processed in the background."""
+verified, stored durably (teranga/channels/pipeline.py), and only then answered."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import logging
 import os
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel
 from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from teranga.channels.dedupe import first_time
 from teranga.channels.inbound import InboundError, parse_json_object
-from teranga.channels.shared import Background, ProviderOutput, redis_client
+from teranga.channels.pipeline import Pipeline
+from teranga.channels.shared import ProviderOutput, redis_client
 from teranga.channels.telegram import (
     CHANNEL,
     TelegramSender,
@@ -44,7 +44,7 @@ class TelegramInput(InputChannel):
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
         self._sender: TelegramSender | None = None
-        self.background = Background()
+        self.pipeline = Pipeline.shared()
 
     @property
     def sender(self) -> TelegramSender:
@@ -53,10 +53,12 @@ class TelegramInput(InputChannel):
         return self._sender
 
     def get_output_channel(self) -> OutputChannel:
-        return ProviderOutput(self.sender)
+        return self.pipeline.output(CHANNEL)
 
     def blueprint(self, on_new_message) -> Blueprint:
         webhook = Blueprint("teranga_telegram_webhook", __name__)
+        self.pipeline.register(CHANNEL, on_new_message, lambda: ProviderOutput(self.sender))
+        self.pipeline.attach(webhook)
         max_chars = Settings.from_env().max_message_chars
 
         @webhook.route("/", methods=["GET"])
@@ -79,22 +81,16 @@ class TelegramInput(InputChannel):
             if message is None:
                 return response.json({"ok": True})
             try:
-                if not await first_time(self.sender.redis, CHANNEL, str(message.update_id)):
+                if not await self.pipeline.accept(CHANNEL, message.sender,
+                                                  str(message.update_id), message.text,
+                                                  message.metadata):
                     logger.info("Telegram delivered update %s again: ignored",
                                 message.update_id)
-                    return response.json({"ok": True})
             except RedisError:
                 logger.exception("Could not accept Telegram update %s: Redis is unavailable",
                                  message.update_id)
                 return response.json({"error": "temporarily unavailable"}, status=503)
-            self.background.process(on_new_message, UserMessage(
-                message.text, self.get_output_channel(), message.sender,
-                input_channel=CHANNEL, metadata=message.metadata))
             return response.json({"ok": True})
-
-        @webhook.listener("before_server_stop")
-        async def finish_accepted(*_args):
-            await self.background.drain()
 
         return webhook
 

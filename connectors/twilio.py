@@ -1,7 +1,7 @@
 """Rasa channels for SMS and WhatsApp through Twilio (thin: the logic is in
 teranga/channels/twilio.py). Twilio calls `POST /webhooks/<name>/webhook`; the webhook is
-verified, answered at once, and the message processed in the background, so that Twilio
-never times out and retries because the bot was slow."""
+verified, stored durably (teranga/channels/pipeline.py) and only then answered, so that Twilio
+neither times out waiting for the bot nor is told "received" about a message we could lose."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ import logging
 import os
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel
 from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from teranga.channels import delivery_status, options
-from teranga.channels.dedupe import first_time
 from teranga.channels.inbound import InboundError
 from teranga.channels.outbound import chosen_option
-from teranga.channels.shared import Background, ProviderOutput, redis_client
+from teranga.channels.pipeline import Pipeline
+from teranga.channels.shared import ProviderOutput, redis_client
 from teranga.channels.twilio import (
     EMPTY_TWIML,
     TwilioSender,
@@ -49,7 +49,7 @@ class TwilioSmsInput(InputChannel):
     def __init__(self, settings: TwilioSettings) -> None:
         self.settings = settings
         self._sender: TwilioSender | None = None
-        self.background = Background()
+        self.pipeline = Pipeline.shared()
 
     @property
     def sender(self) -> TwilioSender:
@@ -58,10 +58,12 @@ class TwilioSmsInput(InputChannel):
         return self._sender
 
     def get_output_channel(self) -> OutputChannel:
-        return ProviderOutput(self.sender)
+        return self.pipeline.output(self.name())
 
     def blueprint(self, on_new_message) -> Blueprint:
         webhook = Blueprint(f"teranga_{self.name()}_webhook", __name__)
+        self.pipeline.register(self.name(), on_new_message, lambda: ProviderOutput(self.sender))
+        self.pipeline.attach(webhook)
         max_chars = Settings.from_env().max_message_chars
 
         @webhook.route("/", methods=["GET"])
@@ -82,7 +84,7 @@ class TwilioSmsInput(InputChannel):
                 logger.warning("Refused a %s webhook: %s", self.name(), error.reason)
                 return response.text(error.reason, status=error.status)
             try:
-                await self._accept(message, on_new_message)
+                await self._accept(message)
             except RedisError:
                 logger.exception("Could not accept %s %s: Redis is unavailable", self.name(),
                                  message.sid)
@@ -108,23 +110,17 @@ class TwilioSmsInput(InputChannel):
                     return response.text("temporarily unavailable", status=503)
             return response.empty()
 
-        @webhook.listener("before_server_stop")
-        async def finish_accepted(*_args):
-            await self.background.drain()
-
         return webhook
 
-    async def _accept(self, message, on_new_message) -> None:
-        """Once per MessageSid: remember the customer wrote (WhatsApp's window) and hand the
-        message to Rasa in the background, so that Twilio gets its answer at once."""
-        if not await first_time(self.sender.redis, self.name(), message.sid):
+    async def _accept(self, message) -> None:
+        """Store the message for Rasa (once per MessageSid) and remember the customer wrote
+        (WhatsApp's window)."""
+        text = await self._picked_option(message.sender, message.text)
+        if not await self.pipeline.accept(self.name(), message.sender, message.sid, text,
+                                          message.metadata):
             logger.info("%s delivered %s again: ignored", self.name(), message.sid)
             return
         await record_inbound(self.sender.redis, self.name(), message.sender)
-        text = await self._picked_option(message.sender, message.text)
-        self.background.process(on_new_message, UserMessage(
-            text, self.get_output_channel(), message.sender, input_channel=self.name(),
-            metadata=message.metadata))
 
     async def _picked_option(self, sender: str, text: str) -> str:
         """A "2" answering numbered options becomes the second option's payload."""
