@@ -16,7 +16,10 @@ import redis.asyncio as aioredis
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+# About a minute in all: a reply waits on the durable delivery queue meanwhile (and the
+# conversation's later replies behind it, in order), so a provider's short outage loses
+# nothing; what is still refused after that becomes a dead letter.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 DEAD_LETTERS = "teranga:dead-letters"
 KEEP_DEAD_LETTERS = 1000
 

@@ -19,6 +19,10 @@ def _statuses(conversation_id: str) -> str:
     return f"teranga:delivery:{conversation_id}"
 
 
+def _parts(conversation_id: str) -> str:
+    return f"teranga:delivery-parts:{conversation_id}"
+
+
 def _sid(provider_id: str) -> str:
     return f"teranga:delivery-id:{provider_id}"
 
@@ -35,7 +39,18 @@ async def sent(client: aioredis.Redis, conversation_id: str, timestamp: float | 
                  ex=KEEP_SECONDS)
         pipe.hset(_statuses(conversation_id), message_key(timestamp), status)
         pipe.expire(_statuses(conversation_id), KEEP_SECONDS)
+        pipe.hincrby(_parts(conversation_id), message_key(timestamp), 1)
+        pipe.expire(_parts(conversation_id), KEEP_SECONDS)
         await pipe.execute()
+
+
+async def parts_sent(client: aioredis.Redis, conversation_id: str,
+                     timestamp: float | None) -> int:
+    """How many parts of this message the provider already took: a delivery taken over
+    from a process that died mid-message sends only the rest."""
+    if timestamp is None:
+        return 0
+    return int(await client.hget(_parts(conversation_id), message_key(timestamp)) or 0)
 
 
 async def reported(client: aioredis.Redis, provider_id: str, status: str) -> bool:

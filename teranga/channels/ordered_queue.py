@@ -158,6 +158,11 @@ class Consumer:
         self._tasks: list[asyncio.Task] = []
         self._stopping = asyncio.Event()
 
+    @property
+    def holding(self) -> bool:
+        """Whether entries read by this consumer are still to finish."""
+        return bool(self._held)
+
     def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._forever(step, pause)) for step, pause in (

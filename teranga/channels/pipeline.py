@@ -18,6 +18,7 @@ durable queues in Redis (teranga/channels/ordered_queue.py), consumed by every R
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
+from redis.exceptions import RedisError
 
 from teranga.channels.dedupe import REMEMBER_SECONDS, seen_key
 from teranga.channels.ordered_queue import Consumer, Entry, Follow, OrderedQueue
@@ -35,6 +37,7 @@ from teranga.channels.shared import redis_client
 logger = logging.getLogger(__name__)
 
 INTAKE_ID = "intake_id"  # in a user event's metadata["teranga"]: the message's id
+DRAIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -117,15 +120,26 @@ class Pipeline:
             return
         for queue in (self.intake, self.delivery):
             await queue.ensure_group()
+        # Sending mostly waits (on the provider, on retries): many conversations at once.
         self._consumers = [Consumer(self.intake, self._take_turn),
-                           Consumer(self.delivery, self._deliver)]
+                           Consumer(self.delivery, self._deliver, concurrency=256)]
         for consumer in self._consumers:
             consumer.start()
 
     async def stop(self) -> None:
-        consumers, self._consumers = self._consumers, []
-        for consumer in consumers:  # the turns first: their replies are then delivered
-            await consumer.stop()
+        """The turns in progress finish, then the replies they queued are sent (within
+        `DRAIN_SECONDS`), so that a graceful stop owes nobody a reply; what is left stays
+        queued for the other processes, or for this one when it is back."""
+        if not self._consumers:
+            return
+        turns, sends = self._consumers
+        self._consumers = []
+        await turns.stop()
+        deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
+        while asyncio.get_running_loop().time() < deadline and \
+                (sends.holding or await _queued(self.delivery)):
+            await asyncio.sleep(0.05)
+        await sends.stop()
 
     async def accept(self, channel: str, conversation_id: str, message_id: str, text: str,
                      metadata: dict | None = None) -> bool:
@@ -179,6 +193,13 @@ class Pipeline:
         await channel.direct_output().send_response(entry.conversation,
                                                     json.loads(entry.fields["message"]))
         await self.delivery.complete(entry)
+
+
+async def _queued(queue: OrderedQueue) -> int:
+    try:
+        return await queue.client.xlen(queue.stream)
+    except RedisError:
+        return 0
 
 
 def _until_next_user(events: list) -> list:

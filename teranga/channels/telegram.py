@@ -152,7 +152,8 @@ class TelegramSender:
     async def send_text(self, recipient: str, text: str, timestamp: float | None = None,
                         choices: list[Option] | None = None) -> None:
         parts, lost = split_long(text), False
-        for index, part in enumerate(parts):
+        already = await delivery_status.parts_sent(self.redis, recipient, timestamp)
+        for index, part in enumerate(parts[already:], start=already):
             last = index == len(parts) - 1
             sent = await self._send(recipient, part, choices if last else None)
             if sent:

@@ -130,7 +130,8 @@ class TwilioSender:
         """Twilio's message ids of the parts sent (None for a part that became a dead
         letter); `timestamp` is the bot message's, whose delivery the desk shows."""
         sids = []
-        for part in self.parts(text):
+        for part in self.parts(text)[await delivery_status.parts_sent(self.redis, to,
+                                                                       timestamp):]:
             sid = await self._send(to, part)
             if sid:
                 await delivery_status.sent(self.redis, to, timestamp, sid)

@@ -25,9 +25,14 @@ class FakeTelegram:
         self.failures: dict[int, list[int]] = defaultdict(list)
         self.url = ""
         self._ids = itertools.count(1000)
+        self.down: tuple[int, float] | None = None  # (status, until): an outage
 
     def fail(self, chat_id: int, *statuses: int) -> None:
         self.failures[chat_id].extend(statuses)
+
+    def outage(self, status: int, seconds: float) -> None:
+        """Answer every sendMessage with `status` for `seconds`."""
+        self.down = (status, time.monotonic() + seconds)
 
     def to(self, chat_id: int) -> list[str]:
         return [m["text"] for m in self.sent if int(m["chat_id"]) == chat_id]
@@ -68,7 +73,9 @@ class FakeTelegram:
         if self.failures[chat_id]:
             status = self.failures[chat_id].pop(0)
             return _error(status, ERRORS[status])
-        self.sent.append(params)
+        if self.down and time.monotonic() < self.down[1]:
+            return _error(self.down[0], ERRORS[self.down[0]])
+        self.sent.append({**params, "at": time.time()})
         return _ok({"message_id": next(self._ids), "date": int(time.time()),
                     "chat": {"id": chat_id, "type": "private"}, "text": params["text"]})
 

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import defaultdict
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientError, ClientSession, web
 from twilio.request_validator import RequestValidator
 
 ERRORS = {400: (21211, "The 'To' number is not a valid phone number."),
@@ -27,11 +27,16 @@ class FakeTwilio:
         self.failures: dict[str, list[int]] = defaultdict(list)  # recipient -> statuses to give
         self.url = ""
         self.callbacks: tuple[str, str] | None = None  # (public prefix, where it really is)
+        self.down: tuple[int, float] | None = None  # (status, until): an outage
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def fail(self, recipient: str, *statuses: int) -> None:
         """Answer the next requests for `recipient` with these statuses, in order."""
         self.failures[recipient].extend(statuses)
+
+    def outage(self, status: int, seconds: float) -> None:
+        """Answer every request with `status` for `seconds`."""
+        self.down = (status, time.monotonic() + seconds)
 
     def to(self, recipient: str) -> list[str]:
         return [m["Body"] for m in self.sent if m["To"] == recipient]
@@ -59,8 +64,10 @@ class FakeTwilio:
         if self.failures[recipient]:
             status = self.failures[recipient].pop(0)
             return _error(status, *ERRORS[status])
+        if self.down and time.monotonic() < self.down[1]:
+            return _error(self.down[0], *ERRORS[self.down[0]])
         sid = "SM" + uuid.uuid4().hex
-        self.sent.append({**form, "sid": sid})
+        self.sent.append({**form, "sid": sid, "at": time.time()})
         if form.get("StatusCallback") and self.callbacks:
             asyncio.get_running_loop().create_task(self._report(form["StatusCallback"], sid))
         return web.json_response({
@@ -79,8 +86,12 @@ class FakeTwilio:
                 await asyncio.sleep(0.2)
                 params = {"MessageSid": sid, "MessageStatus": status,
                           "AccountSid": self.account_sid}
-                await session.post(callback.replace(public, local, 1), data=params,
-                                   headers={"X-Twilio-Signature": self.sign(callback, params)})
+                try:
+                    await session.post(callback.replace(public, local, 1), data=params,
+                                       headers={"X-Twilio-Signature": self.sign(callback,
+                                                                                params)})
+                except ClientError:  # the server is down (a fault test): Twilio gives up too
+                    return
 
     def start(self) -> str:
         ready = threading.Event()
