@@ -44,13 +44,19 @@ class TelegramInput(InputChannel):
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
         self._sender: TelegramSender | None = None
-        self.pipeline = Pipeline.shared()
+        self._pipeline: Pipeline | None = None
 
     @property
     def sender(self) -> TelegramSender:
         if self._sender is None:
             self._sender = TelegramSender(self.settings, redis_client())
         return self._sender
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:  # the process's one pipeline, unless a test gives another
+            self._pipeline = Pipeline.shared()
+        return self._pipeline
 
     def get_output_channel(self) -> OutputChannel:
         return self.pipeline.output(CHANNEL)

@@ -49,13 +49,19 @@ class TwilioSmsInput(InputChannel):
     def __init__(self, settings: TwilioSettings) -> None:
         self.settings = settings
         self._sender: TwilioSender | None = None
-        self.pipeline = Pipeline.shared()
+        self._pipeline: Pipeline | None = None
 
     @property
     def sender(self) -> TwilioSender:
         if self._sender is None:  # made in the server's event loop, on first use
             self._sender = TwilioSender(self.settings, self.name(), redis_client())
         return self._sender
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:  # the process's one pipeline, unless a test gives another
+            self._pipeline = Pipeline.shared()
+        return self._pipeline
 
     def get_output_channel(self) -> OutputChannel:
         return self.pipeline.output(self.name())

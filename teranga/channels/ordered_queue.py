@@ -228,7 +228,12 @@ class Consumer:
         alive_since = time.time() - DEAD_AFTER_SECONDS
         alive = {m.decode() for m in await self.client.zrangebyscore(self.members,
                                                                       alive_since, "+inf")}
-        for consumer in await self.client.xinfo_consumers(self.queue.stream, self.queue.group):
+        try:
+            consumers = await self.client.xinfo_consumers(self.queue.stream, self.queue.group)
+        except ResponseError:  # no stream or group yet (Redis was away at start, or wiped)
+            await self.queue.ensure_group()
+            return
+        for consumer in consumers:
             name = consumer["name"].decode() if isinstance(consumer["name"], bytes) \
                 else consumer["name"]
             if name in alive or name == self.name:

@@ -119,7 +119,11 @@ class Pipeline:
         if self._consumers:  # every channel's blueprint asks: once is enough
             return
         for queue in (self.intake, self.delivery):
-            await queue.ensure_group()
+            try:
+                await queue.ensure_group()
+            except RedisError as error:  # the consumers make it once Redis is back
+                logger.warning("Redis unavailable at start (%s): consuming when it is back",
+                               error)
         # Sending mostly waits (on the provider, on retries): many conversations at once.
         self._consumers = [Consumer(self.intake, self._take_turn),
                            Consumer(self.delivery, self._deliver, concurrency=256)]

@@ -18,6 +18,7 @@ from connectors.telegram import TelegramInput
 from connectors.twilio import TwilioSmsInput
 from teranga import runtime
 from teranga.channels.outbox import Outbox
+from teranga.channels.pipeline import Pipeline
 from teranga.channels.telegram import TelegramSender, TelegramSettings
 from teranga.channels.twilio import TwilioSender, TwilioSettings
 from tests.running_app import RunningApp
@@ -50,6 +51,7 @@ def test_a_twilio_webhook_while_redis_is_down_gets_a_503(dead_redis, caplog):
     channel = TwilioSmsInput(settings)
     channel._sender = TwilioSender(settings, channel.name(),
                                    aioredis.Redis.from_url(dead_redis, socket_connect_timeout=1))
+    channel._pipeline = Pipeline(aioredis.Redis.from_url(dead_redis, socket_connect_timeout=1))
     params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": "+221770000001", "Body": "bonjour"}
     signature = RequestValidator(settings.auth_token).compute_signature(WEBHOOK, params)
     received: list = []
@@ -65,6 +67,7 @@ def test_a_telegram_update_while_redis_is_down_gets_a_503(dead_redis):
     channel = TelegramInput(settings)
     channel._sender = TelegramSender(settings,
                                      aioredis.Redis.from_url(dead_redis, socket_connect_timeout=1))
+    channel._pipeline = Pipeline(aioredis.Redis.from_url(dead_redis, socket_connect_timeout=1))
     update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": "bonjour",
                                           "chat": {"id": 5, "type": "private"}}}
     received: list = []
