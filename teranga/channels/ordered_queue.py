@@ -66,6 +66,10 @@ return done
 """
 
 
+class NotHere(Exception):
+    """This process cannot handle the entry (its channel is not configured here)."""
+
+
 @dataclass(order=True)
 class Entry:
     seq: int
@@ -179,7 +183,9 @@ class Consumer:
         if workers:
             logger.info("%s: finishing %d conversation(s) before stopping", self.queue.name,
                         len(workers))
-            await asyncio.wait(workers, timeout=timeout)
+            _done, late = await asyncio.wait(workers, timeout=timeout)
+            for worker in late:  # what they hold goes to the others
+                worker.cancel()
         try:
             await self.client.zrem(self.members, self.name)
         except RedisError:
@@ -289,7 +295,7 @@ class Consumer:
         waiting = self._waiting[conversation]
         waited_since: float | None = None
         try:
-            while waiting:
+            while waiting and not self._stopping.is_set():  # stopping: start nothing new
                 entry = waiting[0]
                 done = await self._retry(lambda: self.queue.done(conversation))
                 if entry.seq > done + 1:  # its predecessor is elsewhere, or being reclaimed
@@ -311,6 +317,7 @@ class Consumer:
         finally:
             if not waiting:
                 self._waiting.pop(conversation, None)
+                self._workers.pop(conversation, None)
 
     async def _handle(self, entry: Entry) -> None:
         """`handle(entry)`, tried again while Redis is away (as a reclaimed entry: the
@@ -325,6 +332,10 @@ class Consumer:
                     raise
                 logger.warning("%s: Redis unavailable (%s) during entry %s; retrying",
                                self.queue.name, error, entry.id)
+            except NotHere as error:  # kept, never dropped: the configuration must change
+                logger.error("%s: entry %s waits: %s", self.queue.name, entry.id, error)
+                await asyncio.sleep(5.0)
+                continue
             except Exception:
                 failures += 1
                 logger.exception("%s: entry %s of %s failed (attempt %d)", self.queue.name,

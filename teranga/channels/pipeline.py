@@ -31,7 +31,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from redis.exceptions import RedisError
 
 from teranga.channels.dedupe import REMEMBER_SECONDS, seen_key
-from teranga.channels.ordered_queue import Consumer, Entry, Follow, OrderedQueue
+from teranga.channels.ordered_queue import Consumer, Entry, Follow, NotHere, OrderedQueue
 from teranga.channels.shared import redis_client
 
 logger = logging.getLogger(__name__)
@@ -156,9 +156,7 @@ class Pipeline:
         return seq is not None
 
     async def _take_turn(self, entry: Entry) -> None:
-        channel = self.channels.get(entry.fields["channel"])
-        if channel is None:
-            raise RuntimeError(f"no channel {entry.fields['channel']!r} in this process")
+        channel = self._channel(entry)
         replies = await self._stored_replies(entry) if entry.reclaimed else None
         if replies is None:
             collector = TurnReplies(entry.fields["channel"])
@@ -190,12 +188,16 @@ class Pipeline:
                         if isinstance(e, BotUttered)]
         return None
 
-    async def _deliver(self, entry: Entry) -> None:
+    def _channel(self, entry: Entry) -> Channel:
         channel = self.channels.get(entry.fields["channel"])
         if channel is None:
-            raise RuntimeError(f"no channel {entry.fields['channel']!r} in this process")
-        await channel.direct_output().send_response(entry.conversation,
-                                                    json.loads(entry.fields["message"]))
+            raise NotHere(f"the channel {entry.fields['channel']} is not configured in this "
+                          "process: every Rasa process needs the same channels")
+        return channel
+
+    async def _deliver(self, entry: Entry) -> None:
+        output = self._channel(entry).direct_output()
+        await output.send_response(entry.conversation, json.loads(entry.fields["message"]))
         await self.delivery.complete(entry)
 
 

@@ -158,3 +158,26 @@ def test_accepting_while_redis_is_down_raises_rather_than_pretending():
             await pipeline.accept("sms", "+221770000003", "x", "bonjour")
 
     asyncio.run(scenario())
+
+
+def test_a_graceful_stop_finishes_the_turn_in_hand_and_leaves_the_rest(real_redis_url,
+                                                                         prefix):
+    async def scenario():
+        bot, sent = Bot(slow=0.5), []
+        stopping = pipeline_for(real_redis_url, prefix, bot, sent)
+        await stopping.start()
+        for number in range(4):
+            await stopping.accept("sms", "+221770000004", f"g{number}", str(number))
+        await wait_for(lambda: len(stopping._consumers[0]._held) == 4)
+        await stopping.stop()
+        assert [text for _, text in sent] == ["re: 0"]  # finished and delivered, no more
+        survivor = pipeline_for(real_redis_url, prefix, bot, sent)
+        started = time.monotonic()
+        await survivor.start()
+        await wait_for(lambda: len(sent) == 4)
+        assert time.monotonic() - started < ordered_queue.DEAD_AFTER_SECONDS  # at once
+        await survivor.stop()
+        assert [text for _, text in bot.turns] == ["0", "1", "2", "3"]
+        assert [text for _, text in sent] == ["re: 0", "re: 1", "re: 2", "re: 3"]
+
+    asyncio.run(scenario())
