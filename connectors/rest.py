@@ -23,7 +23,9 @@ logger = logging.getLogger(__name__)
 
 class RestInput(RasaRestInput):
     """Replies come back in the HTTP response; messages sent later (an agent's) wait in an
-    outbox that the client collects with `GET /webhooks/rest/outbox?sender=...&after=...`."""
+    outbox that the client collects with `GET /webhooks/rest/outbox?sender=...&after=...`.
+    The outbox keeps every message after the client's last `after` (its read position) and
+    lets go only of what it has read past, or what is 30 days old (teranga/channels/outbox.py)."""
 
     def __init__(self) -> None:
         self._outbox: Outbox | None = None

@@ -6,7 +6,22 @@ plus the project's own widget (`/webhooks/socketio/widget.js`, one script tag) a
 Two differences from Rasa's own channel: every socket joins the room of its session (Rasa
 3.6.21 forgets to await `enter_room`, so with session persistence no bot message reached the
 widget), and sockets are managed through Redis (socket.io's AsyncRedisManager), so an
-agent's reply sent by any Rasa process reaches the customer's socket."""
+agent's reply sent by any Rasa process reaches the customer's socket.
+
+Nothing is lost while the customer is away (teranga/channels/webchat/__init__.py):
+
+- `user_uttered` may carry `client_id` (the widget's random id for the message) and ask for
+  a Socket.IO acknowledgement. The message goes to the durable pipeline
+  (teranga/channels/pipeline.py) and the ack says `{"status": "sent", "id": <transcript id>}`
+  once it is stored, also for a resend of an id already accepted (which is not processed
+  again); `{"status": "retry", "after": <seconds>}` when it could not be stored now or the
+  conversation writes too fast; `{"status": "refused", "reason": ...}` when it never will be.
+- Every message to the widget is recorded in the conversation's transcript, then emitted
+  with its transcript id (`bot_uttered` `{"id", "text", ...}`).
+- `session_request` `{"session_id", "after"}`: with an `after` key (null or the last
+  transcript id the widget has), a resumed conversation's missed messages, both sides, come
+  back to that socket only as `transcript` `{"session_id", "messages": [...]}`. Widgets that
+  send no `after` (rasa-webchat) get no replay, as before."""
 
 from __future__ import annotations
 
@@ -14,33 +29,54 @@ import logging
 import os
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
+from redis.exceptions import RedisError
 from sanic import response
 from sanic.request import Request
 from socketio import AsyncRedisManager, AsyncServer
 
 from teranga.channels import flood
 from teranga.channels.inbound import InboundError
+from teranga.channels.outbox import Outbox
+from teranga.channels.pipeline import Pipeline
 from teranga.channels.shared import redis_client
 from teranga.channels.webchat import (
     STATIC,
     WebChatSessions,
+    bot_entry,
+    client_message_id,
+    customer_entry,
+    intake_message_id,
+    missed,
     read_user_message,
     requested_session_id,
+    transcript,
 )
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
+RETRY_SECONDS = 5  # what a widget is told to wait when its message could not be stored
 
 
 class WebChatOutput(SocketIOOutput):
-    """Rasa's socket.io output, telling an agent's messages apart (`agent`, `agent_name`)."""
+    """Rasa's socket.io output, telling an agent's messages apart (`agent`, `agent_name`),
+    recording each message in the conversation's transcript before emitting it with its
+    transcript id. This is the channel's direct output: the pipeline's delivery worker sends
+    through it (a RedisError makes the worker try again later)."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str, messages: Outbox) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.messages = messages
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         who = {key: kwargs[key] for key in ("agent", "agent_name") if kwargs.get(key)}
         for part in text.strip().split("\n\n"):  # as Rasa's: one bubble per paragraph
             await self._send_message(recipient_id, {"text": part, **who})
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        entry_id = await self.messages.put(socket_id, bot_entry(response))
+        await self.sio.emit(self.bot_message_evt, {**response, "id": entry_id}, room=socket_id)
 
 
 class WebChatInput(InputChannel):
@@ -60,9 +96,29 @@ class WebChatInput(InputChannel):
         self.socketio_path = socketio_path
         self.sio: AsyncServer | None = None
         self._sessions: WebChatSessions | None = None
+        self._transcript: Outbox | None = None
 
-    def get_output_channel(self) -> OutputChannel | None:
-        return WebChatOutput(self.sio, self.bot_message_evt) if self.sio else None
+    @property
+    def pipeline(self) -> Pipeline:
+        return Pipeline.shared()  # the process's one pipeline, made on first use
+
+    @property
+    def sessions(self) -> WebChatSessions:
+        if self._sessions is None:  # made in the server's event loop, on first use
+            self._sessions = WebChatSessions(redis_client())
+        return self._sessions
+
+    @property
+    def transcript(self) -> Outbox:
+        if self._transcript is None:
+            self._transcript = transcript(self.sessions.client)
+        return self._transcript
+
+    def get_output_channel(self) -> OutputChannel:
+        return self.pipeline.output(self.name())
+
+    def direct_output(self) -> WebChatOutput:
+        return WebChatOutput(self.sio, self.bot_message_evt, self.transcript)
 
     def blueprint(self, on_new_message) -> SocketBlueprint:
         manager = AsyncRedisManager(os.environ["REDIS_URL"]) if os.environ.get("REDIS_URL") \
@@ -72,6 +128,8 @@ class WebChatInput(InputChannel):
         self.sio = sio
         webhook = SocketBlueprint(sio, self.socketio_path, "teranga_socketio_webhook",
                                   __name__)
+        self.pipeline.register(self.name(), on_new_message, self.direct_output)
+        self.pipeline.attach(webhook)
         max_chars = Settings.from_env().max_message_chars
 
         @webhook.route("/", methods=["GET"])
@@ -90,37 +148,68 @@ class WebChatInput(InputChannel):
         # A client may emit an event with no argument or several: take the first, if any.
         @sio.on("session_request")
         async def session_request(sid: str, *args: Any) -> None:
-            await self._confirm_session(sid, requested_session_id(args[0] if args else None))
+            data = args[0] if args else None
+            requested = requested_session_id(data)
+            session_id = await self._confirm_session(sid, requested)
+            if isinstance(data, dict) and "after" in data:  # a widget that keeps no history
+                await self._replay(sid, session_id, data["after"],
+                                   resumed=session_id == requested)
 
+        # The return value is the Socket.IO acknowledgement, for widgets that ask for one.
         @sio.on(self.user_message_evt)
-        async def handle_message(sid: str, *args: Any) -> None:
+        async def handle_message(sid: str, *args: Any) -> dict:
             data = args[0] if args else None
             try:
                 text, metadata = read_user_message(data, max_chars)
             except InboundError as error:
                 logger.warning("Ignored a web chat event: %s", error.reason)
-                return
+                return {"status": "refused", "reason": error.reason}
             session_id = await self._session_of(sid, data)
             if session_id is None:
-                return
-            if not (await flood.check(self._sessions.client, session_id)).allowed:
-                return  # logged by the flood guard; no person types this fast
-            await on_new_message(UserMessage(
-                text, WebChatOutput(sio, self.bot_message_evt), session_id,
-                input_channel=self.name(), metadata=metadata))
+                return {"status": "refused", "reason": "not this socket's conversation"}
+            verdict = await flood.check(self.sessions.client, session_id)
+            if not verdict.allowed:  # logged by the flood guard; no person types this fast
+                return {"status": "retry", "after": verdict.retry_after}
+            client_id = client_message_id(data)
+            try:
+                accepted = await self.pipeline.accept(
+                    self.name(), session_id, intake_message_id(session_id, client_id), text,
+                    metadata)
+            except RedisError:  # not stored: the widget keeps it and sends it again
+                logger.exception("Could not accept a web chat message of %s", session_id)
+                return {"status": "retry", "after": RETRY_SECONDS}
+            entry_id = None
+            if accepted:
+                try:
+                    entry_id = await self.transcript.put(
+                        session_id, customer_entry(text, metadata, data, client_id))
+                except RedisError:  # accepted all the same: only a reload will not show it
+                    logger.exception("Could not record a message of %s in its transcript",
+                                     session_id)
+            return {"status": "sent", "id": entry_id}
 
         return webhook
 
     async def _confirm_session(self, sid: str, requested: str | None) -> str:
         """Bind the socket to the conversation it may speak in: the one it asked for if
         this server issued it, else a new one."""
-        if self._sessions is None:  # made in the server's event loop, on first use
-            self._sessions = WebChatSessions(redis_client())
-        session_id = await self._sessions.resume_or_issue(requested)
+        session_id = await self.sessions.resume_or_issue(requested)
         await self.sio.save_session(sid, {"session_id": session_id})
         await self.sio.enter_room(sid, session_id)
         await self.sio.emit("session_confirm", session_id, room=sid)
         return session_id
+
+    async def _replay(self, sid: str, session_id: str, after: Any, resumed: bool) -> None:
+        """What this socket's widget missed, to this socket only; nothing for a new
+        conversation."""
+        messages: list[dict] = []
+        if resumed:
+            try:
+                messages = await missed(self.transcript, session_id, after)
+            except RedisError:
+                logger.exception("Could not read the transcript of %s", session_id)
+        await self.sio.emit("transcript", {"session_id": session_id, "messages": messages},
+                            room=sid)
 
     async def _session_of(self, sid: str, data: Any) -> str | None:
         """The conversation this socket holds; a message naming another one is refused

@@ -1,14 +1,20 @@
 """The web chat: Rasa's socket.io protocol with a socket.io client (as Rasa web-chat widgets
-speak it), and the project's widget on its demo page in headless Chromium, through a
-hand-over to an agent whose reply appears in the widget."""
+speak it), the transcript a widget coming back is sent, and the project's widget on its demo
+page in headless Chromium, through a hand-over to an agent whose reply appears in the
+widget."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import queue
+import re
+import time
+import uuid
 from pathlib import Path
 
 import pytest
+import socketio
 import websockets
 from playwright.sync_api import expect, sync_playwright
 
@@ -16,6 +22,53 @@ from tests.e2e.desk_client import AgentSession, responses, wait_until
 from tests.e2e.test_desk_browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOT
 
 pytestmark = pytest.mark.e2e
+TRANSCRIPT_ID = re.compile(r"[0-9]+-[0-9]+")
+
+
+class Visit:
+    """A web-chat visit with python-socketio's own client: events in the order they came,
+    and acknowledgements (`call`)."""
+
+    EVENTS = ("session_confirm", "transcript", "bot_uttered")
+
+    def __init__(self, rasa_url: str) -> None:
+        self.client = socketio.Client(reconnection=False)
+        self.arrived: queue.Queue = queue.Queue()
+        for name in self.EVENTS:
+            self.client.on(name, lambda data, name=name: self.arrived.put((name, data)))
+        self.client.connect(rasa_url, transports=["websocket"], socketio_path="/socket.io")
+
+    def __enter__(self) -> Visit:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.client.disconnect()
+
+    def emit(self, event: str, data: object) -> None:
+        self.client.emit(event, data)
+
+    def call(self, event: str, data: object) -> object:
+        """Emit asking for an acknowledgement; what the server acknowledged with."""
+        return self.client.call(event, data, timeout=10)
+
+    def event(self, name: str, timeout: float = 20) -> object:
+        """The next event's data, which must be a `name`."""
+        got, data = self.arrived.get(timeout=timeout)
+        assert got == name, (got, data)
+        return data
+
+    def quiet(self, seconds: float) -> list[tuple[str, object]]:
+        """Whatever arrives within `seconds`."""
+        time.sleep(seconds)
+        events = []
+        while not self.arrived.empty():
+            events.append(self.arrived.get())
+        return events
+
+    def new_session(self, after: object = None) -> tuple[str, list]:
+        """A new conversation; (its id, the transcript the server sent)."""
+        self.emit("session_request", {"session_id": None, "after": after})
+        return self.event("session_confirm"), self.event("transcript")["messages"]
 
 
 def test_rasa_s_socketio_protocol_is_spoken(server):
@@ -43,7 +96,45 @@ def test_rasa_s_socketio_protocol_is_spoken(server):
                 return {"event": event, **data}
 
     reply = asyncio.run(talk())
+    assert TRANSCRIPT_ID.fullmatch(reply.pop("id"))  # where it is in the transcript
     assert reply == {"event": "bot_uttered", "text": responses("fr")["utter_greet"]}
+
+
+def test_a_widget_coming_back_gets_what_it_missed(server):
+    """The transcript: the customer's accepted messages (with their client id) and what the
+    widget was sent, replayed after the last id the widget names, to that socket only."""
+    greet = responses("fr")["utter_greet"]
+    client_id = uuid.uuid4().hex
+    with Visit(server.rasa_url) as first:
+        session_id, history = first.new_session()
+        assert history == []
+        ack = first.call("user_uttered", {"message": "bonjour", "client_id": client_id,
+                                          "session_id": session_id})
+        assert ack["status"] == "sent" and TRANSCRIPT_ID.fullmatch(ack["id"])
+        reply = first.event("bot_uttered")
+        assert reply["text"] == greet
+    said = {"id": ack["id"], "from": "customer", "text": "bonjour", "client_id": client_id}
+    answered = {"id": reply["id"], "from": "bot", "text": greet}
+
+    for after, missed in ((None, [said, answered]), (ack["id"], [answered]),
+                          (reply["id"], [])):
+        with Visit(server.rasa_url) as again:
+            again.emit("session_request", {"session_id": session_id, "after": after})
+            assert again.event("session_confirm") == session_id
+            assert again.event("transcript") == {"session_id": session_id, "messages": missed}
+
+    # A widget that keeps its own history (rasa-webchat) sends no `after`: no replay.
+    with Visit(server.rasa_url) as webchat:
+        webchat.emit("session_request", {"session_id": session_id})
+        assert webchat.event("session_confirm") == session_id
+        assert webchat.quiet(1.5) == []
+
+    # An id this server did not issue is a new conversation, with nothing to replay.
+    with Visit(server.rasa_url) as stranger:
+        stranger.emit("session_request", {"session_id": f"web:{uuid.uuid4().hex}",
+                                          "after": None})
+        assert stranger.event("session_confirm") != session_id
+        assert stranger.event("transcript")["messages"] == []
 
 
 def test_a_customer_chats_in_the_widget_and_an_agent_answers(server, real_redis_url):

@@ -3,16 +3,24 @@
 Web-chat conversation ids are issued by the server (`web:` and 128 random bits) and kept in
 Redis, so a widget coming back after a reload resumes its conversation, while an id the
 server never issued, or one of another channel, gets a new conversation instead.
+
+Each conversation has a transcript (an `Outbox` stream, `teranga:webchat:transcript:<id>`):
+every message sent to the widget is recorded there before it is emitted with its transcript
+id, and so is every message of the customer's that was accepted (with the widget's client
+message id). A widget coming back (a reload, a new socket) asks for what it missed after the
+last id it has, or for the recent conversation when it has none.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from teranga.channels import conversation_ids
 from teranga.channels.inbound import (
@@ -21,10 +29,76 @@ from teranga.channels.inbound import (
     parse_json_object,
     prepare_text,
 )
+from teranga.channels.outbox import DELIVERED_FIELDS, Outbox, Retention, outbox_position
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent
 SESSION_DAYS = 90  # a visitor who comes back within this finds their conversation
+# The transcript lives as long as the session and is never trimmed by reading (it is what a
+# reload shows); 1000 messages is far more than a web-chat conversation holds.
+TRANSCRIPT_RETENTION = Retention(max_age_seconds=SESSION_DAYS * 86400, hard_cap=1000,
+                                 read_grace_seconds=None)
+RECENT_MESSAGES = 50  # what a widget with nothing shown gets: the recent conversation
+MISSED_MESSAGES = 200  # at most this many after the widget's last id, oldest first
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def transcript(client: aioredis.Redis) -> Outbox:
+    return Outbox(client=client, prefix="teranga:webchat:transcript:",
+                  retention=TRANSCRIPT_RETENTION, name="web-chat transcript")
+
+
+async def missed(messages: Outbox, session_id: str, after: Any) -> list[dict]:
+    """What a widget coming back has not seen: the messages after the transcript id it
+    names, or the recent conversation when it names none (or one that is not an id)."""
+    try:
+        position = outbox_position(after) if isinstance(after, str) and after else None
+    except ValueError:
+        position = None
+    if position is not None:
+        try:
+            return await messages.read(session_id, position, count=MISSED_MESSAGES)
+        except ResponseError:  # shaped like an id, but none Redis can have (over 64 bits)
+            pass
+    return await messages.latest(session_id, RECENT_MESSAGES)
+
+
+def bot_entry(message: dict[str, Any]) -> dict[str, Any]:
+    """A message to the widget as the transcript keeps it: from the bot or an agent."""
+    entry = {k: message[k] for k in DELIVERED_FIELDS if message.get(k)}
+    return {"from": "agent" if message.get("agent") else "bot", **entry}
+
+
+def customer_entry(text: str, metadata: dict, data: dict,
+                   client_id: str | None) -> dict[str, Any]:
+    """A customer's accepted message as the transcript keeps it: what the widget showed (a
+    button's title rather than its payload, the whole of a long message) and the widget's
+    client message id."""
+    notes = metadata.get("teranga") or {}
+    shown = data.get("shown")
+    if isinstance(shown, str) and shown.strip():
+        text, _notes = prepare_text(shown, 200)
+    else:
+        text = notes.get("full_text") or text
+        if notes.get("slash_escaped"):
+            text = "/" + text[1:]  # escaped for Rasa only
+    entry: dict[str, Any] = {"from": "customer", "text": text}
+    if client_id:
+        entry["client_id"] = client_id
+    return entry
+
+
+def client_message_id(data: Any) -> str | None:
+    """The widget's id for this message (random, so that a resend is recognised), if it
+    sent a well-formed one; other widgets send none."""
+    value = data.get("client_id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and _CLIENT_ID.fullmatch(value) else None
+
+
+def intake_message_id(session_id: str, client_id: str | None) -> str:
+    """The id the pipeline dedupes on: the client's within its conversation (so no
+    conversation can take another's), or a new one when the widget sent none."""
+    return f"{session_id}:{client_id or 'server-' + uuid.uuid4().hex}"
 
 
 def requested_session_id(data: Any) -> str | None:
