@@ -43,6 +43,7 @@ from pathlib import Path
 import aiohttp
 import redis
 import requests
+import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -52,6 +53,7 @@ from latency import bench_services  # noqa: E402
 from teranga import runtime  # noqa: E402
 from teranga.channels.outbound import Option, numbered, split_for_sms, split_long  # noqa: E402
 from teranga.channels.twilio import TWILIO_BODY_LIMIT  # noqa: E402
+from teranga.channels.webchat import intake_message_id  # noqa: E402
 from teranga.http_api import TOKEN_VARIABLE, api_token, auth_header  # noqa: E402
 from teranga.settings import Settings  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
@@ -61,7 +63,7 @@ TEXTS = ["bonjour", "quel est mon solde", "comment recharger mon crédit", "merc
          "j'ai perdu ma puce", "how do i check my balance", "au revoir"]
 PUBLIC_URL = "https://bot.example.com"
 TELEGRAM_SECRET = uuid.uuid4().hex
-CHANNELS = ("twilio_sms", "twilio_whatsapp", "telegram", "rest")
+CHANNELS = ("twilio_sms", "twilio_whatsapp", "telegram", "socketio", "rest")
 
 
 class RedisServer:
@@ -106,6 +108,7 @@ class Sent:
     first_sent_at: float | None = None
     accepted_at: float | None = None
     attempts: int = 0
+    client_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass
@@ -118,6 +121,8 @@ class Run:
     rest_replies: dict[str, list[tuple[float, list[str]]]] = field(
         default_factory=lambda: defaultdict(list))
     started: float = field(default_factory=time.monotonic)
+    web: list[WebCustomer] = field(default_factory=list)
+    sockets_back_at: float = 0.0  # web-chat sockets are dropped until then
     _next_url: itertools.cycle = None
 
     def url(self) -> str:
@@ -128,6 +133,93 @@ class Run:
     def fault(self, what: str) -> None:
         self.faults.append((time.monotonic() - self.started, what))
         print(f"  {time.monotonic() - self.started:6.1f} s  {what}", flush=True)
+
+
+class WebCustomer:
+    """A web-chat visitor with python-socketio's client, doing what the project's widget
+    does: each message with a client id, sent again until acknowledged; after a dropped
+    socket, reconnect and ask for what was missed (`after` the last transcript id)."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.client: socketio.Client | None = None
+        self.session_id: str | None = None
+        self.last_id: str | None = None
+        self.received: dict[str, tuple[float, str]] = {}  # transcript id -> (at, text)
+        self._confirmed = threading.Event()
+        self._lock = threading.Lock()
+
+    def _receive(self, message: dict) -> None:
+        with self._lock:
+            if message.get("from") == "customer" or message["id"] in self.received:
+                return
+            self.received[message["id"]] = (time.time(), message.get("text") or "")
+            if self.last_id is None or _stream_id(message["id"]) > _stream_id(self.last_id):
+                self.last_id = message["id"]
+
+    def _confirm(self, session_id) -> None:
+        self.session_id = session_id if isinstance(session_id, str) else \
+            session_id["session_id"]
+        self._confirmed.set()
+
+    def connect(self) -> bool:
+        client = socketio.Client(reconnection=False)
+        client.on("session_confirm", self._confirm)
+        client.on("bot_uttered", self._receive)
+        client.on("transcript", lambda data: [self._receive(m) for m in data["messages"]])
+        self._confirmed.clear()
+        try:
+            client.connect(self.run.url(), transports=["websocket"],
+                           socketio_path="/socket.io", wait_timeout=5)
+            client.emit("session_request", {"session_id": self.session_id,
+                                            "after": self.last_id})
+            if self._confirmed.wait(5):
+                self.client = client
+                return True
+        except (socketio.exceptions.ConnectionError, ValueError):
+            pass
+        self._close(client)
+        return False
+
+    def drop(self) -> None:
+        if self.client:
+            self._close(self.client)
+
+    @staticmethod
+    def _close(client: socketio.Client) -> None:
+        try:
+            client.disconnect()
+        except Exception:  # already gone
+            pass
+
+    def send(self, message: Sent) -> None:
+        deadline = time.monotonic() + 180
+        message.first_sent_at = time.time()
+        while time.monotonic() < deadline:
+            if time.monotonic() < self.run.sockets_back_at or \
+                    not (self.client and self.client.connected):
+                time.sleep(max(0.2, self.run.sockets_back_at - time.monotonic()))
+                self.connect()
+                continue
+            message.attempts += 1
+            message.conversation = self.session_id
+            message.message_id = intake_message_id(self.session_id, message.client_id)
+            try:
+                ack = self.client.call("user_uttered", {
+                    "message": message.text, "session_id": self.session_id,
+                    "client_id": message.client_id}, timeout=10)
+            except (socketio.exceptions.TimeoutError, socketio.exceptions.SocketIOError):
+                self.drop()
+                continue
+            if ack and ack.get("status") == "sent":
+                message.accepted_at = time.time()
+                return
+            time.sleep(float((ack or {}).get("after") or 1))
+
+
+def _stream_id(entry_id: str) -> tuple[int, int]:
+    milliseconds, _, sequence = entry_id.partition("-")
+    return int(milliseconds), int(sequence or 0)
 
 
 async def post_until_accepted(run: Run, session: aiohttp.ClientSession, message: Sent,
@@ -187,6 +279,20 @@ def conversation_ids(conversations: int) -> dict[str, list[str]]:
             "rest": [f"chaos-{uuid.uuid4().hex[:12]}" for _ in range(conversations)]}
 
 
+def web_customer(run: Run, count: int, interval: float) -> None:
+    visitor = WebCustomer(run)
+    run.web.append(visitor)
+    while not visitor.connect():
+        time.sleep(0.5)
+    for number in range(count):
+        message = Sent("socketio", visitor.session_id, "", TEXTS[number % len(TEXTS)])
+        run.sent.append(message)
+        started = time.monotonic()
+        visitor.send(message)
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    visitor.drop()
+
+
 async def customer(run: Run, channel: str, conversation: str, count: int,
                    interval: float) -> None:
     ids = itertools.count(uuid.uuid4().int % 10**9)
@@ -212,12 +318,19 @@ def inject_faults(run: Run, services, redis_server: RedisServer, seconds: float,
             (0.42, "kill -9 Redis, restart it at once", lambda: _restart(redis_server)),
             (0.56, "Twilio answers 500 and Telegram 429 for 8 s",
              lambda: (run.twilio.outage(500, 8), run.telegram.outage(429, 8))),
+            (0.64, "every web-chat socket dropped for 4 s", lambda: _drop_sockets(run, 4)),
             (0.72, "kill -9 Rasa process 2", lambda: _kill(services, "rasa-2"))]
     for at, what, act in plan:
         if stop.wait(max(0.0, run.started + at * seconds - time.monotonic())):
             return
         run.fault(what)
         act()
+
+
+def _drop_sockets(run: Run, seconds: float) -> None:
+    run.sockets_back_at = time.monotonic() + seconds
+    for visitor in run.web:
+        visitor.drop()
 
 
 def _kill(services, name: str) -> None:
@@ -249,6 +362,8 @@ def expected_parts(channel: str, bot_event: dict) -> list[str]:
                                    for c in choices])
         return split_for_sms(text) if channel == "twilio_sms" else \
             split_long(text, TWILIO_BODY_LIMIT)
+    if channel == "socketio":  # one bubble per paragraph (connectors/webchat.py)
+        return text.strip().split("\n\n") if text.strip() else []
     return split_long(text) + ([data["image"]] if data.get("image") else [])
 
 
@@ -258,6 +373,9 @@ def delivered(run: Run, channel: str, conversation: str) -> list[tuple[float, st
     if channel == "telegram":
         chat_id = int(conversation.removeprefix("telegram:"))
         return [(m["at"], m["text"]) for m in run.telegram.sent if int(m["chat_id"]) == chat_id]
+    if channel == "socketio":
+        return [received for visitor in run.web if visitor.session_id == conversation
+                for received in visitor.received.values()]
     return [(at, text) for at, texts in run.rest_replies[conversation] for text in texts
             if text]
 
@@ -386,9 +504,11 @@ def main() -> int:
 
         async def customers() -> None:
             ids = conversation_ids(args.conversations)
-            await asyncio.gather(*(customer(run, channel, conversation, count, args.interval)
-                                   for channel, conversations in ids.items()
-                                   for conversation in conversations))
+            await asyncio.gather(
+                *(customer(run, channel, conversation, count, args.interval)
+                  for channel, conversations in ids.items() for conversation in conversations),
+                *(asyncio.to_thread(web_customer, run, count, args.interval)
+                  for _ in range(args.conversations)))
         asyncio.run(customers())
         stop.set()
         _drain(redis_server.url, urls)

@@ -11,6 +11,11 @@ Robustness:
   messages.
 - The HTTP API always needs a JWT signed with TERANGA_API_TOKEN, read from the environment
   (`with_api_secret`).
+- A tracker store error (Redis away) is raised, not swallowed. Rasa's FailSafeTrackerStore
+  logged it and went on with an in-memory tracker: a turn taken while Redis restarted was
+  saved nowhere, and a failed read became a new, empty conversation saved over the real one.
+  Raised, the turn fails, and its message is processed again from the durable intake
+  (teranga/channels/pipeline.py); a REST client gets a 503 and sends it again.
 
 Speed, measured with py-spy on the Rasa server:
 - `jsonschema.validate` checks the *schema itself* before checking the data, on every call.
@@ -35,7 +40,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jsonschema
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
@@ -99,12 +106,26 @@ async def _parse_message(self, message, tracker=None, only_output_properties=Tru
     return parse_data
 
 
+def _raise(error: Exception) -> None:
+    raise error
+
+
+def _create_tracker_store(store, domain):
+    """Agent._create_tracker_store of Rasa 3.6.21, with errors raised rather than replaced
+    by an in-memory tracker."""
+    if store is None:
+        store = InMemoryTrackerStore(domain)
+    store.domain = domain
+    return FailSafeTrackerStore(store, on_tracker_store_error=_raise)
+
+
 def patch() -> None:
     expected = (callable(getattr(jsonschema, "validate", None)),
                 hasattr(Event, "resolve_by_type"),
                 hasattr(MessageProcessor, "_parse_message_with_graph"),
                 hasattr(MessageProcessor, "_check_for_unseen_features"),
-                hasattr(MessageProcessor, "_update_full_retrieval_intent"))
+                hasattr(MessageProcessor, "_update_full_retrieval_intent"),
+                hasattr(Agent, "_create_tracker_store"))
     if not all(expected):
         raise RuntimeError("jsonschema or Rasa is not what teranga.dialogue.rasa_server "
                            "expects (Rasa 3.6.21): remove the patch or update it")
@@ -112,6 +133,7 @@ def patch() -> None:
     Event.resolve_by_type = staticmethod(_resolve_by_type)
     RemoteAction.run = _run_remote_action
     MessageProcessor.parse_message = _parse_message
+    Agent._create_tracker_store = staticmethod(_create_tracker_store)
 
 
 def with_api_secret(argv: list[str]) -> list[str]:
