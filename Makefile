@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test fuzz train lint bench-latency bench-hostile bench-kb bench-handoff bench-clinc bench-banking77 \
-	bench-sentiment bench-langid bench-scale bench-footprint clean
+	bench-sentiment bench-langid bench-scale bench-footprint bench-history bench-chaos clean
 
 demo: $(STAMP)
 	$(BIN)/teranga demo
@@ -58,6 +58,14 @@ bench-scale: $(STAMP)
 
 bench-footprint: $(STAMP)
 	$(BIN)/python bench/footprint.py
+
+# Kills Rasa, the action server and Redis while customers write on every channel
+# (docs/reliability.md); `make test` runs its short version.
+bench-chaos: $(STAMP)
+	$(BIN)/python bench/chaos.py
+
+bench-history: $(STAMP)
+	$(BIN)/python bench/history.py
 
 bench-kb: $(STAMP)
 	$(BIN)/python bench/kb_eval.py

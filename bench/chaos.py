@@ -121,6 +121,8 @@ class Run:
     rest_replies: dict[str, list[tuple[float, list[str]]]] = field(
         default_factory=lambda: defaultdict(list))
     started: float = field(default_factory=time.monotonic)
+    started_at: float = field(default_factory=time.time)
+    doubles: list[str] = field(default_factory=list)  # each reply received twice, and when
     web: list[WebCustomer] = field(default_factory=list)
     sockets_back_at: float = 0.0  # web-chat sockets are dropped until then
     _next_url: itertools.cycle = None
@@ -414,6 +416,9 @@ def check(run: Run, rasa_url: str) -> dict[str, Counter]:
         wanted, received = Counter(p for _, p in parts), Counter(text for _, text in got)
         figure["replies lost"] += sum((wanted - received).values())
         figure["replies duplicated"] += sum((received - wanted).values())
+        for text in received - wanted:
+            times = ", ".join(f"{at - run.started_at:.1f} s" for at, t in got if t == text)
+            run.doubles.append(f"{channel}: {text[:40]!r} received at {times}")
         longest[channel] = max(longest[channel], _longest_wait(accepted, got))
     for channel, seconds in longest.items():
         figures[channel]["longest wait (s)"] = round(seconds, 1)
@@ -519,6 +524,8 @@ def main() -> int:
         done.set()
         redis_server.close()
     print_table(figures, run.faults)
+    for double in run.doubles:
+        print(f"- reply sent twice on {double}")
     total = sum((f for f in figures.values()), Counter())
     failed = total["lost"] + total["duplicated"] + total["misordered"] + \
         total["replies lost"] + total["replies duplicated"]

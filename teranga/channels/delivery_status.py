@@ -4,14 +4,17 @@ desk shows each agent's message with its fate, live."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import redis
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from teranga.desk.events import NOTICES_LENGTH, NOTICES_STREAM, notice
 
 KEEP_SECONDS = 7 * 24 * 3600
+RECORD_PATIENCE_SECONDS = 60.0
 FINAL_FAILURES = ("failed", "undelivered")
 
 
@@ -34,14 +37,26 @@ def message_key(timestamp: float | None) -> str:
 
 async def sent(client: aioredis.Redis, conversation_id: str, timestamp: float | None,
                provider_id: str, status: str = "queued") -> None:
-    async with client.pipeline(transaction=False) as pipe:
-        pipe.set(_sid(provider_id), json.dumps([conversation_id, message_key(timestamp)]),
-                 ex=KEEP_SECONDS)
-        pipe.hset(_statuses(conversation_id), message_key(timestamp), status)
-        pipe.expire(_statuses(conversation_id), KEEP_SECONDS)
-        pipe.hincrby(_parts(conversation_id), message_key(timestamp), 1)
-        pipe.expire(_parts(conversation_id), KEEP_SECONDS)
-        await pipe.execute()
+    """Record a part the provider took. Tried again while Redis is away (up to about a
+    minute): without this record, the delivery would be retried and the part sent twice."""
+    delay, waited = 0.2, 0.0
+    while True:
+        try:
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.set(_sid(provider_id), json.dumps([conversation_id,
+                                                        message_key(timestamp)]),
+                         ex=KEEP_SECONDS)
+                pipe.hset(_statuses(conversation_id), message_key(timestamp), status)
+                pipe.expire(_statuses(conversation_id), KEEP_SECONDS)
+                pipe.hincrby(_parts(conversation_id), message_key(timestamp), 1)
+                pipe.expire(_parts(conversation_id), KEEP_SECONDS)
+                await pipe.execute()
+            return
+        except RedisError:
+            if waited >= RECORD_PATIENCE_SECONDS:
+                raise
+            await asyncio.sleep(delay)
+            waited, delay = waited + delay, min(5.0, delay * 2)
 
 
 async def parts_sent(client: aioredis.Redis, conversation_id: str,
