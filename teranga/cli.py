@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _add_kb_commands(commands)
     _add_agent_commands(commands)
+    _add_tracker_commands(commands)
 
     args = parser.parse_args(argv)
     os.chdir(PROJECT_ROOT)
@@ -144,6 +145,49 @@ def _add_agent_commands(commands) -> None:
     password.add_argument("id")
     password.add_argument("--password-stdin", action="store_true")
     password.set_defaults(handler=_agents_password)
+
+
+def _add_tracker_commands(commands) -> None:
+    trackers = commands.add_parser(
+        "trackers", help="conversation histories in Redis (the tracker store)",
+        description="Tools for the tracker store of teranga/dialogue/tracker_store.py.")
+    tracker_commands = trackers.add_subparsers(dest="trackers_command", required=True,
+                                               metavar="TRACKERS_COMMAND")
+    migrate = tracker_commands.add_parser(
+        "migrate", help="copy Rasa's Redis tracker store into Teranga's layout",
+        description="Copy every conversation stored by Rasa's RedisTrackerStore (one JSON "
+                    "value per conversation, keys <key_prefix>:tracker:<id>) into the "
+                    "append-only layout that endpoints.yml now names. Safe to run twice: a "
+                    "conversation already copied is left as it is. Prints the counts.")
+    migrate.add_argument("--redis-url", default=os.environ.get("REDIS_URL"),
+                         help="the assistant's Redis (default: REDIS_URL)")
+    migrate.add_argument("--key-prefix", default="teranga",
+                         help="the tracker_store key_prefix of endpoints.yml "
+                              "(default: %(default)s)")
+    migrate.add_argument("--delete-old", action="store_true",
+                         help="delete each old key once its events are in the new layout")
+    migrate.set_defaults(handler=_trackers_migrate)
+
+
+def _trackers_migrate(args: argparse.Namespace) -> int:
+    import redis
+
+    os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")  # Rasa imports SQLAlchemy
+    from teranga.dialogue.tracker_store import migrate_from_rasa, rasa_key_prefix
+
+    if not args.redis_url:
+        raise RuntimeError("REDIS_URL is not set: set it or pass --redis-url")
+    client = redis.Redis.from_url(args.redis_url, socket_timeout=30)
+    try:
+        report = migrate_from_rasa(client, args.key_prefix, delete_old=args.delete_old)
+    except redis.RedisError as error:
+        raise RuntimeError(f"Redis at {masked(args.redis_url)}: {error}") from error
+    print(f"{report.found} conversation(s) in Rasa's layout "
+          f"({rasa_key_prefix(args.key_prefix)}*): {report.migrated} copied "
+          f"({report.events} events); {report.already} copied before ({report.differing} "
+          f"of them no longer begin with the old events: old key kept); {report.deleted} "
+          f"old key(s) deleted; {report.unreadable} key(s) not a tracker, left alone")
+    return 0
 
 
 def _read_password(from_stdin: bool) -> str:
