@@ -1,19 +1,28 @@
-"""Rasa's Redis lock store, polling every 20 ms instead of every second.
+"""Rasa's Redis lock store, polling every 20 ms instead of every second, with locks that
+outlive a killed process by 30 s instead of 60.
 
 Rasa serialises the work on one conversation with this lock; a second request for a busy
 conversation sleeps `wait_time_in_seconds` between looks, one second by default. Customers
 on WhatsApp send bursts of short messages, and the desk pauses a conversation while the
 escalating message is still being processed: each would wait a whole second for a lock that
-frees a few milliseconds later. Named in endpoints.yml.
+frees a few milliseconds later.
+
+A lock is a ticket with a lifetime; a process killed in the middle of a turn leaves its
+ticket, and the process that takes the message over (teranga/channels/pipeline.py) waits
+for it to expire. Rasa's default lifetime is 60 s; a turn lasts at most the action timeout
+(15 s, teranga/dialogue/action_fallback.py) and its NLU, so 30 s still covers it twice.
+`TICKET_LOCK_LIFETIME`, Rasa's own variable, overrides it. Named in endpoints.yml.
 """
 
 from __future__ import annotations
 
-from rasa.core.lock_store import LOCK_LIFETIME
+import os
+
 from rasa.core.lock_store import RedisLockStore as RasaRedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 LOCK_POLL_SECONDS = 0.02
+LOCK_LIFETIME = float(os.environ.get("TICKET_LOCK_LIFETIME") or 30)
 
 
 class RedisLockStore(RasaRedisLockStore):

@@ -5,7 +5,6 @@ its 200 and no second answer."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -13,7 +12,7 @@ import requests
 
 from teranga import runtime
 from tests.e2e.conftest import TELEGRAM_SECRET
-from tests.e2e.desk_client import responses, tracker, wait_until
+from tests.e2e.desk_client import responses, settled, tracker, wait_until
 from tests.e2e.test_twilio import deliver, phone
 
 pytestmark = pytest.mark.e2e
@@ -57,16 +56,19 @@ def test_messages_of_a_killed_rasa_process_are_answered_once_by_another(
     finally:
         doomed.kill()  # at once: nothing of its own is sent after the 200s
     greeting = responses("fr")["utter_greet"]
-    assert fake_twilio.wait_for(sms, timeout=40) == [greeting]
-    assert fake_twilio.wait_for(whatsapp, timeout=40) == [greeting]
-    assert fake_telegram.wait_for(chat_id, timeout=40) == [greeting]
+    # Up to 6 s for the others to see the process is gone, and up to 30 s more when it died
+    # in the middle of a turn, holding the conversation's lock (teranga/dialogue/lock_store.py).
+    assert fake_twilio.wait_for(sms, timeout=60) == [greeting]
+    assert fake_twilio.wait_for(whatsapp, timeout=60) == [greeting]
+    assert fake_telegram.wait_for(chat_id, timeout=60) == [greeting]
 
     # The providers deliver the same messages again (they never heard our 200, say).
     assert deliver(server, fake_twilio, "twilio_sms", sms, "bonjour", sid_sms).ok
     assert requests.post(f"{server.rasa_url}/webhooks/telegram/webhook", json=update,
                          headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
                          timeout=10).ok
-    time.sleep(3)
+    wait_until(lambda: settled(server.redis_url, sms)
+               and settled(server.redis_url, f"telegram:{chat_id}"))
     assert fake_twilio.to(sms) == [greeting]
     assert fake_telegram.to(chat_id) == [greeting]
     for sender in (sms, whatsapp, f"telegram:{chat_id}"):
