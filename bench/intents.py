@@ -5,6 +5,11 @@ pipeline (DIET, 50 epochs), trained and scored in one command.
     .venv/bin/python bench/intents.py clinc150 [--pipeline teranga|rasa-init] [--test PATH]
     .venv/bin/python bench/intents.py banking77 [--pipeline teranga|rasa-init] [--test PATH]
 
+Data: `--datasets DIR` is the folder holding `clinc150/train_val.json` and
+`banking77/train.csv` (default: $TERANGA_DATASETS_DIR, else `../shared/datasets` beside the
+checkout); `--train FILE` takes the training file itself (same format), `--test FILE` a
+test split. Missing data stops the script with a message naming the option to set.
+
 - clinc150: trained on `train` without the out-of-scope examples; the out-of-scope
   threshold is chosen on `val` + `oos_val` and the figures are reported there. `--test` takes
   CLINC's `data_full.json` (keys `test` and `oos_test`) and scores it at the threshold
@@ -36,10 +41,12 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.dataset_paths import Datasets, add_datasets_option, must_exist  # noqa: E402
 from teranga.evaluation import quiet_rasa  # noqa: E402
 from teranga.settings import PROJECT_ROOT  # noqa: E402
 
-DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
+# Each dataset's training file, inside the datasets folder.
+TRAIN_FILES = {"clinc150": "clinc150/train_val.json", "banking77": "banking77/train.csv"}
 OUT_OF_SCOPE = "oos"
 FALLBACK_INTENT = "nlu_fallback"
 SEED = 7
@@ -59,9 +66,9 @@ RASA_INIT_PIPELINE = [
 ]
 
 
-def load_clinc150(test_path: Path | None) -> tuple[list, list, list]:
+def load_clinc150(train_path: Path, test_path: Path | None) -> tuple[list, list, list]:
     """(train, threshold-choosing set, scored set) as (text, intent) lists."""
-    data = json.loads((DATASETS / "clinc150" / "train_val.json").read_text("utf-8"))
+    data = json.loads(train_path.read_text("utf-8"))
     train = [tuple(row) for row in data["train"]]
     val = [tuple(row) for row in data["val"] + data["oos_val"]]
     if test_path is None:
@@ -75,9 +82,9 @@ def read_banking77(path: Path) -> list[tuple[str, str]]:
         return [(row["text"], row["category"]) for row in csv.DictReader(handle)]
 
 
-def load_banking77(test_path: Path | None) -> tuple[list, list, list]:
+def load_banking77(train_path: Path, test_path: Path | None) -> tuple[list, list, list]:
     by_intent = defaultdict(list)
-    for text, intent in read_banking77(DATASETS / "banking77" / "train.csv"):
+    for text, intent in read_banking77(train_path):
         by_intent[intent].append((text, intent))
     rng = random.Random(SEED)
     train, held_out = [], []
@@ -203,7 +210,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dataset", choices=sorted(LOADERS))
     parser.add_argument("--pipeline", choices=["teranga", "rasa-init"], default="teranga")
-    parser.add_argument("--test", type=Path, default=None, help="a held-out test split")
+    add_datasets_option(parser)
+    parser.add_argument("--train", type=Path, default=None, metavar="FILE",
+                        help="the training file instead of the dataset's own (DIR/"
+                             "clinc150/train_val.json or DIR/banking77/train.csv), same format")
+    parser.add_argument("--test", type=Path, default=None, metavar="FILE",
+                        help="a held-out test split")
     parser.add_argument("--epochs", type=int, default=None,
                         help="DIET's epochs for rasa-init (default 50); fewer epochs give "
                              "the same parse time in less training, not its accuracy")
@@ -212,7 +224,11 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep the training data, config and model here")
     args = parser.parse_args()
-    train_rows, choose_rows, scored_rows = LOADERS[args.dataset](args.test)
+    train_path = Datasets.from_option(args.datasets).find(
+        TRAIN_FILES[args.dataset], f"{args.dataset}'s training data", "--train FILE", args.train)
+    if args.test is not None:
+        must_exist(args.test, f"{args.dataset}'s test split", "--test")
+    train_rows, choose_rows, scored_rows = LOADERS[args.dataset](train_path, args.test)
     train_rows = [(text, intent) for text, intent in train_rows if intent != OUT_OF_SCOPE]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"bench-{args.dataset}-"))
     workdir.mkdir(parents=True, exist_ok=True)

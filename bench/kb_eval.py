@@ -26,8 +26,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from teranga.embedders import make_embedder, packaged_minilm_path  # noqa: E402
 from teranga.kb import calibrate as kb_calibration  # noqa: E402
-from teranga.kb.embedders import make_embedder, packaged_minilm_path  # noqa: E402
 from teranga.kb.index import build_index  # noqa: E402
 from teranga.kb.retriever import RANKINGS, Retriever  # noqa: E402
 from teranga.kb.service import calibration_path  # noqa: E402

@@ -8,6 +8,11 @@ on), the AfriSenti dev tweets of the assistant's languages (handles, links and `
 as for training) and CLINC150's val questions (English). `--test` takes a folder laid out
 like AfriSenti's (`hau/test.tsv`, `swa/test.tsv`) and scores its tweets instead of dev.
 
+Data: `--datasets DIR` is the folder holding `afrisenti/` and `clinc150/train_val.json`
+(default: $TERANGA_DATASETS_DIR, else `../shared/datasets` beside the checkout);
+`--afrisenti DIR`, `--clinc FILE` and `--heldout FILE` take each source itself. Missing data
+stops the script, before any training, with a message naming the option to set.
+
 Teranga's detector is the one in the trained assistant (`teranga train`), each message
 parsed alone through Rasa, so no conversation history helps it. The others answer among all
 the languages they know, as they would if deployed; a language they do not know is
@@ -25,23 +30,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from teranga import runtime  # noqa: E402
+from bench.dataset_paths import Datasets, add_datasets_option, fail, must_exist  # noqa: E402
+from teranga import corpora, runtime  # noqa: E402
 from teranga.evaluation import quiet_rasa, read_heldout  # noqa: E402
-from teranga.nlu import corpora  # noqa: E402
 from teranga.nlu.langid import default_lid176_path  # noqa: E402
-from teranga.nlu.text import words  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
+from teranga.text import words  # noqa: E402
 
-DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
+HELDOUT = PROJECT_ROOT / "tests" / "data" / "heldout.yml"
 # AfriSenti's folder names for the assistant's languages.
 AFRISENTI_CODES = {"hau": "ha", "swa": "sw"}
 DETECTORS = ["teranga", "cld2", "py3langid", "lid.176"]
 
 
-def heldout_messages() -> list[tuple[str, str, str]]:
+def heldout_messages(path: Path) -> list[tuple[str, str, str]]:
     """(source, language, text)"""
-    return [("held-out", item["language"], item["text"])
-            for item in read_heldout(PROJECT_ROOT / "tests" / "data" / "heldout.yml")]
+    return [("held-out", item["language"], item["text"]) for item in read_heldout(path)]
 
 
 def afrisenti_messages(folder: Path, split: str) -> list[tuple[str, str, str]]:
@@ -52,11 +56,14 @@ def afrisenti_messages(folder: Path, split: str) -> list[tuple[str, str, str]]:
             continue
         rows.extend((f"afrisenti {split}", language, text)
                     for text, _label in corpora.labelled_rows_of(path))
+    if not rows:
+        wanted = " or ".join(f"{code}/{split}.tsv" for code in AFRISENTI_CODES)
+        fail(f"no AfriSenti {split} tweets in {folder}: it has no {wanted}.")
     return rows
 
 
-def clinc_messages() -> list[tuple[str, str, str]]:
-    data = json.loads((DATASETS / "clinc150" / "train_val.json").read_text("utf-8"))
+def clinc_messages(path: Path) -> list[tuple[str, str, str]]:
+    data = json.loads(path.read_text("utf-8"))
     return [("clinc150 val", "en", text) for text, _intent in data["val"]]
 
 
@@ -122,12 +129,29 @@ def table(messages: list[tuple[str, str, str]], predicted: dict[str, dict[str, s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--test", type=Path, default=None,
-                        help="an AfriSenti-like folder with <lang>/test.tsv")
+    add_datasets_option(parser)
+    parser.add_argument("--afrisenti", type=Path, default=None, metavar="DIR",
+                        help="AfriSenti's folder, with hau/dev.tsv and swa/dev.tsv "
+                             "(default: DIR/afrisenti of --datasets)")
+    parser.add_argument("--clinc", type=Path, default=None, metavar="FILE",
+                        help="CLINC150's train_val.json, whose val questions are scored "
+                             "(default: DIR/clinc150/train_val.json of --datasets)")
+    parser.add_argument("--heldout", type=Path, default=HELDOUT, metavar="FILE",
+                        help="the held-out messages (default: tests/data/heldout.yml)")
+    parser.add_argument("--test", type=Path, default=None, metavar="AFRISENTI_DIR",
+                        help="an AfriSenti-like folder with <lang>/test.tsv, scored instead "
+                             "of dev")
     args = parser.parse_args()
-    afrisenti = (afrisenti_messages(args.test, "test") if args.test
-                 else afrisenti_messages(DATASETS / "afrisenti", "dev"))
-    messages = heldout_messages() + afrisenti + clinc_messages()
+    datasets = Datasets.from_option(args.datasets)
+    if args.test:
+        afrisenti = afrisenti_messages(must_exist(args.test, "the AfriSenti test folder",
+                                                  "--test"), "test")
+    else:
+        afrisenti = afrisenti_messages(datasets.find("afrisenti/", "AfriSenti",
+                                                     "--afrisenti DIR", args.afrisenti), "dev")
+    clinc = datasets.find("clinc150/train_val.json", "CLINC150", "--clinc FILE", args.clinc)
+    heldout = must_exist(args.heldout, "the held-out messages", "--heldout")
+    messages = heldout_messages(heldout) + afrisenti + clinc_messages(clinc)
     table(messages, predictions(messages))
 
 

@@ -9,6 +9,11 @@ The scorer is the one in the trained assistant (`teranga train`): the SentimentA
 component's models and lexicons, loaded from the model archive, given each message's
 true language (language identification is measured by bench/langid.py). `--test` takes a
 folder laid out like AfriSenti's (`hau/test.tsv`, ...) and scores it instead of dev.
+
+Data: `--datasets DIR` is the folder holding `afrisenti/` (default: $TERANGA_DATASETS_DIR,
+else `../shared/datasets` beside the checkout); `--afrisenti DIR` and `--project-set FILE`
+take each source itself. Missing data stops the script, before any training, with a
+message naming the option to set.
 """
 
 from __future__ import annotations
@@ -23,12 +28,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from teranga import runtime  # noqa: E402
-from teranga.nlu import corpora  # noqa: E402
+from bench.dataset_paths import Datasets, add_datasets_option, must_exist  # noqa: E402
+from teranga import corpora, runtime  # noqa: E402
 from teranga.nlu.sentiment import NEGATIVE  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
 
-DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 PROJECT_SET = PROJECT_ROOT / "bench" / "data" / "sentiment_fr_en.yml"
 # AfriSenti's folder names by the project's language codes (data/corpora/<code>).
 AFRISENTI_FOLDERS = {"ha": "hau", "sw": "swa", "yo": "yor"}
@@ -57,9 +61,9 @@ def afrisenti_rows(folder: Path, split: str, languages: list[str]) -> dict[str, 
     return rows
 
 
-def project_rows() -> dict[str, list]:
+def project_rows(path: Path) -> dict[str, list]:
     rows: dict[str, list] = {}
-    for item in yaml.safe_load(PROJECT_SET.read_text("utf-8"))["messages"]:
+    for item in yaml.safe_load(path.read_text("utf-8"))["messages"]:
         rows.setdefault(item["lang"], []).append((item["text"], item["label"]))
     return rows
 
@@ -79,17 +83,30 @@ def scores(scorer, language: str, rows: list) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--test", type=Path, default=None,
-                        help="an AfriSenti-like folder with <lang>/test.tsv")
+    add_datasets_option(parser)
+    parser.add_argument("--afrisenti", type=Path, default=None, metavar="DIR",
+                        help="AfriSenti's folder, with <lang>/dev.tsv (default: "
+                             "DIR/afrisenti of --datasets)")
+    parser.add_argument("--project-set", type=Path, default=PROJECT_SET, metavar="FILE",
+                        help="the project's French and English messages (default: "
+                             "bench/data/sentiment_fr_en.yml)")
+    parser.add_argument("--test", type=Path, default=None, metavar="AFRISENTI_DIR",
+                        help="an AfriSenti-like folder with <lang>/test.tsv, scored "
+                             "instead of dev")
     args = parser.parse_args()
-    scorer = load_scorer()
     split = "test" if args.test else "dev"
-    afrisenti = afrisenti_rows(args.test or DATASETS / "afrisenti", split,
-                               sorted(scorer.classifiers))
+    if args.test:
+        folder = must_exist(args.test, "the AfriSenti test folder", "--test")
+    else:
+        folder = Datasets.from_option(args.datasets).find("afrisenti/", "AfriSenti",
+                                                          "--afrisenti DIR", args.afrisenti)
+    project_set = must_exist(args.project_set, "the project's sentiment set", "--project-set")
+    scorer = load_scorer()
+    afrisenti = afrisenti_rows(folder, split, sorted(scorer.classifiers))
     print("| messages | language | model | n | negatives | weighted F1 | leaderboard best "
           "(test) | negative precision | negative recall |")
     print("|---|---|---|---|---|---|---|---|---|")
-    sets = [(f"afrisenti {split}", afrisenti), ("project fr/en", project_rows())]
+    sets = [(f"afrisenti {split}", afrisenti), ("project fr/en", project_rows(project_set))]
     for name, by_language in sets:
         for language, rows in sorted(by_language.items()):
             s = scores(scorer, language, rows)

@@ -13,7 +13,8 @@ from redis.exceptions import RedisError, ResponseError
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from teranga.channels import conversation_ids, flood
+from teranga import conversation_ids
+from teranga.channels import flood
 from teranga.channels.inbound import InboundError, parse_rest_body
 from teranga.channels.outbox import Outbox, OutboxOutputChannel, outbox_position, outbox_wait
 from teranga.settings import Settings

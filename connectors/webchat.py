@@ -25,6 +25,7 @@ Nothing is lost while the customer is away (teranga/channels/webchat/__init__.py
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 from typing import Any
@@ -36,6 +37,7 @@ from sanic import response
 from sanic.request import Request
 from socketio import AsyncRedisManager, AsyncServer
 
+from teranga import languages
 from teranga.channels import flood
 from teranga.channels.inbound import InboundError
 from teranga.channels.outbox import Outbox
@@ -143,7 +145,10 @@ class WebChatInput(InputChannel):
 
         @webhook.route("/demo", methods=["GET"])
         async def demo(_: Request):
-            return response.html((STATIC / "demo.html").read_text("utf-8"))
+            # The languages come from data (data/nlu/ and languages.yml), not the page.
+            page = (STATIC / "demo.html").read_text("utf-8")
+            return response.html(page.replace("{{languages}}",
+                                              html.escape(languages.spoken_in_english())))
 
         # A client may emit an event with no argument or several: take the first, if any.
         @sio.on("session_request")

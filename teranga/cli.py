@@ -13,7 +13,7 @@ from contextlib import nullcontext
 
 import requests
 
-from teranga import runtime
+from teranga import languages, runtime
 from teranga.http_api import api_token, auth_header
 from teranga.settings import PROJECT_ROOT, Settings, masked
 
@@ -274,14 +274,19 @@ def _kb_check(args: argparse.Namespace) -> int:
     from teranga.kb.service import KbSettings
 
     catalogue = read_catalogue(KbSettings.from_env().kb_dir)
-    for problem in catalogue.problems:
+    problems = list(catalogue.problems)
+    try:
+        languages.check()  # the fallback languages of untranslated articles
+    except languages.LanguagesError as error:
+        problems.append(str(error))
+    for problem in problems:
         print(f"ERROR {problem}")
     for language, ids in catalogue.missing_translations().items():
         print(f"missing in {language} ({len(ids)}): {', '.join(ids)}")
     counts = ", ".join(f"{lang} {len(articles)}"
                        for lang, articles in sorted(catalogue.by_language().items()))
-    print(f"{len(catalogue.articles)} articles ({counts}); {len(catalogue.problems)} problem(s)")
-    return 1 if catalogue.problems else 0
+    print(f"{len(catalogue.articles)} articles ({counts}); {len(problems)} problem(s)")
+    return 1 if problems else 0
 
 
 def _kb_build(args: argparse.Namespace) -> int:
@@ -339,6 +344,7 @@ def _demo(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = Settings.from_env()
+    languages.check()  # a mistake in languages.yml stops here, with its file and line
     model = runtime.train(settings.models_dir)
     _prepare_knowledge_base()
     redis = nullcontext(settings.redis_url) if settings.redis_url else runtime.embedded_redis()
@@ -410,8 +416,8 @@ def _agents_hint() -> str:
 def _chat(args: argparse.Namespace) -> int:
     sender = args.sender or f"chat-{uuid.uuid4().hex[:8]}"
     url = args.url.rstrip("/")
-    print(f"Conversation {sender} with {url}. Write in French, English, Wolof, Swahili or "
-          f"Hausa; Ctrl-D or /quit to leave.")
+    print(f"Conversation {sender} with {url}. Write in {languages.spoken_in_english()}; "
+          f"Ctrl-D or /quit to leave.")
     while True:
         try:
             text = input("you> ")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from teranga.nlu.text import words
+from teranga.text import words
 
 
 @dataclass

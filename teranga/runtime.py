@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "teranga"
 # What a model depends on. Rasa fingerprints data and config itself, but not the code
 # of the project's own components, so the code is part of this stamp.
-TRAINING_INPUTS = ("config.yml", "domain", "data", "teranga/nlu")
+TRAINING_INPUTS = ("config.yml", "domain", "data", "teranga/nlu", "teranga/text.py",
+                   "teranga/corpora.py", "teranga/embedders.py")
 
 
 class TrainingError(RuntimeError):

@@ -9,13 +9,23 @@ from pathlib import Path
 import pytest
 import redis
 
-from teranga import runtime
-from teranga.nlu import corpora
+from teranga import corpora, runtime
 from teranga.nlu.langid import LanguageIdentifier
 from teranga.settings import PROJECT_ROOT
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 TEST_REDIS_URL = os.environ.get("TERANGA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+# What a test trains before it runs: such tests are marked `model` and left out of
+# `make test-fast` (pyproject.toml's markers; files that train otherwise mark themselves).
+TRAINING_FIXTURES = {"trained_model", "langid_model"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,7 +11,7 @@ import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from teranga.desk.events import NOTICES_LENGTH, NOTICES_STREAM, notice
+from teranga.desk_notices import NOTICES_LENGTH, NOTICES_STREAM, notice
 
 KEEP_SECONDS = 7 * 24 * 3600
 RECORD_PATIENCE_SECONDS = 60.0

@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from teranga.channels import conversation_ids
-from teranga.nlu.text import clean_message, replace_surrogates
+from teranga import conversation_ids
+from teranga.text import clean_message, replace_surrogates
 
 logger = logging.getLogger(__name__)
 

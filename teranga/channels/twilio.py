@@ -16,7 +16,8 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from teranga.channels import conversation_ids, delivery_status, options
+from teranga import conversation_ids
+from teranga.channels import delivery_status, options
 from teranga.channels.delivery import DeadLetters, SendError, send_with_retries
 from teranga.channels.inbound import EMPTY_MESSAGE, MEDIA_MESSAGE, InboundError, prepare_text
 from teranga.channels.outbound import Option, numbered, split_for_sms, split_long

@@ -29,9 +29,10 @@ from sanic.request import Request
 
 from teranga.desk.auth import COOKIE, LOCKOUT_SECONDS, SESSION_SECONDS, Sessions
 from teranga.desk.canned import canned_replies
-from teranga.desk.events import EVENTS_STREAM, NOTICES_STREAM
+from teranga.desk.events import EVENTS_STREAM
 from teranga.desk.rasa_api import RasaApi, RasaUnavailable
 from teranga.desk.service import ASSISTANT_LANGUAGES, Desk, DeskError
+from teranga.desk_notices import NOTICES_STREAM
 from teranga.handoff.agents import Agent
 from teranga.handoff.availability import load_settings
 from teranga.handoff.ownership import AGENT_PREFIX

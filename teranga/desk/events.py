@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
 import redis
@@ -20,8 +19,6 @@ from rasa.utils.endpoints import EndpointConfig
 logger = logging.getLogger(__name__)
 
 EVENTS_STREAM = "teranga:events"
-NOTICES_STREAM = "teranga:desk:notices"  # the desk's own news: queued, assigned, delivery...
-NOTICES_LENGTH = 10_000
 STREAM_LENGTH = 100_000
 # Events the desk shows; the rest (actions, slots) stay in the tracker only.
 SHOWN = {"user", "bot", "pause", "resume"}
@@ -43,14 +40,6 @@ def desk_view(event: dict[str, Any]) -> dict[str, Any] | None:
                     language=next((e.get("value") for e in parse.get("entities") or []
                                    if e.get("entity") == "language"), None))
     return view
-
-
-def notice(kind: str, conversation_id: str, language: str | None, owner: str,
-           **extra: Any) -> dict[str, str]:
-    """A desk notice, as written to NOTICES_STREAM by the desk and the channels alike."""
-    return {"data": json.dumps({"kind": kind, "conversation_id": conversation_id,
-                                "language": language, "owner": owner, "at": time.time(),
-                                **extra}, ensure_ascii=False)}
 
 
 class RedisStreamBroker(EventBroker):

@@ -2,7 +2,7 @@
 
 Pausing, resuming and agents' messages all go through Rasa, so the tracker holds the whole
 conversation, and an agent's message leaves through the conversation's own channel (the one
-its id belongs to: teranga/channels/conversation_ids.py), never through "whichever channel
+its id belongs to: teranga/conversation_ids.py), never through "whichever channel
 wrote last". Calls carry a short-lived JWT (teranga/http_api.py).
 """
 
@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from teranga.channels.conversation_ids import channel_of
+from teranga.conversation_ids import channel_of
 from teranga.http_api import api_token, auth_header
 
 logger = logging.getLogger(__name__)

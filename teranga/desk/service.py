@@ -20,8 +20,9 @@ from teranga.channels.delivery import DEAD_LETTERS
 from teranga.channels.delivery_status import message_key
 from teranga.channels.delivery_status import statuses as delivery_statuses
 from teranga.channels.whatsapp_window import closed_reason
-from teranga.desk.events import NOTICES_LENGTH, NOTICES_STREAM, notice
+from teranga.corpora import nlu_languages
 from teranga.desk.rasa_api import RasaApi
+from teranga.desk_notices import NOTICES_LENGTH, NOTICES_STREAM, notice
 from teranga.handoff import satisfaction
 from teranga.handoff.agents import Agent, AgentDirectory, agents_file
 from teranga.handoff.availability import DeskSettings, Presence
@@ -30,7 +31,6 @@ from teranga.handoff.queue import EscalationQueue
 from teranga.handoff.records import ConversationRecord, ConversationRecords
 from teranga.handoff.routing import Waiting, eligible_agent, queue_order
 from teranga.handoff.triggers import CALLBACK_REQUESTED, NEGATIVE_SENTIMENT
-from teranga.nlu.corpora import nlu_languages
 from teranga.reloading import Reloading
 from teranga.settings import PROJECT_ROOT
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from teranga.kb.retriever import KbAnswer
-
-# Each language's own name, used when an answer is given in another language than the
-# customer's ("... here it is in Français").
-ENDONYMS = {"fr": "Français", "en": "English", "wo": "Wolof", "sw": "Kiswahili", "ha": "Hausa"}
+from teranga.languages import endonym
 
 
 def kb_reply(answer: KbAnswer, customer_language: str) -> tuple[str, dict[str, str]]:
@@ -16,6 +13,8 @@ def kb_reply(answer: KbAnswer, customer_language: str) -> tuple[str, dict[str, s
     variables = {"title": chunk.title, "answer": chunk.text}
     if answer.answer_language == customer_language:
         return "utter_kb_answer", variables
+    # The article's language by its own name ("... here it is in Français"), from
+    # languages.yml.
     language = answer.answer_language or ""
     return "utter_kb_answer_other_language", {**variables,
-                                              "article_language": ENDONYMS.get(language, language)}
+                                              "article_language": endonym(language)}

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from teranga.channels.conversation_ids import SMS, WHATSAPP
-from teranga.dialogue.fallback import FALLBACK_INTENT
+from teranga.conversation_ids import SMS, WHATSAPP
 from teranga.handoff.availability import Availability
 from teranga.handoff.ownership import BOT, QUEUED
 from teranga.handoff.queue import Escalation
+from teranga.handoff.repeated_fallbacks import FALLBACK_INTENT
 
 if TYPE_CHECKING:
     from teranga.handoff.store import HandoffStore

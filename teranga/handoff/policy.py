@@ -13,10 +13,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ConversationResumed, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from teranga.dialogue.fallback import FALLBACK_INTENT, consecutive_fallbacks
 from teranga.handoff.decision import ConversationState, PolicyThresholds, decide
+from teranga.handoff.repeated_fallbacks import FALLBACK_INTENT, consecutive_fallbacks
 from teranga.handoff.triggers import TurnSignals
-from teranga.nlu.text import words
+from teranga.text import words
 
 REASONS_SLOT = "handoff_reasons"
 THRESHOLD_NAMES = ("low_confidence", "negative_sentiment", "repeated_fallbacks",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from teranga.dialogue.fallback import FALLBACK_INTENT
+from teranga.handoff.repeated_fallbacks import FALLBACK_INTENT
 
 ASKED_FOR_PERSON = "asked_for_person"
 NEGATIVE_SENTIMENT = "negative_sentiment"

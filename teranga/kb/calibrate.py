@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from teranga.corpora import nlu_examples
 from teranga.kb.retriever import Calibration, Retriever
-from teranga.nlu.corpora import nlu_examples
 
 # The article that answers each intent's questions.
 INTENT_ARTICLES = {

@@ -20,8 +20,8 @@ import faiss
 import numpy as np
 from tqdm import tqdm
 
+from teranga.embedders import Embedder
 from teranga.kb.articles import Article, Problem, read_catalogue
-from teranga.kb.embedders import Embedder
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from collections import Counter
 import numpy as np
 from scipy import sparse
 
-from teranga.nlu.text import normalize
+from teranga.text import normalize
 
 _TOKEN = re.compile(r"\*[\d*#]+#?|\d+|[^\W\d_]+")
 STEM_LENGTH = 5

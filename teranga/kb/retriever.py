@@ -17,23 +17,23 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from teranga.kb.embedders import Embedder
+from teranga.embedders import Embedder
 from teranga.kb.index import Chunk, StoredIndex, faiss_file
 from teranga.kb.lexical import BM25
-from teranga.nlu.text import bounded
+from teranga.languages import kb_fallback
+from teranga.text import bounded
 
 RANKINGS = ("combined", "dense", "lexical")
 LEXICAL_WEIGHT = 0.15
 # BM25 scores grow with the query; s / (s + LEXICAL_HALF) maps them into [0, 1).
 LEXICAL_HALF = 8.0
 CANDIDATES = 30
-# When an article has no translation in the customer's language, the language of the
-# answer: the one customers of that language most often read.
-FALLBACK_LANGUAGES = {"wo": ("fr", "en"), "sw": ("en", "fr"), "ha": ("en", "fr")}
 
 
 def fallback_languages(language: str) -> tuple[str, ...]:
-    return FALLBACK_LANGUAGES.get(language, ("fr", "en"))
+    """When an article has no translation in the customer's language, the languages to
+    answer in, in order: the ones its customers most often read (`languages.yml`)."""
+    return kb_fallback(language)
 
 
 FEATURES = ("top", "margin", "lexical", "dense_z")

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from teranga.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, make_embedder
 from teranga.kb.articles import Catalogue, read_catalogue
-from teranga.kb.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, make_embedder
 from teranga.kb.index import BuildReport, build_index
 from teranga.kb.retriever import Calibration, KbAnswer, Ranking, Retriever
 from teranga.settings import PROJECT_ROOT

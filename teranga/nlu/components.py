@@ -21,9 +21,10 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from teranga import corpora
+from teranga.embedders import DEFAULT_EMBEDDER, make_embedder
 from teranga.fingerprint import files_fingerprint
-from teranga.kb.embedders import DEFAULT_EMBEDDER, make_embedder
-from teranga.nlu import corpora, fasttext_models
+from teranga.nlu import fasttext_models
 from teranga.nlu.intents import IntentModel
 from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy, default_lid176_path
 from teranga.nlu.sentiment import Lexicon, SentimentScorer
@@ -35,12 +36,16 @@ SENTIMENT = "sentiment"
 LANGID_MODEL_FILE = "langid.bin"
 LEXICON_FOLDER = "lexicons"
 NLU_CODE = Path(__file__).resolve().parent
+# The NLU's own code lives outside teranga/nlu too: the text clean-up and the corpora reader
+# it shares with the knowledge base and the channels, and the sentence embedders.
+NLU_SHARED_CODE = (NLU_CODE.parent / "text.py", NLU_CODE.parent / "corpora.py",
+                   NLU_CODE.parent / "embedders.py")
 
 
 def _code_fingerprint() -> str:
     """Rasa's training cache keys a component on its config and data, not on its code: a
     change to the NLU code must retrain the components too."""
-    return files_fingerprint([NLU_CODE], NLU_CODE)
+    return files_fingerprint([NLU_CODE, *NLU_SHARED_CODE], NLU_CODE.parent)
 
 
 def _read_lexicons(folder: Path) -> dict[str, Lexicon]:

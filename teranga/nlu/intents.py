@@ -22,7 +22,7 @@ import joblib
 import numpy as np
 
 from teranga.nlu.ngrams import ngram_features
-from teranga.nlu.text import bounded, normalize
+from teranga.text import bounded, normalize
 
 EMBED_BATCH = 256
 # Punctuation and emoji say little about an intent, and would let "xqzt ??" borrow the

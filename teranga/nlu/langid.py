@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from teranga.nlu import fasttext_models
-from teranga.nlu.text import bounded, normalize, words
+from teranga.text import bounded, normalize, words
 
 FASTTEXT_PARAMS = {
     "lr": 0.3,

@@ -6,8 +6,8 @@ from __future__ import annotations
 def ngram_features(min_char_count: int = 1):
     """TF-IDF over word 1-2-grams and character 2-5-grams (within words), sublinear counts:
     words carry meaning, character n-grams carry spelling variants, typos and shared roots.
-    Texts are expected normalised (`teranga.nlu.text.normalize`), and at prediction time
-    bounded first (`teranga.nlu.text.bounded`, which the callers apply)."""
+    Texts are expected normalised (`teranga.text.normalize`), and at prediction time
+    bounded first (`teranga.text.bounded`, which the callers apply)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_union
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from teranga.nlu.ngrams import ngram_features
-from teranga.nlu.text import bounded, normalize, words
+from teranga.text import bounded, normalize, words
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 # VADER's own cut-offs for its compound score.

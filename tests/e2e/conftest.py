@@ -3,7 +3,6 @@ on the real Redis test database, with test agents and always-open desk settings.
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from pathlib import Path
@@ -89,7 +88,7 @@ def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files, 
     settings = Settings(redis_url=real_redis_url, rasa_port=runtime.free_port(),
                         actions_port=runtime.free_port(), desk_port=runtime.free_port(),
                         models_dir=trained_model.parent, max_message_chars=500)
-    os.environ.update({
+    environment = {
         "TERANGA_MAX_MESSAGE_CHARS": "500", "TERANGA_KB_DIR": str(kb_dir),
         "TERANGA_KB_INDEX_DIR": str(tmp_path_factory.mktemp("kb-index")),
         "TERANGA_AGENTS_FILE": str(desk_files["agents"]),
@@ -100,15 +99,20 @@ def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files, 
         "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
         "TWILIO_SMS_FROM": "+15550001111", "TWILIO_WHATSAPP_FROM": "whatsapp:+15550002222",
         "TELEGRAM_BOT_TOKEN": fake_telegram.token, "TELEGRAM_API_URL": fake_telegram.url,
-        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET, TOKEN_VARIABLE: API_TOKEN})
-    services = runtime.Services(settings, real_redis_url, tmp_path_factory.mktemp("logs"))
-    services.start(trained_model)
-    try:
-        services.wait_until_ready(timeout=240)
-        fake_twilio.callbacks = (PUBLIC_URL, services.rasa_url)  # the proxy, in effect
-        yield services
-    finally:
-        services.stop()
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET, TOKEN_VARIABLE: API_TOKEN}
+    # The servers and the tests (which read these too) see them for the session; the rest of
+    # the run gets its environment back afterwards.
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        services = runtime.Services(settings, real_redis_url, tmp_path_factory.mktemp("logs"))
+        services.start(trained_model)
+        try:
+            services.wait_until_ready(timeout=240)
+            fake_twilio.callbacks = (PUBLIC_URL, services.rasa_url)  # the proxy, in effect
+            yield services
+        finally:
+            services.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import redis
 import requests
 import websockets
 import yaml
@@ -108,6 +109,20 @@ async def next_news(ws, matches: Callable[[dict], bool], timeout: float = 10) ->
         news = json.loads(await asyncio.wait_for(ws.recv(), remaining))
         if matches(news):
             return news
+
+
+def settled(redis_url: str, conversation_id: str) -> bool:
+    """Whether the pipeline has finished with everything queued for this conversation: each
+    message taken into the intake queue had its turn, and each reply went out (or was given
+    up). A queue's `done` counter reaches its `seq` only once its last entry is completed
+    (teranga/channels/ordered_queue.py); the intake's completion queues the replies in the
+    same step, so the intake is read first."""
+    client = redis.Redis.from_url(redis_url)
+    for queue in ("intake", "delivery"):
+        counters = client.hgetall(f"teranga:{queue}:conversation:{conversation_id}")
+        if int(counters.get(b"done", 0)) < int(counters.get(b"seq", 0)):
+            return False
+    return True
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 15, step: float = 0.2):

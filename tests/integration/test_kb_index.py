@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from teranga.kb.embedders import make_embedder
+from teranga.embedders import make_embedder
 from teranga.kb.index import StoredIndex, build_index
 from teranga.kb.retriever import Calibration, Retriever
 from teranga.kb.service import calibration_path

@@ -1,4 +1,4 @@
-from teranga.dialogue.fallback import consecutive_fallbacks, fallback_response
+from teranga.handoff.repeated_fallbacks import consecutive_fallbacks, fallback_response
 
 
 def test_first_fallbacks_ask_to_rephrase():

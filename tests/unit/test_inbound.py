@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from teranga.channels import conversation_ids
+from teranga import conversation_ids
 from teranga.channels.inbound import EMPTY_MESSAGE, InboundError, parse_rest_body, prepare_text
 
 

@@ -2,7 +2,7 @@ import pytest
 
 from teranga.nlu import fasttext_models
 from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy, default_lid176_path
-from teranga.nlu.text import MAX_MODEL_CHARS
+from teranga.text import MAX_MODEL_CHARS
 
 LANGUAGES = ["en", "fr", "ha", "sw", "wo"]
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from teranga.kb.embedders import QueryCache
+from teranga.embedders import QueryCache
 
 
 class CountingEmbedder:

@@ -2,9 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from teranga.nlu import corpora
+from teranga import corpora
 from teranga.nlu.sentiment import Lexicon, SentimentScorer, label_for
-from teranga.nlu.text import MAX_SYMBOLS
+from teranga.text import MAX_SYMBOLS
+
+pytestmark = pytest.mark.model  # trains the Hausa sentiment model
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import time
 
 from teranga.runtime import Restarts, Services
 from teranga.settings import Settings
+from tests.e2e.desk_client import wait_until
 
 
 def test_the_wait_doubles_up_to_a_minute_and_resets_after_a_stable_run():
@@ -45,10 +46,12 @@ def test_stopping_stops_rasa_before_the_servers_it_calls(tmp_path):
               "def bye(*_):\n"
               f"    open({str(record)!r}, 'a').write(sys.argv[1] + '\\n'); sys.exit(0)\n"
               "signal.signal(signal.SIGTERM, bye)\n"
+              "print('ready', flush=True)\n"
               "while True: time.sleep(0.05)\n")
     for name in ("actions", "rasa", "desk"):
         services._spawn(name, [sys.executable, "-c", script, name], dict(os.environ))
-    time.sleep(0.5)
+    wait_until(lambda: all("ready" in (tmp_path / f"{name}.log").read_text()
+                           for name in ("actions", "rasa", "desk")))  # each one listens
     services.stop(timeout=5)
     assert record.read_text().split()[0] == "rasa"
     assert all(p.returncode == 0 for p in services.processes.values())

@@ -3,7 +3,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from teranga.nlu.text import (
+from teranga.text import (
     MAX_MODEL_CHARS,
     MAX_SYMBOL_RUN,
     MAX_SYMBOLS,

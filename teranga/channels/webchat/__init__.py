@@ -22,7 +22,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from teranga.channels import conversation_ids
+from teranga import conversation_ids
 from teranga.channels.inbound import (
     InboundError,
     client_metadata,

