@@ -365,7 +365,7 @@ def test_without_proxy_settings_x_forwarded_for_is_not_believed(desk, caplog):
 
 def test_behind_one_proxy_the_desk_takes_address_scheme_and_host_from_it(make_desk,
                                                                           monkeypatch):
-    monkeypatch.setenv("SANIC_PROXIES_COUNT", "1")  # what the README says for one nginx
+    monkeypatch.setenv("SANIC_PROXIES_COUNT", "1")  # what docs/deploying.md says for one nginx
     with make_desk() as desk:
         assert desk.app.config.PROXIES_COUNT == 1
         # nginx appends the address it saw; what the client wrote before it is not believed.
