@@ -19,7 +19,8 @@ FINAL_FAILURES = ("failed", "undelivered")
 
 
 def _statuses(conversation_id: str) -> str:
-    return f"teranga:delivery:{conversation_id}"
+    # not under teranga:delivery:, where the delivery queue keeps its own keys
+    return f"teranga:delivery-status:{conversation_id}"
 
 
 def _parts(conversation_id: str) -> str:
