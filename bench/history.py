@@ -42,6 +42,7 @@ from teranga import runtime  # noqa: E402
 from teranga.dialogue.domain import build_domain  # noqa: E402
 from teranga.dialogue.tracker_store import rasa_key_prefix, tracker_keys  # noqa: E402
 from teranga.http_api import api_token, auth_header  # noqa: E402
+from teranga.languages import default_language  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings, rasa_environment  # noqa: E402
 
 STORES = ("teranga", "rasa")
@@ -220,7 +221,7 @@ def main() -> None:
     endpoints = {"teranga": PROJECT_ROOT / "endpoints.yml",
                  "rasa": rasa_store_endpoints(services.log_dir / "endpoints-rasa-store.yml")}
     domain = Domain.from_dict(build_domain(PROJECT_ROOT / "domain",
-                                           runtime.default_language(PROJECT_ROOT / "config.yml")))
+                                           default_language(PROJECT_ROOT)))
     stores = {name: TrackerStore.create(read_endpoint_config(str(path), "tracker_store"),
                                         domain) for name, path in endpoints.items()}
     client = redis.Redis.from_url(redis_url)

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-import yaml
 
 from teranga.channels.credentials import enabled_channels
 from teranga.dialogue.domain import write_domain
 from teranga.fingerprint import files_fingerprint
 from teranga.http_api import TOKEN_VARIABLE, api_token, auth_header
+from teranga.languages import default_language
 from teranga.settings import PROJECT_ROOT, Settings, rasa_environment
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def train(models_dir: Path, force: bool = False, root: Path = PROJECT_ROOT) -> P
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"Training the model (training data, config or NLU code changed); log: {log}",
           flush=True)
-    domain = write_domain(root / "domain", default_language(root / "config.yml"),
+    domain = write_domain(root / "domain", default_language(root),
                           root / ".teranga" / "domain.yml")
     command = [sys.executable, "-m", "rasa", "train", "--config", "config.yml",
                "--domain", str(domain), "--data", "data", "--out", str(models_dir),
@@ -72,15 +72,6 @@ def train(models_dir: Path, force: bool = False, root: Path = PROJECT_ROOT) -> P
     stamp.write_text(fingerprint)
     print(f"Model trained: {target}", flush=True)
     return target
-
-
-def default_language(config_path: Path) -> str:
-    """The LanguageDetector's default language, as set in config.yml."""
-    config = yaml.safe_load(config_path.read_text("utf-8"))
-    for component in config.get("pipeline", []):
-        if component.get("name", "").endswith("LanguageDetector"):
-            return component.get("default_language", "fr")
-    return "fr"
 
 
 def _base_env() -> dict[str, str]:

@@ -130,6 +130,10 @@ class OrderedQueue:
             if "BUSYGROUP" not in str(error):
                 raise
 
+    async def backlog(self) -> int:
+        """Entries still to do, read or not (done ones are deleted)."""
+        return await self.client.xlen(self.stream)
+
     async def pending_count(self) -> int:
         try:
             return int((await self.client.xpending(self.stream, self.group))["pending"])

@@ -141,9 +141,15 @@ class Pipeline:
         await turns.stop()
         deadline = asyncio.get_running_loop().time() + DRAIN_SECONDS
         while asyncio.get_running_loop().time() < deadline and \
-                (sends.holding or await _queued(self.delivery)):
+                (sends.holding or await self._delivery_backlog()):
             await asyncio.sleep(0.05)
         await sends.stop()
+
+    async def _delivery_backlog(self) -> int:
+        try:
+            return await self.delivery.backlog()
+        except RedisError:  # nothing to wait for that could be sent now
+            return 0
 
     async def accept(self, channel: str, conversation_id: str, message_id: str, text: str,
                      metadata: dict | None = None) -> bool:
@@ -199,13 +205,6 @@ class Pipeline:
         output = self._channel(entry).direct_output()
         await output.send_response(entry.conversation, json.loads(entry.fields["message"]))
         await self.delivery.complete(entry)
-
-
-async def _queued(queue: OrderedQueue) -> int:
-    try:
-        return await queue.client.xlen(queue.stream)
-    except RedisError:
-        return 0
 
 
 def _until_next_user(events: list) -> list:

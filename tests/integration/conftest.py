@@ -18,7 +18,8 @@ def client(real_redis_url) -> redis.Redis:
 
 @pytest.fixture
 def prefix(client):
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    # letters and digits only: Rasa's RedisTrackerStore ignores any other key prefix
+    prefix = f"test{uuid.uuid4().hex[:8]}"
     yield prefix
     keys = list(client.scan_iter(f"{prefix}:*"))
     if keys:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -43,7 +42,7 @@ from teranga.dialogue.tracker_store import (
     rasa_key_prefix,
     tracker_keys,
 )
-from teranga.runtime import default_language
+from teranga.languages import default_language
 from teranga.settings import PROJECT_ROOT, rasa_environment
 
 DAY = 86_400.0
@@ -71,7 +70,7 @@ class Broker(EventBroker):
 
 
 def project_domain(carry_over_slots: bool = True) -> Domain:
-    data = build_domain(PROJECT_ROOT / "domain", default_language(PROJECT_ROOT / "config.yml"))
+    data = build_domain(PROJECT_ROOT / "domain", default_language(PROJECT_ROOT))
     data["session_config"]["carry_over_slots_to_new_session"] = carry_over_slots
     return Domain.from_dict(data)
 
@@ -81,16 +80,6 @@ def clock(monkeypatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr(time, "time", clock)
     return clock
-
-
-@pytest.fixture
-def alnum_prefix(client):
-    """A prefix of letters and digits: Rasa's RedisTrackerStore ignores any other."""
-    prefix = f"test{uuid.uuid4().hex[:8]}"
-    yield prefix
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
 
 
 def make_store(url: str, prefix: str, domain: Domain, broker=None, **extra):
@@ -322,12 +311,12 @@ def test_rasa_builds_it_from_endpoints_yml(real_redis_url, monkeypatch, domain):
     assert store.red.ping()
 
 
-def test_migration_from_rasas_redis_store(real_redis_url, client, alnum_prefix, sender,
+def test_migration_from_rasas_redis_store(real_redis_url, client, prefix, sender,
                                           clock, domain):
     endpoint = rasa_environment(real_redis_url, "http://127.0.0.1:1")
     rasa = RedisTrackerStore(domain, host=endpoint["TERANGA_REDIS_HOST"],
                              port=endpoint["TERANGA_REDIS_PORT"],
-                             db=endpoint["TERANGA_REDIS_DB"], key_prefix=alnum_prefix,
+                             db=endpoint["TERANGA_REDIS_DB"], key_prefix=prefix,
                              record_exp=7200)
     other = f"{sender}:other"
 
@@ -336,11 +325,11 @@ def test_migration_from_rasas_redis_store(real_redis_url, client, alnum_prefix, 
         await turn(processor_for(rasa, domain), other, "salut")
 
     asyncio.run(written_by_rasa())
-    old_key = rasa_key_prefix(alnum_prefix) + sender
+    old_key = rasa_key_prefix(prefix) + sender
     assert client.exists(old_key)  # the prefix Rasa really uses
-    store = make_store(real_redis_url, alnum_prefix, domain)
+    store = make_store(real_redis_url, prefix, domain)
 
-    first = migrate_from_rasa(client, alnum_prefix)
+    first = migrate_from_rasa(client, prefix)
 
     assert (first.found, first.migrated, first.already, first.deleted) == (2, 2, 0, 0)
 
@@ -353,18 +342,18 @@ def test_migration_from_rasas_redis_store(real_redis_url, client, alnum_prefix, 
 
     for conversation in (sender, other):
         asyncio.run(compare(conversation))
-    assert first.events == len(stored(client, alnum_prefix, sender)) + \
-        len(stored(client, alnum_prefix, other))
-    assert 0 < client.ttl(tracker_keys(alnum_prefix, sender)[0]) <= 7200
-    snapshot = {key: client.dump(key) for key in client.scan_iter(f"{alnum_prefix}:*")}
+    assert first.events == len(stored(client, prefix, sender)) + \
+        len(stored(client, prefix, other))
+    assert 0 < client.ttl(tracker_keys(prefix, sender)[0]) <= 7200
+    snapshot = {key: client.dump(key) for key in client.scan_iter(f"{prefix}:*")}
 
-    second = migrate_from_rasa(client, alnum_prefix)
+    second = migrate_from_rasa(client, prefix)
 
     assert (second.migrated, second.already, second.differing, second.deleted) == (0, 2, 0, 0)
-    assert {key: client.dump(key) for key in client.scan_iter(f"{alnum_prefix}:*")} == snapshot
+    assert {key: client.dump(key) for key in client.scan_iter(f"{prefix}:*")} == snapshot
 
     asyncio.run(turn(processor_for(store, domain), sender, "dama am laaj"))  # goes on here
-    third = migrate_from_rasa(client, alnum_prefix, delete_old=True)
+    third = migrate_from_rasa(client, prefix, delete_old=True)
     assert (third.migrated, third.already, third.deleted) == (0, 2, 2)
     assert not client.exists(old_key)
     texts = [e.text for e in asyncio.run(store.retrieve(sender)).events
@@ -373,22 +362,22 @@ def test_migration_from_rasas_redis_store(real_redis_url, client, alnum_prefix, 
 
 
 def test_a_conversation_left_in_rasas_layout_is_moved_on_its_first_read(
-        real_redis_url, client, alnum_prefix, sender, clock, domain):
+        real_redis_url, client, prefix, sender, clock, domain):
     """An upgrade where nobody ran `teranga trackers migrate`: the returning customer's
     history is still there."""
     endpoint = rasa_environment(real_redis_url, "http://127.0.0.1:1")
     rasa = RedisTrackerStore(domain, host=endpoint["TERANGA_REDIS_HOST"],
                              port=endpoint["TERANGA_REDIS_PORT"],
-                             db=endpoint["TERANGA_REDIS_DB"], key_prefix=alnum_prefix)
+                             db=endpoint["TERANGA_REDIS_DB"], key_prefix=prefix)
     asyncio.run(returning_customer(processor_for(rasa, domain), sender, clock))
-    store = make_store(real_redis_url, alnum_prefix, domain)
+    store = make_store(real_redis_url, prefix, domain)
 
     ours = asyncio.run(store.retrieve_full_tracker(sender))
 
     theirs = asyncio.run(rasa.retrieve_full_tracker(sender))
     assert ours is not None and dicts(ours.events) == dicts(theirs.events)
     asyncio.run(turn(processor_for(store, domain), sender, "dama am laaj"))
-    assert len(stored(client, alnum_prefix, sender)) > len(theirs.events)
+    assert len(stored(client, prefix, sender)) > len(theirs.events)
     assert asyncio.run(store.retrieve("never-seen")) is None
 
 
