@@ -15,7 +15,7 @@ from teranga.handoff import escalation, satisfaction
 from teranga.handoff.repeated_fallbacks import fallback_response
 from teranga.handoff.store import HandoffStore
 from teranga.handoff.triggers import CALLBACK_REQUESTED, DOCUMENT, VOICE_NOTE
-from teranga.kb.live import LiveKnowledgeBase
+from teranga.knowledge_base.live import LiveKnowledgeBase
 
 logger = logging.getLogger(__name__)
 

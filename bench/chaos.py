@@ -52,8 +52,8 @@ from latency import bench_services  # noqa: E402
 
 from teranga import runtime  # noqa: E402
 from teranga.channels.outbound import Option, numbered, split_for_sms, split_long  # noqa: E402
-from teranga.channels.twilio import TWILIO_BODY_LIMIT  # noqa: E402
-from teranga.channels.webchat import intake_message_id  # noqa: E402
+from teranga.channels.twilio_api import TWILIO_BODY_LIMIT  # noqa: E402
+from teranga.channels.widget import intake_message_id  # noqa: E402
 from teranga.http_api import TOKEN_VARIABLE, api_token, auth_header  # noqa: E402
 from teranga.settings import Settings  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
@@ -353,7 +353,7 @@ def supervise(services, stop: threading.Event) -> None:
 
 
 def expected_parts(channel: str, bot_event: dict) -> list[str]:
-    """A bot message as the channel's sender cuts it (teranga/channels/twilio.py,
+    """A bot message as the channel's sender cuts it (teranga/channels/twilio_api.py,
     telegram.py)."""
     data = bot_event.get("data") or {}
     text = bot_event.get("text") or ""

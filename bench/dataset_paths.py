@@ -9,13 +9,12 @@ script with a message saying what is missing and which option or variable to set
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from teranga.settings import PROJECT_ROOT
+from teranga.settings import PROJECT_ROOT, Settings, is_set
 
 ENV = "TERANGA_DATASETS_DIR"
 DEFAULT = PROJECT_ROOT.parent / "shared" / "datasets"
@@ -36,8 +35,8 @@ class Datasets:
     def from_option(cls, option: Path | None) -> Datasets:
         if option is not None:
             return cls(option, "--datasets")
-        if os.environ.get(ENV):
-            return cls(Path(os.environ[ENV]), f"${ENV}")
+        if is_set(ENV):
+            return cls(Settings.from_env().datasets_dir, f"${ENV}")
         return cls(DEFAULT, f"the default (neither --datasets nor ${ENV} is set)")
 
     def find(self, relative: str, what: str, own_option: str, given: Path | None = None) -> Path:

@@ -40,7 +40,7 @@ from rasa.utils.endpoints import read_endpoint_config  # noqa: E402
 
 from teranga import runtime  # noqa: E402
 from teranga.dialogue.domain import build_domain  # noqa: E402
-from teranga.dialogue.tracker_store import rasa_key_prefix, tracker_keys  # noqa: E402
+from teranga.dialogue.event_log import rasa_key_prefix, tracker_keys  # noqa: E402
 from teranga.http_api import api_token, auth_header  # noqa: E402
 from teranga.languages import default_language  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings, rasa_environment  # noqa: E402

@@ -7,7 +7,7 @@ For each embedder and each ranking (dense only, lexical only, combined) it print
 recall@3 and MRR per language. The ranking scored is the articles' best score over every
 language (the customer's own language searched like the others), so untranslated articles
 count. The confidence calibration and its threshold are fitted on the project's training
-data (teranga/kb/calibrate.py), never on these questions; the false-answer rate on the
+data (teranga/knowledge_base/calibrate.py), never on these questions; the false-answer rate on the
 unanswerable questions is reported at that threshold. `--save-calibration` writes the
 fitted calibration of the default embedder, which the assistant uses.
 """
@@ -27,10 +27,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from teranga.embedders import make_embedder, packaged_minilm_path  # noqa: E402
-from teranga.kb import calibrate as kb_calibration  # noqa: E402
-from teranga.kb.index import build_index  # noqa: E402
-from teranga.kb.retriever import RANKINGS, Retriever  # noqa: E402
-from teranga.kb.service import calibration_path  # noqa: E402
+from teranga.knowledge_base import calibrate as kb_calibration  # noqa: E402
+from teranga.knowledge_base.index import build_index  # noqa: E402
+from teranga.knowledge_base.retriever import RANKINGS, Retriever  # noqa: E402
+from teranga.knowledge_base.service import calibration_path  # noqa: E402
 from teranga.settings import PROJECT_ROOT  # noqa: E402
 
 LANGUAGES = ["fr", "en", "wo", "sw", "ha"]

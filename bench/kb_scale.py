@@ -29,8 +29,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from teranga.embedders import make_embedder  # noqa: E402
-from teranga.kb.index import Chunk, StoredIndex, build_index, faiss_index  # noqa: E402
-from teranga.kb.retriever import Calibration, Retriever  # noqa: E402
+from teranga.knowledge_base.index import Chunk, StoredIndex, build_index, faiss_index  # noqa: E402
+from teranga.knowledge_base.retriever import Calibration, Retriever  # noqa: E402
 from teranga.settings import PROJECT_ROOT  # noqa: E402
 
 

@@ -42,7 +42,7 @@ LEADERBOARD = {"ha": 82.6, "sw": 65.7, "yo": 80.2}
 
 def load_scorer():
     """The SentimentAnalyzer of the trained assistant, read from its model archive."""
-    from teranga.nlu.components import SentimentAnalyzer
+    from addons.components import SentimentAnalyzer
 
     model = runtime.train(Settings.from_env().models_dir)
     folder = Path(tempfile.mkdtemp(prefix="bench-sentiment-"))

@@ -13,10 +13,11 @@ from redis.exceptions import RedisError, ResponseError
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from connectors.outputs import OutboxOutputChannel
 from teranga import conversation_ids
 from teranga.channels import flood
 from teranga.channels.inbound import InboundError, parse_rest_body
-from teranga.channels.outbox import Outbox, OutboxOutputChannel, outbox_position, outbox_wait
+from teranga.channels.outbox import Outbox, outbox_position, outbox_wait
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -1,11 +1,10 @@
 """Rasa channel for Telegram in webhook mode (thin: the logic is in
-teranga/channels/telegram.py). Telegram calls `POST /webhooks/telegram/webhook`; the update is
+teranga/channels/telegram_api.py). Telegram calls `POST /webhooks/telegram/webhook`; the update is
 verified, stored durably (teranga/channels/pipeline.py), and only then answered."""
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel
@@ -13,10 +12,11 @@ from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from connectors.outputs import ProviderOutput, QueuedOutput, RasaTurns
 from teranga.channels.inbound import InboundError, parse_json_object
 from teranga.channels.pipeline import Pipeline
-from teranga.channels.shared import ProviderOutput, redis_client
-from teranga.channels.telegram import (
+from teranga.channels.shared import redis_client
+from teranga.channels.telegram_api import (
     CHANNEL,
     TelegramSender,
     TelegramSettings,
@@ -39,7 +39,7 @@ class TelegramInput(InputChannel):
             cls.raise_missing_credentials_exception()
         # TELEGRAM_API_URL: a local Bot API server, or the tests' stand-in; not a secret.
         return cls(TelegramSettings(**credentials,
-                                    api_url=os.environ.get("TELEGRAM_API_URL")))
+                                    api_url=Settings.from_env().telegram_api_url))
 
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
@@ -59,12 +59,16 @@ class TelegramInput(InputChannel):
         return self._pipeline
 
     def get_output_channel(self) -> OutputChannel:
-        return self.pipeline.output(CHANNEL)
+        return QueuedOutput(self.pipeline, CHANNEL)
+
+    async def send(self, recipient: str, message: dict[str, Any]) -> None:
+        """The delivery queue's sender for this channel: really sends, with retries."""
+        await ProviderOutput(self.sender).send_response(recipient, message)
 
     def blueprint(self, on_new_message) -> Blueprint:
         webhook = Blueprint("teranga_telegram_webhook", __name__)
-        self.pipeline.register(CHANNEL, on_new_message, lambda: ProviderOutput(self.sender))
-        self.pipeline.attach(webhook)
+        self.pipeline.register(CHANNEL, self.send)
+        self.pipeline.attach(webhook, RasaTurns.maker(on_new_message))
         max_chars = Settings.from_env().max_message_chars
 
         @webhook.route("/", methods=["GET"])

@@ -1,12 +1,11 @@
 """Rasa channels for SMS and WhatsApp through Twilio (thin: the logic is in
-teranga/channels/twilio.py). Twilio calls `POST /webhooks/<name>/webhook`; the webhook is
+teranga/channels/twilio_api.py). Twilio calls `POST /webhooks/<name>/webhook`; the webhook is
 verified, stored durably (teranga/channels/pipeline.py) and only then answered, so that Twilio
 neither times out waiting for the bot nor is told "received" about a message we could lose."""
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel
@@ -14,12 +13,13 @@ from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from connectors.outputs import ProviderOutput, QueuedOutput, RasaTurns
 from teranga.channels import delivery_status, options
 from teranga.channels.inbound import InboundError
 from teranga.channels.outbound import chosen_option
 from teranga.channels.pipeline import Pipeline
-from teranga.channels.shared import ProviderOutput, redis_client
-from teranga.channels.twilio import (
+from teranga.channels.shared import redis_client
+from teranga.channels.twilio_api import (
     EMPTY_TWIML,
     TwilioSender,
     TwilioSettings,
@@ -44,7 +44,7 @@ class TwilioSmsInput(InputChannel):
             cls.raise_missing_credentials_exception()
         # TWILIO_API_URL: another address for Twilio's API (a regional edge, or the tests'
         # stand-in); not a secret, so not in credentials.yml.
-        return cls(TwilioSettings(**credentials, api_url=os.environ.get("TWILIO_API_URL")))
+        return cls(TwilioSettings(**credentials, api_url=Settings.from_env().twilio_api_url))
 
     def __init__(self, settings: TwilioSettings) -> None:
         self.settings = settings
@@ -64,12 +64,16 @@ class TwilioSmsInput(InputChannel):
         return self._pipeline
 
     def get_output_channel(self) -> OutputChannel:
-        return self.pipeline.output(self.name())
+        return QueuedOutput(self.pipeline, self.name())
+
+    async def send(self, recipient: str, message: dict[str, Any]) -> None:
+        """The delivery queue's sender for this channel: really sends, with retries."""
+        await ProviderOutput(self.sender).send_response(recipient, message)
 
     def blueprint(self, on_new_message) -> Blueprint:
         webhook = Blueprint(f"teranga_{self.name()}_webhook", __name__)
-        self.pipeline.register(self.name(), on_new_message, lambda: ProviderOutput(self.sender))
-        self.pipeline.attach(webhook)
+        self.pipeline.register(self.name(), self.send)
+        self.pipeline.attach(webhook, RasaTurns.maker(on_new_message))
         max_chars = Settings.from_env().max_message_chars
 
         @webhook.route("/", methods=["GET"])

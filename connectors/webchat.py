@@ -8,7 +8,7 @@ Two differences from Rasa's own channel: every socket joins the room of its sess
 widget), and sockets are managed through Redis (socket.io's AsyncRedisManager), so an
 agent's reply sent by any Rasa process reaches the customer's socket.
 
-Nothing is lost while the customer is away (teranga/channels/webchat/__init__.py):
+Nothing is lost while the customer is away (teranga/channels/widget/__init__.py):
 
 - `user_uttered` may carry `client_id` (the widget's random id for the message) and ask for
   a Socket.IO acknowledgement. The message goes to the durable pipeline
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel
@@ -37,13 +36,14 @@ from sanic import response
 from sanic.request import Request
 from socketio import AsyncRedisManager, AsyncServer
 
+from connectors.outputs import QueuedOutput, RasaTurns
 from teranga import languages
 from teranga.channels import flood
 from teranga.channels.inbound import InboundError
 from teranga.channels.outbox import Outbox
 from teranga.channels.pipeline import Pipeline
 from teranga.channels.shared import redis_client
-from teranga.channels.webchat import (
+from teranga.channels.widget import (
     STATIC,
     WebChatSessions,
     bot_entry,
@@ -117,21 +117,25 @@ class WebChatInput(InputChannel):
         return self._transcript
 
     def get_output_channel(self) -> OutputChannel:
-        return self.pipeline.output(self.name())
+        return QueuedOutput(self.pipeline, self.name())
 
     def direct_output(self) -> WebChatOutput:
         return WebChatOutput(self.sio, self.bot_message_evt, self.transcript)
 
+    async def send(self, recipient: str, message: dict[str, Any]) -> None:
+        """The delivery queue's sender for this channel: the socket and the transcript."""
+        await self.direct_output().send_response(recipient, message)
+
     def blueprint(self, on_new_message) -> SocketBlueprint:
-        manager = AsyncRedisManager(os.environ["REDIS_URL"]) if os.environ.get("REDIS_URL") \
-            else None
+        redis_url = Settings.from_env().redis_url
+        manager = AsyncRedisManager(redis_url) if redis_url else None
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[],
                           client_manager=manager)
         self.sio = sio
         webhook = SocketBlueprint(sio, self.socketio_path, "teranga_socketio_webhook",
                                   __name__)
-        self.pipeline.register(self.name(), on_new_message, self.direct_output)
-        self.pipeline.attach(webhook)
+        self.pipeline.register(self.name(), self.send)
+        self.pipeline.attach(webhook, RasaTurns.maker(on_new_message))
         max_chars = Settings.from_env().max_message_chars
 
         @webhook.route("/", methods=["GET"])

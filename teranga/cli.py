@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Train the model if its inputs changed, start an embedded Redis-compatible "
                     "server when REDIS_URL is not set, start the action server and the Rasa "
                     "server (REST channel and HTTP API), print their URLs and run until Ctrl-C.")
-    demo.add_argument("--host", default=os.environ.get("TERANGA_HOST", "127.0.0.1"),
+    demo.add_argument("--host", default=Settings.from_env().host,
                       help="interface the Rasa server listens on (default: %(default)s)")
     demo.set_defaults(handler=_demo)
 
@@ -55,12 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve the agents' desk: take escalations from the Redis queue, route them "
                     "to agents and let agents answer customers. `teranga demo` starts it too; "
                     "run several behind a load balancer if you like (they share Redis).")
-    desk.add_argument("--host", default=os.environ.get("TERANGA_HOST", "127.0.0.1"),
+    desk.add_argument("--host", default=Settings.from_env().host,
                       help="interface to listen on (default: %(default)s)")
     desk.add_argument("--port", type=int, default=Settings.from_env().desk_port,
                       help="port (default: %(default)s, or TERANGA_DESK_PORT)")
-    desk.add_argument("--rasa-url", default=os.environ.get("TERANGA_RASA_URL",
-                                                           Settings.from_env().rasa_url),
+    desk.add_argument("--rasa-url", default=Settings.from_env().rasa_url,
                       help="the Rasa server's HTTP API (default: %(default)s)")
     desk.set_defaults(handler=_desk)
 
@@ -150,7 +149,7 @@ def _add_agent_commands(commands) -> None:
 def _add_tracker_commands(commands) -> None:
     trackers = commands.add_parser(
         "trackers", help="conversation histories in Redis (the tracker store)",
-        description="Tools for the tracker store of teranga/dialogue/tracker_store.py.")
+        description="Tools for the tracker store of addons/tracker_store.py.")
     tracker_commands = trackers.add_subparsers(dest="trackers_command", required=True,
                                                metavar="TRACKERS_COMMAND")
     migrate = tracker_commands.add_parser(
@@ -159,7 +158,7 @@ def _add_tracker_commands(commands) -> None:
                     "value per conversation, keys <key_prefix>:tracker:<id>) into the "
                     "append-only layout that endpoints.yml now names. Safe to run twice: a "
                     "conversation already copied is left as it is. Prints the counts.")
-    migrate.add_argument("--redis-url", default=os.environ.get("REDIS_URL"),
+    migrate.add_argument("--redis-url", default=Settings.from_env().redis_url,
                          help="the assistant's Redis (default: REDIS_URL)")
     migrate.add_argument("--key-prefix", default="teranga",
                          help="the tracker_store key_prefix of endpoints.yml "
@@ -173,7 +172,7 @@ def _trackers_migrate(args: argparse.Namespace) -> int:
     import redis
 
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")  # Rasa imports SQLAlchemy
-    from teranga.dialogue.tracker_store import migrate_from_rasa, rasa_key_prefix
+    from teranga.dialogue.event_log import migrate_from_rasa, rasa_key_prefix
 
     if not args.redis_url:
         raise RuntimeError("REDIS_URL is not set: set it or pass --redis-url")
@@ -241,7 +240,7 @@ def _agents_remove(args: argparse.Namespace) -> int:
 def _agents_unlock(args: argparse.Namespace) -> int:
     import redis
 
-    from teranga.desk.auth import Sessions
+    from teranga.agent_desk.auth import Sessions
 
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
@@ -264,14 +263,14 @@ def _agents_password(args: argparse.Namespace) -> int:
 
 
 def _knowledge_base():
-    from teranga.kb.service import KbSettings, KnowledgeBase
+    from teranga.knowledge_base.service import KbSettings, KnowledgeBase
 
     return KnowledgeBase(KbSettings.from_env())
 
 
 def _kb_check(args: argparse.Namespace) -> int:
-    from teranga.kb.articles import read_catalogue
-    from teranga.kb.service import KbSettings
+    from teranga.knowledge_base.articles import read_catalogue
+    from teranga.knowledge_base.service import KbSettings
 
     catalogue = read_catalogue(KbSettings.from_env().kb_dir)
     problems = list(catalogue.problems)
@@ -367,7 +366,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _desk(args: argparse.Namespace) -> int:
-    from teranga.desk.app import build
+    from teranga.agent_desk.app import build
 
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:

@@ -1,6 +1,6 @@
 """The desk's notices stream: its own news (a conversation queued, assigned, a message
 delivered or not), written by the desk and the channels alike and read by the desk's live
-view, beside the tracker events of `teranga/desk/events.py`.
+view, beside the tracker events of `teranga/agent_desk/events.py`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The API reads every transcript and can send messages on any channel, so it alway
 secret: `TERANGA_API_TOKEN`, or one generated once into `.teranga/api-token` (readable by
 its owner only) when the variable is not set. Rasa checks a JWT signed with that secret in
 the `Authorization` header (Rasa's `--jwt-secret`), so the secret itself never travels, not
-even in a query string, and is never on a command line (see teranga/dialogue/rasa_server.py).
+even in a query string, and is never on a command line (see addons/rasa_server.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jwt
 
-from teranga.settings import PROJECT_ROOT
+from teranga.settings import PROJECT_ROOT, Settings
 
 TOKEN_VARIABLE = "TERANGA_API_TOKEN"
 TOKEN_FILE = PROJECT_ROOT / ".teranga" / "api-token"
@@ -28,7 +28,7 @@ MIN_TOKEN_CHARS = 16
 def api_token(create: bool = False, path: Path = TOKEN_FILE) -> str | None:
     """The API secret: the environment's, else the saved one, else (with `create`) a new
     one saved for the next runs."""
-    token = os.environ.get(TOKEN_VARIABLE) or _read(path)
+    token = Settings.from_env().api_token or _read(path)
     if token is None and create:
         token = secrets.token_urlsafe(32)
         path.parent.mkdir(parents=True, exist_ok=True)

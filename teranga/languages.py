@@ -25,7 +25,7 @@ from teranga.settings import PROJECT_ROOT
 logger = logging.getLogger(__name__)
 
 FILE_NAME = "languages.yml"
-FIELDS = ("name", "english_name", "kb_fallback")
+FIELDS = ("name", "english_name", "kb_fallback", "vader")
 # The language every fallback ends with when languages.yml says nothing: the one the
 # knowledge base and the widest share of customers read after their own.
 LAST_RESORT = "en"
@@ -42,6 +42,7 @@ class Language:
     name: str  # the language's own name (endonym)
     english_name: str
     kb_fallback: tuple[str, ...]  # other languages, in the order the KB answers in them
+    vader: str | None = None  # a module with a VADER analyser for the language, if any
 
 
 def languages_file(root: Path = PROJECT_ROOT) -> Path:
@@ -142,7 +143,13 @@ class Languages:
         fallback = entry.get("kb_fallback", (self._default, LAST_RESORT))
         # The customer's own language is always searched first; listing it again is no-op.
         fallback = tuple(dict.fromkeys(lang for lang in fallback if lang != code))
-        return Language(code, name, entry.get("english_name", name), fallback)
+        return Language(code, name, entry.get("english_name", name), fallback,
+                        entry.get("vader"))
+
+    def vader_modules(self) -> dict[str, str]:
+        """Language -> the module of its VADER analyser, for the languages that have one."""
+        return {code: entry["vader"] for code, entry in self._current().items()
+                if entry.get("vader")}
 
     def ordered(self, codes: list[str]) -> list[str]:
         """The codes in languages.yml's order, then the undeclared ones alphabetically."""
@@ -180,6 +187,10 @@ def kb_fallback(code: str) -> tuple[str, ...]:
 def spoken_in_english() -> str:
     """"French, English, Wolof, Swahili or Hausa": the assistant's languages, in English."""
     return _project.english_list(_project.assistant_languages())
+
+
+def vader_modules() -> dict[str, str]:
+    return _project.vader_modules()
 
 
 def check() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
 import subprocess
@@ -22,15 +21,16 @@ from teranga.dialogue.domain import write_domain
 from teranga.fingerprint import files_fingerprint
 from teranga.http_api import TOKEN_VARIABLE, api_token, auth_header
 from teranga.languages import default_language
-from teranga.settings import PROJECT_ROOT, Settings, rasa_environment
+from teranga.settings import PROJECT_ROOT, Settings, environment, rasa_environment
 
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "teranga"
 # What a model depends on. Rasa fingerprints data and config itself, but not the code
 # of the project's own components, so the code is part of this stamp.
-TRAINING_INPUTS = ("config.yml", "domain", "data", "teranga/nlu", "teranga/text.py",
-                   "teranga/corpora.py", "teranga/embedders.py")
+TRAINING_INPUTS = ("config.yml", "domain", "data", "addons/components.py",
+                   "teranga/nlu", "teranga/text.py", "teranga/corpora.py",
+                   "teranga/embedders.py")
 
 
 class TrainingError(RuntimeError):
@@ -75,7 +75,7 @@ def train(models_dir: Path, force: bool = False, root: Path = PROJECT_ROOT) -> P
 
 
 def _base_env() -> dict[str, str]:
-    env = dict(os.environ)
+    env = environment()
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("HF_HUB_OFFLINE", "1")
@@ -190,8 +190,8 @@ class Services:
 
     def start_rasa(self, name: str, model: Path, port: int) -> None:
         """A Rasa server; more than one may share the Redis tracker and lock stores."""
-        # Rasa's command line with the fixes of teranga/dialogue/rasa_server.py
-        rasa = [sys.executable, "-m", "teranga.dialogue.rasa_server", "run", "--model",
+        # Rasa's command line with the fixes of addons/rasa_server.py
+        rasa = [sys.executable, "-m", "addons.rasa_server", "run", "--model",
                 str(model), "--enable-api",
                 "--endpoints", "endpoints.yml", "--credentials", str(self._credentials()),
                 "--interface", self.host, "--port", str(port)]

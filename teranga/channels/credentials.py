@@ -7,18 +7,19 @@ channels whose variables are missing, each named with what it lacks.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import yaml
+
+from teranga.settings import is_set
 
 VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
 
 def missing_variables(config) -> list[str]:
     text = yaml.safe_dump(config) if config is not None else ""
-    return sorted({name for name in VARIABLE.findall(text) if not os.environ.get(name)})
+    return sorted({name for name in VARIABLE.findall(text) if not is_set(name)})
 
 
 def enabled_channels(source: Path, target: Path) -> dict[str, list[str]]:

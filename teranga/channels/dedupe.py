@@ -4,9 +4,11 @@ message)."""
 
 from __future__ import annotations
 
+from teranga import redis_keys
+
 REMEMBER_SECONDS = 48 * 3600  # longer than any provider's retries
 
 
-def seen_key(channel: str, message_id: str, prefix: str = "teranga") -> str:
-    return f"{prefix}:seen:{channel}:{message_id}"
+def seen_key(channel: str, message_id: str, prefix: str = redis_keys.PREFIX) -> str:
+    return redis_keys.seen(channel, message_id, prefix)
 

@@ -13,6 +13,8 @@ from typing import TypeVar
 
 import redis.asyncio as aioredis
 
+from teranga import redis_keys
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -20,7 +22,7 @@ T = TypeVar("T")
 # conversation's later replies behind it, in order), so a provider's short outage loses
 # nothing; what is still refused after that becomes a dead letter.
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
-DEAD_LETTERS = "teranga:dead-letters"
+DEAD_LETTERS = redis_keys.DEAD_LETTERS
 KEEP_DEAD_LETTERS = 1000
 
 

@@ -11,6 +11,7 @@ import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from teranga import redis_keys
 from teranga.desk_notices import NOTICES_LENGTH, NOTICES_STREAM, notice
 
 KEEP_SECONDS = 7 * 24 * 3600
@@ -18,17 +19,9 @@ RECORD_PATIENCE_SECONDS = 60.0
 FINAL_FAILURES = ("failed", "undelivered")
 
 
-def _statuses(conversation_id: str) -> str:
-    # not under teranga:delivery:, where the delivery queue keeps its own keys
-    return f"teranga:delivery-status:{conversation_id}"
-
-
-def _parts(conversation_id: str) -> str:
-    return f"teranga:delivery-parts:{conversation_id}"
-
-
-def _sid(provider_id: str) -> str:
-    return f"teranga:delivery-id:{provider_id}"
+# Not under teranga:delivery:, where the delivery queue keeps its own keys.
+_statuses, _parts, _sid = (redis_keys.delivery_status, redis_keys.delivery_parts,
+                           redis_keys.delivery_id)
 
 
 def message_key(timestamp: float | None) -> str:

@@ -7,12 +7,14 @@ Redis, so every Rasa process shares it."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
+from teranga import redis_keys
+from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ class FloodVerdict:
 
 def max_messages() -> int:
     """Messages a conversation may send in WINDOW_SECONDS (TERANGA_MAX_MESSAGES_PER_10S)."""
-    return int(os.environ.get("TERANGA_MAX_MESSAGES_PER_10S", 10))
+    return Settings.from_env().max_messages_per_10s
 
 
 async def check(client: aioredis.Redis, conversation_id: str) -> FloodVerdict:
@@ -35,7 +37,7 @@ async def check(client: aioredis.Redis, conversation_id: str) -> FloodVerdict:
     (the flood guard must not take the channel down with it)."""
     now = time.time()
     window = int(now // WINDOW_SECONDS)
-    key = f"teranga:flood:{conversation_id}:{window}"
+    key = redis_keys.flood(conversation_id, window)
     try:
         async with client.pipeline(transaction=False) as pipe:
             pipe.incr(key)

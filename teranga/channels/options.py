@@ -7,13 +7,13 @@ import json
 
 import redis.asyncio as aioredis
 
+from teranga import redis_keys
 from teranga.channels.outbound import Option
 
 KEEP_SECONDS = 24 * 3600
 
 
-def _key(channel: str, recipient: str) -> str:
-    return f"teranga:options:{channel}:{recipient}"
+_key = redis_keys.options
 
 
 async def remember(client: aioredis.Redis, channel: str, recipient: str,

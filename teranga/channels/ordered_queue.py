@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from teranga import redis_keys
+
 logger = logging.getLogger(__name__)
 
 CONVERSATION_TTL = 90 * 86400  # a conversation's counters outlive any pause in it
@@ -89,11 +91,12 @@ class Follow:
 
 
 class OrderedQueue:
-    def __init__(self, client: aioredis.Redis, name: str, prefix: str = "teranga") -> None:
+    def __init__(self, client: aioredis.Redis, name: str,
+                 prefix: str = redis_keys.PREFIX) -> None:
         self.client = client
         self.name = name
         self.prefix = prefix
-        self.stream = f"{prefix}:{name}"
+        self.stream = redis_keys.queue(name, prefix)
         self.group = "workers"
         self._enqueue = client.register_script(_ENQUEUE)
         self._complete = client.register_script(_COMPLETE)

@@ -23,14 +23,15 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from rasa.core.channels.channel import OutputChannel
+
+from teranga import redis_keys
+from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -86,12 +87,10 @@ class Outbox:
     """Per-conversation message streams under `prefix`, kept as `retention` says."""
 
     def __init__(self, url: str | None = None, *, client: aioredis.Redis | None = None,
-                 prefix: str = "teranga:outbox:", retention: Retention = REST_RETENTION,
+                 prefix: str = redis_keys.OUTBOX, retention: Retention = REST_RETENTION,
                  name: str = "outbox") -> None:
         if client is None:
-            url = url or os.environ.get("REDIS_URL")
-            if not url:
-                raise RuntimeError("REDIS_URL is not set: the outbox keeps messages in Redis")
+            url = url or Settings.from_env().require_redis_url("the outbox")
             client = aioredis.Redis.from_url(url, socket_connect_timeout=2)
         self.client = client
         self.prefix = prefix
@@ -141,18 +140,3 @@ class Outbox:
 
 def _entry(entry_id: bytes, fields: dict) -> dict:
     return {"id": entry_id.decode(), **json.loads(fields[b"data"])}
-
-
-class OutboxOutputChannel(OutputChannel):
-    """Rasa's output channel for messages pushed to REST customers."""
-
-    def __init__(self, outbox: Outbox) -> None:
-        self.outbox = outbox
-
-    @classmethod
-    def name(cls) -> str:
-        return "rest"
-
-    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        await self.outbox.put(recipient_id, {k: message[k] for k in DELIVERED_FIELDS
-                                             if message.get(k)})

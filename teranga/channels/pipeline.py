@@ -10,7 +10,7 @@ durable queues in Redis (teranga/channels/ordered_queue.py), consumed by every R
   another, which first looks in the tracker: a turn already stored is not run again, its
   replies (the bot events after that message) are queued instead.
 - Replies that do not answer a customer's message (an agent's, the bot's on hand-back) go
-  through `output(channel)`, which queues them at once.
+  through `queue_reply`, at once.
 - A delivery entry is sent by the channel's real sender (with its retries and dead letters)
   and acknowledged after; a consumer dying between the provider's answer and the
   acknowledgement is the one window where a reply can be sent twice (docs/decisions.md).
@@ -21,13 +21,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
-from rasa.core.channels.channel import OutputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, UserUttered
 from redis.exceptions import RedisError
 
 from teranga.channels.dedupe import REMEMBER_SECONDS, seen_key
@@ -40,42 +37,18 @@ INTAKE_ID = "intake_id"  # in a user event's metadata["teranga"]: the message's 
 DRAIN_SECONDS = 10.0
 
 
-@dataclass(frozen=True)
-class Channel:
-    on_new_message: Callable  # Rasa's handler: runs a turn and stores it
-    direct_output: Callable[[], OutputChannel]  # really sends (provider, socket)
+Send = Callable[[str, dict[str, Any]], Awaitable[None]]  # a channel's real sender
 
 
-class QueuedOutput(OutputChannel):
-    """What Rasa sends through (`get_output_channel()`): each message is queued for
-    delivery at once."""
+class Turns(Protocol):
+    """The dialogue's side (connectors/outputs.py adapts Rasa's)."""
 
-    def __init__(self, pipeline: Pipeline, channel: str) -> None:
-        self.pipeline = pipeline
-        self.channel = channel
+    async def run(self, channel: str, conversation: str, text: str,
+                  metadata: dict) -> list[dict[str, Any]]:
+        """Run and store a turn; its replies, as the dialogue gives them."""
 
-    def name(self) -> str:
-        return self.channel
-
-    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        await self.pipeline.delivery.put(recipient_id, {
-            "channel": self.channel, "message": json.dumps(message, ensure_ascii=False)})
-
-
-class TurnReplies(OutputChannel):
-    """Holds a turn's replies as Rasa gives them (timestamp, agent and all), to be queued
-    for delivery once the turn is stored; named as the channel, so that Rasa picks the
-    channel's own response variants."""
-
-    def __init__(self, channel: str) -> None:
-        self.channel = channel
-        self.messages: list[dict[str, Any]] = []
-
-    def name(self) -> str:
-        return self.channel
-
-    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        self.messages.append(dict(message))
+    async def stored_replies(self, conversation: str, message_id: str) -> list[dict] | None:
+        """The replies of this message's turn if it is stored already, else None."""
 
 
 class Pipeline:
@@ -83,8 +56,8 @@ class Pipeline:
         self.client = client
         self.intake = OrderedQueue(client, "intake", prefix)
         self.delivery = OrderedQueue(client, "delivery", prefix)
-        self.channels: dict[str, Channel] = {}
-        self.agent = None  # Rasa's agent, for the tracker store
+        self.senders: dict[str, Send] = {}
+        self.turns: Turns | None = None  # made when the server starts (attach)
         self._consumers: list[Consumer] = []
 
     _shared: Pipeline | None = None
@@ -96,21 +69,26 @@ class Pipeline:
             cls._shared = cls(redis_client())
         return cls._shared
 
-    def register(self, channel: str, on_new_message: Callable,
-                 direct_output: Callable[[], OutputChannel]) -> None:
-        self.channels[channel] = Channel(on_new_message, direct_output)
+    def register(self, channel: str, send: Send) -> None:
+        self.senders[channel] = send
 
-    def output(self, channel: str) -> OutputChannel:
-        return QueuedOutput(self, channel)
+    def attach(self, blueprint, make_turns: Callable[[Any], Turns]) -> None:
+        """Start consuming when the server has started (with the turns `make_turns` makes
+        of the server app, once per process), stop before it stops."""
 
-    def attach(self, blueprint) -> None:
-        """Start consuming when the server has started, stop before it stops."""
-        blueprint.listener("after_server_start")(self._started)
+        async def started(app, *_args) -> None:
+            if self.turns is None:
+                self.turns = make_turns(app)
+            await self.start()
+
+        blueprint.listener("after_server_start")(started)
         blueprint.listener("before_server_stop")(self._stopping)
 
-    async def _started(self, app, *_args) -> None:
-        self.agent = getattr(app.ctx, "agent", None)
-        await self.start()
+    async def queue_reply(self, channel: str, conversation_id: str,
+                          message: dict[str, Any]) -> None:
+        """Queue a message for delivery at once (an agent's reply, the bot's on hand-back)."""
+        await self.delivery.put(conversation_id, {
+            "channel": channel, "message": json.dumps(message, ensure_ascii=False)})
 
     async def _stopping(self, *_args) -> None:
         await self.stop()
@@ -162,53 +140,33 @@ class Pipeline:
         return seq is not None
 
     async def _take_turn(self, entry: Entry) -> None:
-        channel = self._channel(entry)
-        replies = await self._stored_replies(entry) if entry.reclaimed else None
+        self._sender(entry)  # a channel this process does not have is left to the others
+        if self.turns is None:
+            raise NotHere("the server has not started its dialogue yet")
+        message_id = entry.fields["message_id"]
+        replies = await self.turns.stored_replies(entry.conversation, message_id) \
+            if entry.reclaimed else None
         if replies is None:
-            collector = TurnReplies(entry.fields["channel"])
             metadata = json.loads(entry.fields["metadata"])
-            metadata.setdefault("teranga", {})[INTAKE_ID] = entry.fields["message_id"]
-            await channel.on_new_message(UserMessage(
-                entry.fields["text"], collector, entry.conversation,
-                input_channel=entry.fields["channel"], metadata=metadata))
-            replies = collector.messages
+            metadata.setdefault("teranga", {})[INTAKE_ID] = message_id
+            replies = await self.turns.run(entry.fields["channel"], entry.conversation,
+                                           entry.fields["text"], metadata)
+        else:
+            logger.warning("Message %s of %s was processed before its consumer stopped: its "
+                           "replies are queued, the turn is not run again", message_id,
+                           entry.conversation)
         await self.intake.complete(entry, Follow(
             self.delivery, ("channel", entry.fields["channel"]),
             [json.dumps(reply, ensure_ascii=False) for reply in replies]))
 
-    async def _stored_replies(self, entry: Entry) -> list[dict] | None:
-        """The replies of this message's turn if the tracker has it (its first consumer
-        died after Rasa stored it), else None."""
-        if self.agent is None:
-            return None
-        tracker = await self.agent.tracker_store.retrieve(entry.conversation)
-        events = list(tracker.events) if tracker else []
-        for index, event in enumerate(events):
-            if isinstance(event, UserUttered) and \
-                    (event.metadata or {}).get("teranga", {}).get(INTAKE_ID) == \
-                    entry.fields["message_id"]:
-                logger.warning("Message %s of %s was processed before its consumer stopped: "
-                               "its replies are queued, the turn is not run again",
-                               entry.fields["message_id"], entry.conversation)
-                return [e.message() for e in _until_next_user(events[index + 1:])
-                        if isinstance(e, BotUttered)]
-        return None
-
-    def _channel(self, entry: Entry) -> Channel:
-        channel = self.channels.get(entry.fields["channel"])
-        if channel is None:
+    def _sender(self, entry: Entry) -> Send:
+        send = self.senders.get(entry.fields["channel"])
+        if send is None:
             raise NotHere(f"the channel {entry.fields['channel']} is not configured in this "
                           "process: every Rasa process needs the same channels")
-        return channel
+        return send
 
     async def _deliver(self, entry: Entry) -> None:
-        output = self._channel(entry).direct_output()
-        await output.send_response(entry.conversation, json.loads(entry.fields["message"]))
+        await self._sender(entry)(entry.conversation, json.loads(entry.fields["message"]))
         await self.delivery.complete(entry)
 
-
-def _until_next_user(events: list) -> list:
-    for index, event in enumerate(events):
-        if isinstance(event, UserUttered):
-            return events[:index]
-    return events

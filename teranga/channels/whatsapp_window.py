@@ -11,12 +11,13 @@ from datetime import datetime, timezone
 import redis
 import redis.asyncio as aioredis
 
+from teranga import redis_keys
+
 WINDOW_SECONDS = 24 * 3600
 WINDOW_CHANNELS = ("twilio_whatsapp",)
 
 
-def _key(channel: str, sender: str) -> str:
-    return f"teranga:last-inbound:{channel}:{sender}"
+_key = redis_keys.last_inbound
 
 
 async def record_inbound(client: aioredis.Redis, channel: str, sender: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from teranga.kb.retriever import KbAnswer
+from teranga.knowledge_base.retriever import KbAnswer
 from teranga.languages import endonym
 
 

@@ -13,11 +13,13 @@ Scores run from -1 (angry) to 1 (pleased), like VADER's compound score.
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from teranga.languages import vader_modules
 from teranga.nlu.ngrams import ngram_features
 from teranga.text import bounded, normalize, words
 
@@ -95,10 +97,9 @@ class Lexicon:
 
 class SentimentScorer:
     def __init__(self, fasttext_models_by_lang: dict, lexicons: dict[str, Lexicon]) -> None:
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer as VaderEn
-        from vaderSentiment_fr.vaderSentiment import SentimentIntensityAnalyzer as VaderFr
-
-        self.vader = {"en": VaderEn(), "fr": VaderFr()}
+        # VADER's lexicons, for the languages languages.yml gives one (English, French).
+        self.vader = {code: importlib.import_module(module).SentimentIntensityAnalyzer()
+                      for code, module in vader_modules().items()}
         self.classifiers = fasttext_models_by_lang
         self.lexicons = lexicons
         self.emoji = lexicons.get(EMOJI_LEXICON, Lexicon({}))

@@ -18,8 +18,8 @@ import yaml
 from websockets.exceptions import InvalidStatusCode
 
 from teranga import runtime
-from teranga.desk.rasa_api import RasaApi
-from teranga.desk.service import Desk
+from teranga.agent_desk.rasa_api import RasaApi
+from teranga.agent_desk.service import Desk
 from teranga.handoff.availability import Presence, load_settings
 from teranga.handoff.ownership import Ownership
 from teranga.handoff.records import ConversationRecords
@@ -56,7 +56,7 @@ def owner(client: redis.Redis, conversation_id: str) -> str:
 
 def desk_rounds(client: redis.Redis, rounds: int = 2) -> None:
     """Wait until the desk has run `rounds` more rounds of deadlines and routing (each second,
-    teranga/desk/app.py's _maintain): a marker that no agent owns, put due in the answer
+    teranga/agent_desk/app.py's _maintain): a marker that no agent owns, put due in the answer
     deadlines (service.AWAITING_ANSWER), is taken out by a round's requeue_unanswered. A round
     asks for routing after its deadlines, so once the next round has begun, the routing the
     one before asked for has run."""

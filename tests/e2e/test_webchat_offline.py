@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from teranga.channels.webchat import STATIC
+from teranga.channels.widget import STATIC
 from tests.e2e.desk_client import (
     AgentSession,
     collect,

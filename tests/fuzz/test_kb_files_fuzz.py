@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from teranga.kb.articles import read_catalogue
+from teranga.knowledge_base.articles import read_catalogue
 from tests.fuzz.settings import fuzz
 
 GOOD = """---

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis
 
-from teranga.desk.auth import Sessions
+from teranga.agent_desk.auth import Sessions
 
 
 @pytest.fixture

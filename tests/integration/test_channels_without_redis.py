@@ -19,8 +19,8 @@ from connectors.twilio import TwilioSmsInput
 from teranga import runtime
 from teranga.channels.outbox import Outbox
 from teranga.channels.pipeline import Pipeline
-from teranga.channels.telegram import TelegramSender, TelegramSettings
-from teranga.channels.twilio import TwilioSender, TwilioSettings
+from teranga.channels.telegram_api import TelegramSender, TelegramSettings
+from teranga.channels.twilio_api import TwilioSender, TwilioSettings
 from tests.running_app import RunningApp
 
 WEBHOOK = "https://bot.example.com/webhooks/twilio_sms/webhook"

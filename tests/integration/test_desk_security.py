@@ -19,10 +19,10 @@ import websockets
 from sanic import Sanic
 from websockets.exceptions import InvalidStatusCode
 
-from teranga.desk import app as desk_app
-from teranga.desk.app import FAILED, STORE_DOWN, create_app
-from teranga.desk.auth import LOGIN_LIMITS, Sessions
-from teranga.desk.service import Desk
+from teranga.agent_desk import app as desk_app
+from teranga.agent_desk.app import FAILED, STORE_DOWN, create_app
+from teranga.agent_desk.auth import LOGIN_LIMITS, Sessions
+from teranga.agent_desk.service import Desk
 from teranga.handoff.agents import Agent, AgentDirectory, hash_password
 from teranga.handoff.availability import load_settings
 from tests.running_app import RunningApp
@@ -271,7 +271,7 @@ def test_an_unexpected_error_is_logged_and_answered_without_its_details(make_des
 
     running.app.add_route(broken, "/api/broken")
     running.app.add_route(broken, "/broken")
-    with running as desk, caplog.at_level(logging.ERROR, logger="teranga.desk.app"):
+    with running as desk, caplog.at_level(logging.ERROR, logger="teranga.agent_desk.app"):
         agent = desk.session()
         api = agent.get(f"{desk.url}/api/broken", timeout=10)
         page = agent.get(f"{desk.url}/broken", timeout=10)
@@ -355,7 +355,7 @@ def test_guesses_sent_together_are_counted_before_any_password_is_checked(desk):
 
 def test_without_proxy_settings_x_forwarded_for_is_not_believed(desk, caplog):
     desk_app._warn_proxy_not_configured.cache_clear()
-    with caplog.at_level(logging.WARNING, logger="teranga.desk.app"):
+    with caplog.at_level(logging.WARNING, logger="teranga.agent_desk.app"):
         for number in range(LOGIN_LIMITS["id-address"]):
             forged = {"X-Forwarded-For": f"192.0.2.{number}"}
             assert desk.login(AGENT, "password1", **forged).status_code == 401

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from teranga.desk.auth import LOCKOUT_SECONDS, LOGIN_LIMITS, Sessions
+from teranga.agent_desk.auth import LOCKOUT_SECONDS, LOGIN_LIMITS, Sessions
 
 HOME, ELSEWHERE = "192.0.2.10", "192.0.2.20"
 

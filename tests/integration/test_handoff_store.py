@@ -129,7 +129,7 @@ def test_an_agent_never_gets_more_than_their_maximum_even_in_a_race(client, pref
 
 
 def test_sessions_expire_on_logout_and_wrong_passwords_lock_out(client, prefix):
-    from teranga.desk.auth import MAX_FAILED_LOGINS, Sessions
+    from teranga.agent_desk.auth import MAX_FAILED_LOGINS, Sessions
 
     sessions = Sessions(client, prefix)
     token = sessions.open("awa")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from teranga.embedders import make_embedder
-from teranga.kb.index import StoredIndex, build_index
-from teranga.kb.retriever import Calibration, Retriever
-from teranga.kb.service import calibration_path
+from teranga.knowledge_base.index import StoredIndex, build_index
+from teranga.knowledge_base.retriever import Calibration, Retriever
+from teranga.knowledge_base.service import calibration_path
 
 ARTICLES = ["fr/reset-pin.md", "en/reset-pin.md", "sw/reset-pin.md", "fr/roaming.md",
             "en/roaming.md"]

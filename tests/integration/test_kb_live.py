@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from teranga.kb.live import LiveKnowledgeBase
-from teranga.kb.service import KbSettings
+from teranga.knowledge_base.live import LiveKnowledgeBase
+from teranga.knowledge_base.service import KbSettings
 
 NEW_ARTICLE = (Path(__file__).parent.parent / "data" / "solar-kiosks.md").read_text("utf-8")
 QUESTION = "where can i charge my phone battery with solar power"
@@ -56,7 +56,7 @@ def test_a_broken_edit_keeps_the_last_good_version_and_is_logged(live, caplog):
     (kb_dir / "en" / "solar-kiosks.md").write_text(NEW_ARTICLE, "utf-8")
     assert wait_for(lambda: knowledge_base.answer(QUESTION, "en").found)
     reloads = knowledge_base.reloads
-    with caplog.at_level(logging.ERROR, logger="teranga.kb.live"):
+    with caplog.at_level(logging.ERROR, logger="teranga.knowledge_base.live"):
         (kb_dir / "en" / "solar-kiosks.md").write_text(NEW_ARTICLE.replace("id: solar-kiosks\n",
                                                                            ""), "utf-8")
         assert wait_for(lambda: knowledge_base.reloads > reloads)

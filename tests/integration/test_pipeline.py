@@ -14,6 +14,7 @@ from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 
+from connectors.outputs import RasaTurns
 from teranga.channels import ordered_queue
 from teranga.channels.pipeline import INTAKE_ID, Pipeline
 
@@ -47,15 +48,10 @@ class Bot:
                                                    {"text": f"re: {message.text}"})
 
 
-class Agent:
-    def __init__(self, store) -> None:
-        self.tracker_store = store
-
-
 def pipeline_for(url: str, prefix: str, bot: Bot, sent: list) -> Pipeline:
     pipeline = Pipeline(aioredis.Redis.from_url(url), prefix)
-    pipeline.register("sms", bot.on_new_message, lambda: Recorder(sent))
-    pipeline.agent = Agent(bot.store)
+    pipeline.register("sms", Recorder(sent).send_response)
+    pipeline.turns = RasaTurns(bot.on_new_message, bot.store)
     return pipeline
 
 
@@ -122,7 +118,6 @@ def test_a_stopped_consumers_messages_are_taken_over(real_redis_url, prefix, mon
                 task.cancel()
         bot = Bot()
         survivor = pipeline_for(real_redis_url, prefix, bot, sent)
-        survivor.agent = Agent(bot.store)
         await survivor.start()
         await wait_for(lambda: len(sent) == 3)
         await survivor.stop()
@@ -145,7 +140,7 @@ def test_a_turn_stored_before_its_process_died_is_not_run_again(real_redis_url, 
             await asyncio.sleep(3600)  # ...and the process dies before acknowledging it
 
         dying = pipeline_for(real_redis_url, prefix, bot, sent)
-        dying.register("sms", store_then_hang, lambda: Recorder(sent))
+        dying.turns = RasaTurns(store_then_hang, bot.store)
         await dying.start()
         await dying.accept("sms", "+221770000002", "only", "bonjour")
         await asyncio.wait_for(stored.wait(), 10)

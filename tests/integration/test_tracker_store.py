@@ -35,13 +35,9 @@ from rasa.shared.core.trackers import (
 )
 from rasa.utils.endpoints import read_endpoint_config
 
+from addons.tracker_store import AppendOnlyTrackerStore
 from teranga.dialogue.domain import build_domain
-from teranga.dialogue.tracker_store import (
-    AppendOnlyTrackerStore,
-    migrate_from_rasa,
-    rasa_key_prefix,
-    tracker_keys,
-)
+from teranga.dialogue.event_log import EventLog, migrate_from_rasa, rasa_key_prefix, tracker_keys
 from teranga.languages import default_language
 from teranga.settings import PROJECT_ROOT, rasa_environment
 
@@ -385,7 +381,7 @@ def test_a_write_by_someone_else_fails_the_save(real_redis_url, client, prefix, 
                                                 clock, domain):
     """The MULTI is watched: a concurrent writer is an error, never a lost write."""
 
-    class Intruded(AppendOnlyTrackerStore):
+    class Intruded(EventLog):
         def _plan(self, pipe, *args):
             plan = super()._plan(pipe, *args)
             client.rpush(tracker_keys(prefix, sender)[0],
@@ -394,7 +390,7 @@ def test_a_write_by_someone_else_fails_the_save(real_redis_url, client, prefix, 
 
     store = make_store(real_redis_url, prefix, domain)
     asyncio.run(turn(processor_for(store, domain), sender, "salaam"))
-    store.__class__ = Intruded
+    store.log.__class__ = Intruded
     tracker = asyncio.run(store.retrieve(sender))
     tracker.update(UserUttered("ok"), domain)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from teranga.kb.articles import ArticleError, read_article, read_catalogue
+from teranga.knowledge_base.articles import ArticleError, read_article, read_catalogue
 
 GOOD = """---
 id: reset-pin

@@ -10,13 +10,13 @@ import pytest
 
 from teranga import languages
 from teranga.dialogue.knowledge import kb_reply
-from teranga.kb.index import Chunk
-from teranga.kb.retriever import KbAnswer, fallback_languages
+from teranga.knowledge_base.index import Chunk
+from teranga.knowledge_base.retriever import KbAnswer, fallback_languages
 from teranga.languages import Languages, LanguagesError, read_languages
 from teranga.settings import PROJECT_ROOT
 
 CONFIG = """pipeline:
-- name: teranga.nlu.components.LanguageDetector
+- name: addons.components.LanguageDetector
   default_language: {default}
 """
 SIX = """fr:

@@ -13,7 +13,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
 
-from teranga.dialogue import rasa_server
+from addons import rasa_server
 
 EVENTS = [
     [{"event": "pause"}],

@@ -27,11 +27,11 @@ from sanic.config import Config
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
-from teranga.desk.auth import COOKIE, LOCKOUT_SECONDS, SESSION_SECONDS, Sessions
-from teranga.desk.canned import canned_replies
-from teranga.desk.events import EVENTS_STREAM
-from teranga.desk.rasa_api import RasaApi, RasaUnavailable
-from teranga.desk.service import ASSISTANT_LANGUAGES, Desk, DeskError
+from teranga.agent_desk.auth import COOKIE, LOCKOUT_SECONDS, SESSION_SECONDS, Sessions
+from teranga.agent_desk.canned import canned_replies
+from teranga.agent_desk.events import EVENTS_STREAM
+from teranga.agent_desk.rasa_api import RasaApi, RasaUnavailable
+from teranga.agent_desk.service import ASSISTANT_LANGUAGES, Desk, DeskError
 from teranga.desk_notices import NOTICES_STREAM
 from teranga.handoff.agents import Agent
 from teranga.handoff.availability import load_settings
@@ -49,7 +49,7 @@ FOREIGN_ORIGIN = ("refused: this request did not come from the desk's own pages 
 STORE_DOWN = "the desk's store is unavailable, try again"
 FAILED = "the desk failed on this request (the details are in its log); try again"
 _LOCKOUT_MINUTES = LOCKOUT_SECONDS // 60
-LOCKED_OUT = {  # by the limit that was reached (teranga.desk.auth.LOGIN_LIMITS)
+LOCKED_OUT = {  # by the limit that was reached (teranga.agent_desk.auth.LOGIN_LIMITS)
     "id": f"Too many failed attempts for this agent id: it is locked for everyone for "
           f"{_LOCKOUT_MINUTES} minutes. Ask a supervisor to unlock it.",
     "address": f"Too many failed attempts from this address: wait {_LOCKOUT_MINUTES} minutes.",

@@ -1,4 +1,5 @@
-"""Rasa graph components: thin adapters from Rasa's pipeline to `teranga.nlu`.
+"""Rasa graph components (named in config.yml): thin adapters from Rasa's pipeline to
+`teranga.nlu`.
 
 Each component adds its result to the parse data (`language`, `sentiment`) and as an
 entity of the same name, which fills the slot of the same name (see `domain/core.yml`).
@@ -28,6 +29,7 @@ from teranga.nlu import fasttext_models
 from teranga.nlu.intents import IntentModel
 from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy, default_lid176_path
 from teranga.nlu.sentiment import Lexicon, SentimentScorer
+from teranga.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
@@ -35,17 +37,17 @@ LANGUAGE = "language"
 SENTIMENT = "sentiment"
 LANGID_MODEL_FILE = "langid.bin"
 LEXICON_FOLDER = "lexicons"
-NLU_CODE = Path(__file__).resolve().parent
-# The NLU's own code lives outside teranga/nlu too: the text clean-up and the corpora reader
-# it shares with the knowledge base and the channels, and the sentence embedders.
-NLU_SHARED_CODE = (NLU_CODE.parent / "text.py", NLU_CODE.parent / "corpora.py",
-                   NLU_CODE.parent / "embedders.py")
+# The NLU's code: these adapters, teranga/nlu, and the modules it shares with the knowledge
+# base and the channels (the text clean-up, the corpora reader, the sentence embedders).
+NLU_CODE = (Path(__file__).resolve(), PROJECT_ROOT / "teranga" / "nlu",
+            *(PROJECT_ROOT / "teranga" / name for name in ("text.py", "corpora.py",
+                                                            "embedders.py")))
 
 
 def _code_fingerprint() -> str:
     """Rasa's training cache keys a component on its config and data, not on its code: a
     change to the NLU code must retrain the components too."""
-    return files_fingerprint([NLU_CODE, *NLU_SHARED_CODE], NLU_CODE.parent)
+    return files_fingerprint(NLU_CODE, PROJECT_ROOT)
 
 
 def _read_lexicons(folder: Path) -> dict[str, Lexicon]:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import redis
 
+from teranga.agent_desk.rasa_api import RasaApi
 from teranga.channels.delivery import DEAD_LETTERS
 from teranga.channels.delivery_status import message_key
 from teranga.channels.delivery_status import statuses as delivery_statuses
 from teranga.channels.whatsapp_window import closed_reason
 from teranga.corpora import nlu_languages
-from teranga.desk.rasa_api import RasaApi
 from teranga.desk_notices import NOTICES_LENGTH, NOTICES_STREAM, notice
 from teranga.handoff import satisfaction
 from teranga.handoff.agents import Agent, AgentDirectory, agents_file

@@ -3,16 +3,15 @@ the check / build / ask operations behind `teranga kb`."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from teranga.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, make_embedder
-from teranga.kb.articles import Catalogue, read_catalogue
-from teranga.kb.index import BuildReport, build_index
-from teranga.kb.retriever import Calibration, KbAnswer, Ranking, Retriever
-from teranga.settings import PROJECT_ROOT
+from teranga.embedders import Embedder, QueryCache, make_embedder
+from teranga.knowledge_base.articles import Catalogue, read_catalogue
+from teranga.knowledge_base.index import BuildReport, build_index
+from teranga.knowledge_base.retriever import Calibration, KbAnswer, Ranking, Retriever
+from teranga.settings import Settings
 
 CALIBRATION_DIR = Path(__file__).resolve().parent / "calibration"
 
@@ -33,10 +32,9 @@ class KbSettings:
 
     @classmethod
     def from_env(cls) -> KbSettings:
-        return cls(kb_dir=Path(os.environ.get("TERANGA_KB_DIR", PROJECT_ROOT / "kb")),
-                   index_root=Path(os.environ.get("TERANGA_KB_INDEX_DIR",
-                                                  PROJECT_ROOT / ".teranga" / "kb-index")),
-                   embedder=os.environ.get("TERANGA_EMBEDDER", DEFAULT_EMBEDDER))
+        settings = Settings.from_env()
+        return cls(kb_dir=settings.kb_dir, index_root=settings.kb_index_dir,
+                   embedder=settings.embedder)
 
     def index_dir(self, embedder_name: str) -> Path:
         return self.index_root / _slug(embedder_name)

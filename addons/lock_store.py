@@ -10,19 +10,19 @@ frees a few milliseconds later.
 A lock is a ticket with a lifetime; a process killed in the middle of a turn leaves its
 ticket, and the process that takes the message over (teranga/channels/pipeline.py) waits
 for it to expire. Rasa's default lifetime is 60 s; a turn lasts at most the action timeout
-(15 s, teranga/dialogue/action_fallback.py) and its NLU, so 30 s still covers it twice.
+(15 s, addons/action_fallback.py) and its NLU, so 30 s still covers it twice.
 `TICKET_LOCK_LIFETIME`, Rasa's own variable, overrides it. Named in endpoints.yml.
 """
 
 from __future__ import annotations
 
-import os
-
 from rasa.core.lock_store import RedisLockStore as RasaRedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from teranga.settings import Settings
+
 LOCK_POLL_SECONDS = 0.02
-LOCK_LIFETIME = float(os.environ.get("TICKET_LOCK_LIFETIME") or 30)
+LOCK_LIFETIME = Settings.from_env().lock_lifetime_seconds
 
 
 class RedisLockStore(RasaRedisLockStore):

@@ -22,7 +22,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from teranga import conversation_ids
+from teranga import conversation_ids, redis_keys
 from teranga.channels.inbound import (
     InboundError,
     client_metadata,
@@ -44,7 +44,7 @@ _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 def transcript(client: aioredis.Redis) -> Outbox:
-    return Outbox(client=client, prefix="teranga:webchat:transcript:",
+    return Outbox(client=client, prefix=redis_keys.WEBCHAT_TRANSCRIPT,
                   retention=TRANSCRIPT_RETENTION, name="web-chat transcript")
 
 
@@ -116,7 +116,7 @@ class WebChatSessions:
 
     @staticmethod
     def _key(session_id: str) -> str:
-        return f"teranga:webchat:session:{session_id}"
+        return redis_keys.webchat_session(session_id)
 
     async def resume_or_issue(self, requested: str | None) -> str:
         """The requested session if this server issued it, else a new one."""

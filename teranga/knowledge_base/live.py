@@ -12,8 +12,8 @@ import logging
 import threading
 from pathlib import Path
 
-from teranga.kb.retriever import KbAnswer
-from teranga.kb.service import KbSettings, KnowledgeBase
+from teranga.knowledge_base.retriever import KbAnswer
+from teranga.knowledge_base.service import KbSettings, KnowledgeBase
 
 logger = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
 """Rasa's own command line, with fixes to Rasa 3.6.21 applied first.
 
-    python -m teranga.dialogue.rasa_server run --model ... (the same arguments as `rasa`)
+    python -m addons.rasa_server run --model ... (the same arguments as `rasa`)
 
 Robustness:
 - A custom action that cannot run (action server down, hung or failing) no longer leaves
   the customer without a reply: the Rasa server apologises and hands over by itself
-  (teranga/dialogue/action_fallback.py).
+  (addons/action_fallback.py).
 - The NLU of a message runs in a worker thread (two of them) instead of on the event loop, so
   that a slow message does not hold up the other conversations' replies, webhooks and agents'
   messages.
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -47,8 +46,9 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
-from teranga.dialogue.action_fallback import run_or_hand_over
+from addons.action_fallback import run_or_hand_over
 from teranga.http_api import JWT_METHOD, TOKEN_VARIABLE
+from teranga.settings import Settings
 
 _original_validate = jsonschema.validate
 _original_resolve_by_type = Event.resolve_by_type
@@ -127,7 +127,7 @@ def patch() -> None:
                 hasattr(MessageProcessor, "_update_full_retrieval_intent"),
                 hasattr(Agent, "_create_tracker_store"))
     if not all(expected):
-        raise RuntimeError("jsonschema or Rasa is not what teranga.dialogue.rasa_server "
+        raise RuntimeError("jsonschema or Rasa is not what addons.rasa_server "
                            "expects (Rasa 3.6.21): remove the patch or update it")
     jsonschema.validate = _validate
     Event.resolve_by_type = staticmethod(_resolve_by_type)
@@ -142,7 +142,7 @@ def with_api_secret(argv: list[str]) -> list[str]:
     never served without it."""
     if "--enable-api" not in argv:
         return argv
-    token = os.environ.get(TOKEN_VARIABLE)
+    token = Settings.from_env().api_token
     if not token:
         raise SystemExit(f"{TOKEN_VARIABLE} is not set: the HTTP API is never served open "
                          "(`teranga demo` sets it)")

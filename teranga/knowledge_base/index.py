@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from teranga.embedders import Embedder
-from teranga.kb.articles import Article, Problem, read_catalogue
+from teranga.knowledge_base.articles import Article, Problem, read_catalogue
 
 logger = logging.getLogger(__name__)
 

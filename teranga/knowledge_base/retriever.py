@@ -18,8 +18,8 @@ import faiss
 import numpy as np
 
 from teranga.embedders import Embedder
-from teranga.kb.index import Chunk, StoredIndex, faiss_file
-from teranga.kb.lexical import BM25
+from teranga.knowledge_base.index import Chunk, StoredIndex, faiss_file
+from teranga.knowledge_base.lexical import BM25
 from teranga.languages import kb_fallback
 from teranga.text import bounded
 
@@ -44,7 +44,7 @@ class Calibration:
     """confidence = sigmoid(weights . features + bias), over the FEATURES of a ranking.
 
     The default (before any fit) trusts the dense score's distance from the query's other
-    matches; `teranga/kb/calibrate.py` fits the real one.
+    matches; `teranga/knowledge_base/calibrate.py` fits the real one.
     """
 
     weights: tuple[float, ...] = (0.0, 0.0, 0.0, 2.0)

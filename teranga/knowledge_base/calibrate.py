@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from teranga.corpora import nlu_examples
-from teranga.kb.retriever import Calibration, Retriever
+from teranga.knowledge_base.retriever import Calibration, Retriever
 
 # The article that answers each intent's questions.
 INTENT_ARTICLES = {

@@ -1,0 +1,127 @@
+"""Rasa's side of the durable pipeline (teranga/channels/pipeline.py) and of the channels'
+senders: the output channels Rasa sends through, and Rasa's turn as the pipeline runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.events import BotUttered, UserUttered
+
+from teranga.channels.outbound import Option
+from teranga.channels.outbox import DELIVERED_FIELDS, Outbox
+from teranga.channels.pipeline import INTAKE_ID, Pipeline
+
+
+class QueuedOutput(OutputChannel):
+    """What Rasa sends through (`get_output_channel()`): each message is queued for
+    delivery at once."""
+
+    def __init__(self, pipeline: Pipeline, channel: str) -> None:
+        self.pipeline = pipeline
+        self.channel = channel
+
+    def name(self) -> str:
+        return self.channel
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        await self.pipeline.queue_reply(self.channel, recipient_id, message)
+
+
+class TurnReplies(OutputChannel):
+    """Holds a turn's replies as Rasa gives them (timestamp, agent and all), to be queued
+    for delivery once the turn is stored; named as the channel, so that Rasa picks the
+    channel's own response variants."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.messages: list[dict[str, Any]] = []
+
+    def name(self) -> str:
+        return self.channel
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        self.messages.append(dict(message))
+
+
+class RasaTurns:
+    """A turn as the pipeline runs it: Rasa's message handler (the `on_new_message` Rasa
+    gives each channel's blueprint), and its tracker store to find a turn already stored."""
+
+    def __init__(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                 tracker_store: TrackerStore | None) -> None:
+        self.on_new_message = on_new_message
+        self.tracker_store = tracker_store
+
+    @classmethod
+    def maker(cls, on_new_message) -> Callable[[Any], RasaTurns]:
+        """For `Pipeline.attach`: the turns of the started Rasa server `app`."""
+        return lambda app: cls(on_new_message, getattr(getattr(app.ctx, "agent", None),
+                                                       "tracker_store", None))
+
+    async def run(self, channel: str, conversation: str, text: str,
+                  metadata: dict) -> list[dict[str, Any]]:
+        collector = TurnReplies(channel)
+        await self.on_new_message(UserMessage(text, collector, conversation,
+                                              input_channel=channel, metadata=metadata))
+        return collector.messages
+
+    async def stored_replies(self, conversation: str, message_id: str) -> list[dict] | None:
+        """The bot's messages after this message in the tracker, if it holds the message
+        (its first consumer died after Rasa stored the turn), else None."""
+        if self.tracker_store is None:
+            return None
+        tracker = await self.tracker_store.retrieve(conversation)
+        events = list(tracker.events) if tracker else []
+        for index, event in enumerate(events):
+            if isinstance(event, UserUttered) and \
+                    (event.metadata or {}).get("teranga", {}).get(INTAKE_ID) == message_id:
+                return [e.message() for e in _until_next_user(events[index + 1:])
+                        if isinstance(e, BotUttered)]
+        return None
+
+
+def _until_next_user(events: list) -> list:
+    for index, event in enumerate(events):
+        if isinstance(event, UserUttered):
+            return events[:index]
+    return events
+
+
+class ProviderOutput(OutputChannel):
+    """Rasa's output channel over a provider's sender (Twilio's, Telegram's): texts, buttons
+    and images, each sent fitted, retried and tracked by the sender."""
+
+    def __init__(self, sender) -> None:
+        self.sender = sender
+
+    def name(self) -> str:  # Rasa asks the instance
+        return self.sender.channel
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.sender.send_text(recipient_id, text, kwargs.get("timestamp"))
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str,
+                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
+        choices = [Option(b.get("title", ""), b.get("payload", "")) for b in buttons]
+        await self.sender.send_options(recipient_id, text, choices, kwargs.get("timestamp"))
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self.sender.send_text(recipient_id, image, kwargs.get("timestamp"))
+
+
+class OutboxOutputChannel(OutputChannel):
+    """Rasa's output channel for messages pushed to REST customers."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        await self.outbox.put(recipient_id, {k: message[k] for k in DELIVERED_FIELDS
+                                             if message.get(k)})
