@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 
 from rasa_sdk import Action, Tracker
@@ -11,26 +12,42 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from teranga.channels.inbound import media_kind
 from teranga.dialogue.knowledge import kb_reply
-from teranga.handoff import escalation, satisfaction
+from teranga.handoff import escalation
 from teranga.handoff.repeated_fallbacks import fallback_response
 from teranga.handoff.store import HandoffStore
 from teranga.handoff.triggers import CALLBACK_REQUESTED, DOCUMENT, VOICE_NOTE
 from teranga.knowledge_base.live import LiveKnowledgeBase
+from teranga.languages import default_language
 
 logger = logging.getLogger(__name__)
 
 
 def reports_failure(run):
     """An action that fails says so in the `action_error` slot: the handoff policy then
-    sends the conversation to a person instead of leaving the customer without an answer."""
+    sends the conversation to a person instead of leaving the customer without an answer.
+    For `run` methods plain or asynchronous (rasa_sdk awaits those)."""
+
+    def failed(self, tracker) -> list:
+        logger.exception("Action %s failed for %s", self.name(), tracker.sender_id)
+        return [SlotSet("action_error", True)]
+
+    if inspect.iscoroutinefunction(run):
+        @functools.wraps(run)
+        async def guarded_async(self, dispatcher, tracker, domain):
+            try:
+                events = await run(self, dispatcher, tracker, domain)
+            except Exception:
+                return failed(self, tracker)
+            return [*events, SlotSet("action_error", False)]
+
+        return guarded_async
 
     @functools.wraps(run)
     def guarded(self, dispatcher, tracker, domain):
         try:
             events = run(self, dispatcher, tracker, domain)
         except Exception:
-            logger.exception("Action %s failed for %s", self.name(), tracker.sender_id)
-            return [SlotSet("action_error", True)]
+            return failed(self, tracker)
         return [*events, SlotSet("action_error", False)]
 
     return guarded
@@ -38,6 +55,8 @@ def reports_failure(run):
 
 @functools.cache
 def handoff_store() -> HandoffStore:
+    """One per action server (asynchronous: actions that use it are awaited on the action
+    server's event loop)."""
     return HandoffStore.from_env()
 
 
@@ -73,7 +92,7 @@ class ActionAnswerFromKnowledgeBase(Action):
     @reports_failure
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         question = tracker.latest_message.get("text") or ""
-        language = tracker.get_slot("language") or "fr"
+        language = tracker.get_slot("language") or default_language()
         answer = live_knowledge_base().answer(question, language)
         if answer.found:
             response, variables = kb_reply(answer, language)
@@ -90,14 +109,16 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        return hand_over(dispatcher, tracker, tracker.get_slot("handoff_reasons") or [])
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict) -> list:
+        return await hand_over(dispatcher, tracker, tracker.get_slot("handoff_reasons") or [])
 
 
-def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reasons: list[str]) -> list:
+async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker,
+                    reasons: list[str]) -> list:
     try:
-        outlook = escalation.escalate(handoff_store(), tracker.current_state(), reasons,
-                                      kb_candidates)
+        outlook = await escalation.escalate(handoff_store(), tracker.current_state(), reasons,
+                                            kb_candidates)
     except Exception:  # the queue is down: say how to reach a person another way
         logger.exception("Could not queue %s for an agent", tracker.sender_id)
         dispatcher.utter_message(response="utter_request_human")
@@ -116,14 +137,16 @@ class ActionHandleMedia(Action):
         return "action_handle_media"
 
     @reports_failure
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict) -> list:
         kinds = {media_kind(a) for a in _latest_attachments(tracker)}
         reasons = [k for k in (VOICE_NOTE, DOCUMENT) if k in kinds]
         if not reasons:
             dispatcher.utter_message(response="utter_media_received")
             return []
         dispatcher.utter_message(response="utter_media_to_agent")
-        return [SlotSet("handoff_reasons", reasons), *hand_over(dispatcher, tracker, reasons)]
+        return [SlotSet("handoff_reasons", reasons),
+                *await hand_over(dispatcher, tracker, reasons)]
 
 
 def _latest_attachments(tracker: Tracker) -> list[dict]:
@@ -140,9 +163,11 @@ class ActionRequestCallback(Action):
         return "action_request_callback"
 
     @reports_failure
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict) -> list:
         reasons = [*(tracker.get_slot("handoff_reasons") or []), CALLBACK_REQUESTED]
-        escalation.escalate(handoff_store(), tracker.current_state(), reasons, kb_candidates)
+        await escalation.escalate(handoff_store(), tracker.current_state(), reasons,
+                                  kb_candidates)
         dispatcher.utter_message(response="utter_callback_noted")
         return [SlotSet("callback_offered", False)]
 
@@ -154,10 +179,11 @@ class ActionRecordSatisfaction(Action):
         return "action_record_satisfaction"
 
     @reports_failure
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict) -> list:
         satisfied = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
         agent_id = tracker.get_slot("handoff_agent") or "unknown"
-        satisfaction.record(handoff_store().client, agent_id, satisfied)
+        await handoff_store().record_satisfaction(agent_id, satisfied)
         dispatcher.utter_message(response="utter_satisfaction_thanks" if satisfied
                                  else "utter_satisfaction_sorry")
         return []

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 
 from rasa.core.actions.action import ActionExecutionRejection, create_bot_utterance
 from rasa.shared.core.events import Event, FollowupAction, SlotSet
@@ -23,12 +22,13 @@ from teranga.handoff.decision import ACTION_HANDOFF, ACTION_LISTEN
 from teranga.handoff.escalation import escalate, handoff_reply
 from teranga.handoff.store import HandoffStore
 from teranga.handoff.triggers import ACTION_ERROR
+from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 # Rasa waits five minutes for an action by default; a customer does not. The slowest action
 # (a knowledge-base answer) takes tens of milliseconds.
-ACTION_TIMEOUT_SECONDS = float(os.environ.get("TERANGA_ACTION_TIMEOUT_SECONDS", 15))
+ACTION_TIMEOUT_SECONDS = Settings.from_env().action_timeout_seconds
 APOLOGY = "utter_technical_problem"
 NO_QUEUE = "utter_request_human"  # how to reach a person when even the queue is down
 
@@ -60,7 +60,7 @@ async def hand_over_without_actions(action_name: str, output_channel, nlg,
     responses, events = [(APOLOGY, {})], []
     try:
         state = tracker.current_state(EventVerbosity.ALL)
-        outlook = await asyncio.to_thread(escalate, handoff_store(), state, list(reasons))
+        outlook = await escalate(handoff_store(), state, list(reasons))
         reply = handoff_reply(outlook, tracker.get_latest_input_channel())
         responses.append((reply.response, reply.variables))
         events.append(SlotSet("callback_offered", reply.callback_offered))

@@ -25,6 +25,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from teranga import corpora
 from teranga.embedders import DEFAULT_EMBEDDER, make_embedder
 from teranga.fingerprint import files_fingerprint
+from teranga.languages import default_language
 from teranga.nlu import fasttext_models
 from teranga.nlu.intents import IntentModel
 from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy, default_lid176_path
@@ -77,7 +78,8 @@ class LanguageDetector(GraphComponent):
             "corpora_dir": "data/corpora",
             # Lines taken from each language's corpus, so that training stays quick.
             "max_corpus_lines": 5000,
-            "default_language": "fr",
+            # config.yml's, else languages.yml's first: the project's own default
+            "default_language": default_language(),
             "stickiness": 0.6,
             "short_stickiness": 1.0,
             "short_message_words": 3,
@@ -165,7 +167,7 @@ class SentimentAnalyzer(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"corpora_dir": "data/corpora", "lexicon_dir": "data/sentiment/lexicon",
-                "default_language": "fr"}
+                "default_language": default_language()}
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:

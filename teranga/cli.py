@@ -207,7 +207,7 @@ def _codes(text: str) -> list[str]:
 def _agents_add(args: argparse.Namespace) -> int:
     from teranga.handoff.agents import Agent, AgentDirectory, hash_password
 
-    directory = AgentDirectory()
+    directory = AgentDirectory(Settings.from_env().agents_file)
     directory.add(Agent(args.id, args.name, _codes(args.languages), _codes(args.skills),
                         args.max_conversations, args.role,
                         hash_password(_read_password(args.password_stdin))))
@@ -219,7 +219,7 @@ def _agents_add(args: argparse.Namespace) -> int:
 def _agents_list(args: argparse.Namespace) -> int:
     from teranga.handoff.agents import AgentDirectory
 
-    directory = AgentDirectory()
+    directory = AgentDirectory(Settings.from_env().agents_file)
     for agent in sorted(directory.agents.values(), key=lambda a: a.id):
         print(f"{agent.id:12} {agent.role:10} {agent.name:24} languages {','.join(agent.languages)}"
               f"  skills {','.join(agent.skills) or '-'}  max {agent.max_conversations}")
@@ -230,7 +230,7 @@ def _agents_list(args: argparse.Namespace) -> int:
 def _agents_remove(args: argparse.Namespace) -> int:
     from teranga.handoff.agents import AgentDirectory
 
-    directory = AgentDirectory()
+    directory = AgentDirectory(Settings.from_env().agents_file)
     directory.remove(args.id)
     directory.save()
     print(f"Removed {args.id}")
@@ -238,14 +238,24 @@ def _agents_remove(args: argparse.Namespace) -> int:
 
 
 def _agents_unlock(args: argparse.Namespace) -> int:
-    import redis
+    import asyncio
+
+    import redis.asyncio as aioredis
 
     from teranga.agent_desk.auth import Sessions
 
-    redis_url = os.environ.get("REDIS_URL")
+    redis_url = Settings.from_env().redis_url
     if not redis_url:
         raise RuntimeError("REDIS_URL is not set: set it to the desk's Redis")
-    Sessions(redis.Redis.from_url(redis_url, socket_timeout=5)).unlock(args.id)
+
+    async def unlock() -> None:
+        client = aioredis.Redis.from_url(redis_url, socket_timeout=5)
+        try:
+            await Sessions(client).unlock(args.id)
+        finally:
+            await client.close()
+
+    asyncio.run(unlock())
     print(f"{args.id} may log in again")
     return 0
 
@@ -253,7 +263,7 @@ def _agents_unlock(args: argparse.Namespace) -> int:
 def _agents_password(args: argparse.Namespace) -> int:
     from teranga.handoff.agents import AgentDirectory, AgentError, hash_password
 
-    directory = AgentDirectory()
+    directory = AgentDirectory(Settings.from_env().agents_file)
     if args.id not in directory.agents:
         raise AgentError(f"no agent {args.id!r}")
     directory.agents[args.id].password_hash = hash_password(_read_password(args.password_stdin))
@@ -366,13 +376,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _desk(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from teranga.agent_desk.app import build
 
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
+    settings = dataclasses.replace(Settings.from_env(), rasa_url_override=args.rasa_url)
+    if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set: the desk shares Redis with the assistant")
-    build(redis_url, args.rasa_url).run(host=args.host, port=args.port, access_log=False,
-                                        motd=False)
+    build(settings).run(host=args.host, port=args.port, access_log=False, motd=False)
     return 0
 
 
@@ -407,7 +418,7 @@ Stop:            Ctrl-C
 def _agents_hint() -> str:
     from teranga.handoff.agents import AgentDirectory
 
-    if AgentDirectory().agents:
+    if AgentDirectory(Settings.from_env().agents_file).agents:
         return ""
     return "(no agents yet: .venv/bin/teranga agents add awa --name Awa --languages fr,wo)"
 

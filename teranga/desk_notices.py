@@ -9,7 +9,9 @@ import json
 import time
 from typing import Any
 
-NOTICES_STREAM = "teranga:desk:notices"  # the desk's own news: queued, assigned, delivery...
+from teranga.redis_keys import DESK_NOTICES
+
+NOTICES_STREAM = DESK_NOTICES  # the desk's own news: queued, assigned, delivery...
 NOTICES_LENGTH = 10_000
 
 

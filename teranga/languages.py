@@ -104,14 +104,21 @@ def _entry(path: Path, code: str, node: yaml.Node) -> dict:
 
 
 def default_language(root: Path = PROJECT_ROOT) -> str:
-    """The LanguageDetector's default language, as set in config.yml."""
+    """The LanguageDetector's default language, as set in config.yml; else the first
+    language of languages.yml."""
     config_path = root / "config.yml"
     if config_path.exists():
         config = yaml.safe_load(config_path.read_text("utf-8")) or {}
         for component in config.get("pipeline") or []:
-            if str(component.get("name", "")).endswith("LanguageDetector"):
-                return component.get("default_language", "fr")
-    return "fr"
+            if str(component.get("name", "")).endswith("LanguageDetector") and \
+                    component.get("default_language"):
+                return component["default_language"]
+    declared = list(read_languages(languages_file(root)))
+    if not declared:
+        raise LanguagesError(f"no default language: set LanguageDetector's default_language "
+                             f"in {config_path}, or declare a language in "
+                             f"{languages_file(root)}")
+    return declared[0]
 
 
 class Languages:
@@ -121,7 +128,7 @@ class Languages:
         self.root = root
         self._stamp: tuple | None = None
         self._entries: dict[str, dict] = {}
-        self._default = "fr"
+        self._default = ""
 
     def _current(self) -> dict[str, dict]:
         path = languages_file(self.root)
@@ -129,9 +136,9 @@ class Languages:
         stamp = tuple(p.stat().st_mtime_ns if p.exists() else None for p in (path, config))
         if stamp != self._stamp:
             self._stamp = stamp
-            self._default = default_language(self.root)
             try:
                 self._entries = read_languages(path)
+                self._default = default_language(self.root)
             except LanguagesError as error:
                 logger.error("%s; using each language's defaults until it is fixed", error)
                 self._entries = {}

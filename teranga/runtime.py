@@ -188,14 +188,16 @@ class Services:
         return {**_server_env(self.redis_url, self.settings.actions_url),
                 TOKEN_VARIABLE: api_token(create=True)}
 
-    def start_rasa(self, name: str, model: Path, port: int) -> None:
-        """A Rasa server; more than one may share the Redis tracker and lock stores."""
+    def start_rasa(self, name: str, model: Path, port: int,
+                   environment_changes: dict[str, str] | None = None) -> None:
+        """A Rasa server; more than one may share the Redis tracker and lock stores.
+        `environment_changes`: variables this server sees differently from the others."""
         # Rasa's command line with the fixes of addons/rasa_server.py
         rasa = [sys.executable, "-m", "addons.rasa_server", "run", "--model",
                 str(model), "--enable-api",
                 "--endpoints", "endpoints.yml", "--credentials", str(self._credentials()),
                 "--interface", self.host, "--port", str(port)]
-        self._spawn(name, rasa, self._env())
+        self._spawn(name, rasa, {**self._env(), **(environment_changes or {})})
 
     def _credentials(self) -> Path:
         """credentials.yml less the channels whose environment variables are not set."""

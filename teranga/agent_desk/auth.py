@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-import redis
+import redis.asyncio as aioredis
+
+from teranga import redis_keys
 
 SESSION_SECONDS = 10 * 3600  # one working day; each request extends it
 LOCKOUT_SECONDS = 15 * 60
@@ -49,55 +51,57 @@ def _digest(token: str) -> str:
 
 
 class Sessions:
-    def __init__(self, client: redis.Redis, prefix: str = "teranga:desk") -> None:
+    def __init__(self, client: aioredis.Redis,
+                 prefix: str = f"{redis_keys.PREFIX}:desk") -> None:
         self.client = client
         self.prefix = prefix
         self._start_login = client.register_script(_START_LOGIN)
         self._login_succeeded = client.register_script(_LOGIN_SUCCEEDED)
 
     def _key(self, token: str) -> str:
-        return f"{self.prefix}:session:{_digest(token)}"
+        return redis_keys.desk_session(_digest(token), self.prefix)
 
-    def open(self, agent_id: str) -> str:
+    async def open(self, agent_id: str) -> str:
         token = secrets.token_urlsafe(32)
-        self.client.set(self._key(token), agent_id, ex=SESSION_SECONDS)
+        await self.client.set(self._key(token), agent_id, ex=SESSION_SECONDS)
         return token
 
-    def agent_id(self, token: str | None) -> str | None:
+    async def agent_id(self, token: str | None) -> str | None:
         if not token or len(token) > 100:
             return None
         key = self._key(token)
-        value = self.client.get(key)
+        value = await self.client.get(key)
         if value is None:
             return None
-        self.client.expire(key, SESSION_SECONDS)
+        await self.client.expire(key, SESSION_SECONDS)
         return value.decode()
 
-    def close(self, token: str | None) -> None:
+    async def close(self, token: str | None) -> None:
         if token:
-            self.client.delete(self._key(token))
+            await self.client.delete(self._key(token))
 
     # --- login throttling --------------------------------------------------------------
 
     def _failure_keys(self, agent_id: str, address: str) -> list[str]:
         """One key per entry of LOGIN_LIMITS, in its order (the id hashed: it is typed in)."""
-        base, agent = f"{self.prefix}:login-failures", _digest(agent_id)[:32]
+        base, agent = redis_keys.login_failures(self.prefix), _digest(agent_id)[:32]
         return [f"{base}:id:{agent}", f"{base}:address:{address}",
                 f"{base}:id-address:{agent}:{address}"]
 
-    def start_login(self, agent_id: str, address: str) -> str | None:
+    async def start_login(self, agent_id: str, address: str) -> str | None:
         """The limit (a key of LOGIN_LIMITS) that refuses this attempt, or None; an attempt
         not refused counts as a failure until `login_succeeded`."""
-        full = self._start_login(keys=self._failure_keys(agent_id, address),
+        full = await self._start_login(keys=self._failure_keys(agent_id, address),
                                  args=[*LOGIN_LIMITS.values(), LOCKOUT_SECONDS])
         return list(LOGIN_LIMITS)[full - 1] if full else None
 
-    def login_succeeded(self, agent_id: str, address: str) -> None:
+    async def login_succeeded(self, agent_id: str, address: str) -> None:
         # The wider counts only lose this attempt: an attacker with an account of their own
         # must not reset the count of their address by logging in now and then.
-        self._login_succeeded(keys=self._failure_keys(agent_id, address))
+        await self._login_succeeded(keys=self._failure_keys(agent_id, address))
 
-    def unlock(self, agent_id: str) -> None:
+    async def unlock(self, agent_id: str) -> None:
         """What a supervisor does for a locked-out agent: forget the id's failures."""
         id_key, _address, pair = self._failure_keys(agent_id, "*")
-        self.client.delete(id_key, *self.client.scan_iter(match=pair, count=1000))
+        pairs = [key async for key in self.client.scan_iter(match=pair, count=1000)]
+        await self.client.delete(id_key, *pairs)

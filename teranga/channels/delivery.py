@@ -50,6 +50,10 @@ class DeadLetters:
             pipe.ltrim(DEAD_LETTERS, 0, KEEP_DEAD_LETTERS - 1)
             await pipe.execute()
 
+    async def latest(self, count: int = 20) -> list[dict]:
+        """The latest messages no channel could deliver, newest first."""
+        return [json.loads(item) for item in await self.client.lrange(DEAD_LETTERS, 0, count - 1)]
+
 
 async def send_with_retries(send: Callable[[], Awaitable[T]], letter: dict,
                             dead_letters: DeadLetters,

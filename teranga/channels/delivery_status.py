@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -90,5 +89,7 @@ async def _record(client: aioredis.Redis, conversation_id: str, key: str, status
                       maxlen=NOTICES_LENGTH, approximate=True)
 
 
-def statuses(client: redis.Redis, conversation_id: str) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in client.hgetall(_statuses(conversation_id)).items()}
+async def statuses(client: aioredis.Redis, conversation_id: str) -> dict[str, str]:
+    """Each sent message's provider status, by `message_key`."""
+    found = await client.hgetall(_statuses(conversation_id))
+    return {k.decode(): v.decode() for k, v in found.items()}

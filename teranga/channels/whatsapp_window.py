@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-import redis
 import redis.asyncio as aioredis
 
 from teranga import redis_keys
@@ -25,12 +24,19 @@ async def record_inbound(client: aioredis.Redis, channel: str, sender: str) -> N
         await client.set(_key(channel, sender), time.time(), ex=8 * WINDOW_SECONDS)
 
 
-def closed_reason(client: redis.Redis, channel: str, sender: str,
+async def last_inbound(client: aioredis.Redis, channel: str, sender: str) -> float | None:
+    """When the customer last wrote on `channel`, if on record."""
+    value = await client.get(_key(channel, sender))
+    return float(value) if value is not None else None
+
+
+def closed_reason(channel: str, last_inbound: float | None,
                   now: float | None = None) -> str | None:
-    """Why a free-form message to this customer cannot go out now, or None if it can."""
+    """Why a free-form message to this customer cannot go out now, or None if it can;
+    `last_inbound` is when they last wrote (`record_inbound`), if on record."""
     if channel not in WINDOW_CHANNELS:
         return None
-    value = client.get(_key(channel, sender))
+    value = last_inbound
     now = time.time() if now is None else now
     if value is not None and now - float(value) < WINDOW_SECONDS:
         return None

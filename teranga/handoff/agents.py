@@ -15,8 +15,6 @@ from pathlib import Path
 
 import yaml
 
-from teranga.settings import PROJECT_ROOT
-
 ROLES = ("agent", "supervisor")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 # scrypt parameters (RFC 7914 recommends N=2**14, r=8, p=1 for interactive logins)
@@ -65,13 +63,9 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(computed, base64.b64decode(digest))
 
 
-def agents_file() -> Path:
-    return Path(os.environ.get("TERANGA_AGENTS_FILE", PROJECT_ROOT / ".teranga" / "agents.yml"))
-
-
 class AgentDirectory:
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or agents_file()
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self.agents: dict[str, Agent] = {}
         if self.path.exists():
             data = yaml.safe_load(self.path.read_text("utf-8")) or {}

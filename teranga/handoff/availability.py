@@ -1,13 +1,13 @@
 """Whether a person can take a conversation now: opening hours, agents online, the wait.
 
 The contact centre's rules live in `desk/settings.yml` (TERANGA_DESK_SETTINGS), read by the
-action server (to tell the customer what happens next) and by the desk (to route).
+action server (to tell the customer what happens next) and by the desk (to route), each
+through `teranga.reloading.Reloading`: an edit applies without a restart.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import redis
+import redis.asyncio as aioredis
 import yaml
 
+from teranga import redis_keys
 from teranga.handoff.agents import Agent
-from teranga.settings import PROJECT_ROOT
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A desk sends a heartbeat every few seconds for each agent it has open; a missed few mean
@@ -81,12 +81,7 @@ class DeskSettings:
         return next((by_intent[i] for i in intents_newest_first if i in by_intent), None)
 
 
-def settings_file() -> Path:
-    return Path(os.environ.get("TERANGA_DESK_SETTINGS", PROJECT_ROOT / "desk" / "settings.yml"))
-
-
-def load_settings(path: Path | None = None) -> DeskSettings:
-    path = path or settings_file()
+def load_settings(path: Path) -> DeskSettings:
     try:
         data = yaml.safe_load(path.read_text("utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
@@ -135,34 +130,34 @@ def _minutes(text: str) -> int:
 class Presence:
     """Which agents have a desk open, and which of them take new conversations."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "teranga") -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str = redis_keys.PREFIX) -> None:
         self.client = client
-        self.online_key = f"{prefix}:presence:online"
-        self.available_key = f"{prefix}:presence:available"
+        self.online_key = redis_keys.presence("online", prefix)
+        self.available_key = redis_keys.presence("available", prefix)
 
-    def heartbeat(self, agent_id: str, available: bool) -> None:
+    async def heartbeat(self, agent_id: str, available: bool) -> None:
         now = time.time()
-        with self.client.pipeline(transaction=False) as pipe:
+        async with self.client.pipeline(transaction=False) as pipe:
             pipe.zadd(self.online_key, {agent_id: now})
             if available:
                 pipe.zadd(self.available_key, {agent_id: now})
             else:
                 pipe.zrem(self.available_key, agent_id)
-            pipe.execute()
+            await pipe.execute()
 
-    def leave(self, agent_id: str) -> None:
-        self.client.zrem(self.online_key, agent_id)
-        self.client.zrem(self.available_key, agent_id)
+    async def leave(self, agent_id: str) -> None:
+        await self.client.zrem(self.online_key, agent_id)
+        await self.client.zrem(self.available_key, agent_id)
 
-    def online(self) -> set[str]:
-        return self._recent(self.online_key)
+    async def online(self) -> set[str]:
+        return await self._recent(self.online_key)
 
-    def available(self) -> set[str]:
-        return self._recent(self.available_key)
+    async def available(self) -> set[str]:
+        return await self._recent(self.available_key)
 
-    def _recent(self, key: str) -> set[str]:
+    async def _recent(self, key: str) -> set[str]:
         since = time.time() - PRESENCE_TTL_SECONDS
-        return {m.decode() for m in self.client.zrangebyscore(key, since, "+inf")}
+        return {m.decode() for m in await self.client.zrangebyscore(key, since, "+inf")}
 
 
 @dataclass(frozen=True)

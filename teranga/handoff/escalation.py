@@ -12,6 +12,7 @@ from teranga.handoff.availability import Availability
 from teranga.handoff.ownership import BOT, QUEUED
 from teranga.handoff.queue import Escalation
 from teranga.handoff.repeated_fallbacks import FALLBACK_INTENT
+from teranga.languages import default_language
 
 if TYPE_CHECKING:
     from teranga.handoff.store import HandoffStore
@@ -29,7 +30,7 @@ def from_tracker(tracker: dict, reasons: list[str],
     `skill_for` names the skill the customer's intents (newest first) call for."""
     latest = tracker.get("latest_message") or {}
     slots = tracker.get("slots") or {}
-    language = slots.get("language") or "fr"
+    language = slots.get("language") or default_language()
     ranking = [{"name": i.get("name"), "confidence": round(float(i.get("confidence", 0)), 3)}
                for i in latest.get("intent_ranking") or [] if i.get("name") != FALLBACK_INTENT]
     return Escalation(
@@ -75,22 +76,22 @@ class HandoffReply:
     callback_offered: bool
 
 
-def escalate(store: HandoffStore, tracker: dict, reasons: list[str],
-             kb_candidates: Callable[[str, str], list[dict]] = lambda text, language: [],
-             ) -> Availability:
+async def escalate(store: HandoffStore, tracker: dict, reasons: list[str],
+                   kb_candidates: Callable[[str, str], list[dict]] = lambda text, language: [],
+                   ) -> Availability:
     """Put the conversation in the agents' queue with everything the bot knows, and say what
     the customer can expect. Published even when already queued: each escalation's reasons
     and context count. If publishing fails, a conversation queued by this call goes back to
     the bot: without a record in the queue, no agent would ever see it."""
     record = from_tracker(tracker, reasons, kb_candidates, store.settings.get().skill_for)
-    newly_queued = store.ownership.escalate(record.conversation_id)
+    newly_queued = await store.ownership.escalate(record.conversation_id)
     try:
-        store.queue.publish(record)
+        await store.queue.publish(record)
     except Exception:
         if newly_queued:
-            store.ownership.change(record.conversation_id, QUEUED, BOT)
+            await store.ownership.change(record.conversation_id, QUEUED, BOT)
         raise
-    return store.availability(record.language, record.conversation_id)
+    return await store.availability(record.language, record.conversation_id)
 
 
 def handoff_reply(outlook: Availability, channel: str | None) -> HandoffReply:

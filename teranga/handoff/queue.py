@@ -12,8 +12,11 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import redis
+import redis.asyncio as aioredis
 
-STREAM = "teranga:escalations"
+from teranga import redis_keys
+
+STREAM = redis_keys.ESCALATIONS
 GROUP = "desk"
 
 
@@ -43,56 +46,59 @@ class Escalation:
 
 
 class EscalationQueue:
-    def __init__(self, client: redis.Redis, stream: str = STREAM, group: str = GROUP) -> None:
+    def __init__(self, client: aioredis.Redis, stream: str = STREAM, group: str = GROUP) -> None:
         self.client = client
         self.stream = stream
         self.group = group
-        self.ensure_group()
 
-    def ensure_group(self) -> None:
+    async def ensure_group(self) -> None:
         """Create the stream and its consumer group unless they exist (a Redis that lost its
-        data, one without persistence that restarted, has neither)."""
+        data, one without persistence that restarted, has neither). The desk does at
+        start-up; a read that finds no group does too, and reads again."""
         try:
-            self.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+            await self.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
         except redis.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
 
-    def publish(self, escalation: Escalation) -> str:
-        return self.client.xadd(self.stream, escalation.to_fields()).decode()
+    async def publish(self, escalation: Escalation) -> str:
+        return (await self.client.xadd(self.stream, escalation.to_fields())).decode()
 
-    def read_new(self, consumer: str, count: int = 100,
-                 block_ms: int | None = None) -> list[tuple[str, Escalation]]:
+    async def read_new(self, consumer: str, count: int = 100,
+                       block_ms: int | None = None) -> list[tuple[str, Escalation]]:
         """Escalations no desk process has seen yet; they become this consumer's pending."""
-        return self._read(consumer, ">", count, block_ms)
+        return await self._read(consumer, ">", count, block_ms)
 
-    def read_pending(self, consumer: str, count: int = 1000) -> list[tuple[str, Escalation]]:
+    async def read_pending(self, consumer: str,
+                           count: int = 1000) -> list[tuple[str, Escalation]]:
         """What this consumer had read but not acknowledged: a restarted desk starts here."""
-        return self._read(consumer, "0", count, None)
+        return await self._read(consumer, "0", count, None)
 
-    def _read(self, consumer, start, count, block_ms) -> list[tuple[str, Escalation]]:
+    async def _read(self, consumer, start, count, block_ms,
+                    retry: bool = True) -> list[tuple[str, Escalation]]:
         try:
-            replies = self.client.xreadgroup(self.group, consumer, {self.stream: start},
-                                             count=count, block=block_ms)
+            replies = await self.client.xreadgroup(self.group, consumer, {self.stream: start},
+                                                   count=count, block=block_ms)
         except redis.ResponseError as error:
             if "NOGROUP" not in str(error) and "no longer exists" not in str(error):
                 raise
-            self.ensure_group()
-            return []
+            await self.ensure_group()  # from the stream's start: nothing published is missed
+            return await self._read(consumer, start, count, block_ms, False) if retry else []
         return [(entry_id.decode(), Escalation.from_fields(fields))
                 for _stream, entries in replies or [] for entry_id, fields in entries
                 if fields]  # an entry deleted while pending comes back without fields
 
-    def claim_abandoned(self, consumer: str, min_idle_ms: int) -> list[tuple[str, Escalation]]:
+    async def claim_abandoned(self, consumer: str,
+                              min_idle_ms: int) -> list[tuple[str, Escalation]]:
         """Take over the entries another desk process read and left idle (it died)."""
-        _next, entries, *_deleted = self.client.xautoclaim(self.stream, self.group, consumer,
-                                                           min_idle_time=min_idle_ms,
-                                                           start_id="0-0", count=1000)
+        _next, entries, *_deleted = await self.client.xautoclaim(
+            self.stream, self.group, consumer, min_idle_time=min_idle_ms, start_id="0-0",
+            count=1000)
         return [(entry_id.decode(), Escalation.from_fields(fields))
                 for entry_id, fields in entries if fields]
 
-    def ack(self, entry_id: str) -> None:
-        self.client.xack(self.stream, self.group, entry_id)
+    async def ack(self, entry_id: str) -> None:
+        await self.client.xack(self.stream, self.group, entry_id)
 
-    def pending_count(self) -> int:
-        return int(self.client.xpending(self.stream, self.group)["pending"])
+    async def pending_count(self) -> int:
+        return int((await self.client.xpending(self.stream, self.group))["pending"])

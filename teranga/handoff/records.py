@@ -11,7 +11,9 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import redis
+import redis.asyncio as aioredis
 
+from teranga import redis_keys
 from teranga.handoff.queue import Escalation
 
 # A closed conversation's record stays this long for the supervisors' figures, then goes.
@@ -60,70 +62,74 @@ def merged(record: ConversationRecord | None, entry_id: str,
 
 
 class ConversationRecords:
-    def __init__(self, client: redis.Redis, prefix: str = "teranga") -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str = redis_keys.PREFIX) -> None:
         self.client = client
         self.prefix = prefix
 
     def _key(self, conversation_id: str) -> str:
-        return f"{self.prefix}:desk:conversation:{conversation_id}"
+        return redis_keys.conversation_record(conversation_id, self.prefix)
 
-    def get(self, conversation_id: str) -> ConversationRecord | None:
-        text = self.client.get(self._key(conversation_id))
+    async def get(self, conversation_id: str) -> ConversationRecord | None:
+        text = await self.client.get(self._key(conversation_id))
         return ConversationRecord.from_json(text) if text else None
 
-    def get_many(self, conversation_ids: list[str]) -> dict[str, ConversationRecord]:
+    async def get_many(self, conversation_ids) -> dict[str, ConversationRecord]:
+        conversation_ids = list(conversation_ids)
         if not conversation_ids:
             return {}
-        texts = self.client.mget([self._key(c) for c in conversation_ids])
+        texts = await self.client.mget([self._key(c) for c in conversation_ids])
         return {c: ConversationRecord.from_json(t)
                 for c, t in zip(conversation_ids, texts, strict=True) if t}
 
-    def update(self, conversation_id: str, change) -> ConversationRecord | None:
+    async def update(self, conversation_id: str, change) -> ConversationRecord | None:
         """Apply `change(record) -> record` atomically (optimistic, like ownership)."""
         key = self._key(conversation_id)
-        with self.client.pipeline() as pipe:
+        async with self.client.pipeline() as pipe:
             while True:
                 try:
-                    pipe.watch(key)
-                    text = pipe.get(key)
+                    await pipe.watch(key)
+                    text = await pipe.get(key)
                     record = change(ConversationRecord.from_json(text) if text else None)
                     pipe.multi()
                     if record is not None:
                         expiry = CLOSED_RECORD_SECONDS if record.closed_at else None
                         pipe.set(key, record.to_json(), ex=expiry)
-                    pipe.execute()
+                    await pipe.execute()
                     return record
                 except redis.WatchError:
                     continue
 
-    def add_entry(self, entry_id: str, escalation: Escalation) -> ConversationRecord:
-        return self.update(escalation.conversation_id,
-                           lambda record: merged(record, entry_id, escalation))
+    async def add_entry(self, entry_id: str, escalation: Escalation) -> ConversationRecord:
+        return await self.update(escalation.conversation_id,
+                                 lambda record: merged(record, entry_id, escalation))
 
-    def assigned(self, conversation_id: str, agent_id: str) -> ConversationRecord | None:
-        return self.update(conversation_id, lambda r: r and _replace(
+    async def assigned(self, conversation_id: str, agent_id: str) -> ConversationRecord | None:
+        return await self.update(conversation_id, lambda r: r and _replace(
             r, assigned_to=agent_id, assigned_at=time.time(), answered_at=None))
 
-    def answered(self, conversation_id: str) -> ConversationRecord | None:
-        return self.update(conversation_id, lambda r: r and (
+    async def answered(self, conversation_id: str) -> ConversationRecord | None:
+        return await self.update(conversation_id, lambda r: r and (
             r if r.answered_at else _replace(r, answered_at=time.time())))
 
-    def requeued(self, conversation_id: str, agent_id: str, why: str) -> ConversationRecord | None:
+    async def requeued(self, conversation_id: str, agent_id: str,
+                       why: str) -> ConversationRecord | None:
         entry = {"agent": agent_id, "at": time.time(), "why": why}
-        return self.update(conversation_id, lambda r: r and _replace(
+        return await self.update(conversation_id, lambda r: r and _replace(
             r, assigned_to=None, assigned_at=None, answered_at=None,
             requeues=r.requeues + [entry]))
 
-    def closed(self, conversation_id: str, entry_ids: list[str]) -> ConversationRecord | None:
+    async def closed(self, conversation_id: str,
+                     entry_ids: list[str]) -> ConversationRecord | None:
         """Closed, unless an escalation arrived meanwhile (the customer asked again): then
         the record stays open for it."""
-        return self.update(conversation_id, lambda r: r and (
+        return await self.update(conversation_id, lambda r: r and (
             _replace(r, closed_at=time.time()) if r.entry_ids == entry_ids else r))
 
-    def moved_to_language(self, conversation_id: str, language: str) -> ConversationRecord | None:
+    async def moved_to_language(self, conversation_id: str,
+                                language: str) -> ConversationRecord | None:
         """Transferred to another language's queue (the customer's language was misread, or
         another team takes it)."""
-        return self.update(conversation_id, lambda r: r and _replace(
+        return await self.update(conversation_id, lambda r: r and _replace(
             r, escalation=Escalation(**{**asdict(r.escalation), "language": language})))
 
 

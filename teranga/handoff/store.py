@@ -1,60 +1,159 @@
 """The handoff's Redis-backed state in one object: ownership, the escalation queue, the
-desk's records and agents' presence."""
+desk's records, agents' presence and status, the desk's deadlines and notices. Everything
+here is asynchronous (redis.asyncio): the action server, the Rasa server and the desk all
+call it from their event loops.
+
+The agents file and the desk settings are read through `Reloading`: an operator's edit
+applies at the next use, without a restart.
+"""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import redis
+import redis.asyncio as aioredis
 
-from teranga.handoff.agents import AgentDirectory, agents_file
+from teranga import redis_keys
+from teranga.desk_notices import NOTICES_LENGTH, notice
+from teranga.handoff import satisfaction
+from teranga.handoff.agents import Agent, AgentDirectory
 from teranga.handoff.availability import (
     Availability,
+    DeskSettings,
     Presence,
     availability,
     load_settings,
-    settings_file,
 )
 from teranga.handoff.ownership import Ownership
 from teranga.handoff.queue import EscalationQueue
 from teranga.handoff.records import ConversationRecords
 from teranga.reloading import Reloading
+from teranga.settings import Settings
+
+
+class TimedSet:
+    """A sorted set of conversations, each with a time: when an agent's first answer is due
+    (awaiting answer), when its hand-back began (leaving)."""
+
+    def __init__(self, client: aioredis.Redis, key: str) -> None:
+        self.client = client
+        self.key = key
+
+    async def add(self, conversation_id: str, at: float) -> None:
+        await self.client.zadd(self.key, {conversation_id: at})
+
+    async def remove(self, conversation_id: str) -> bool:
+        """True if it was there (and this caller took it out)."""
+        return bool(await self.client.zrem(self.key, conversation_id))
+
+    async def until(self, at: float) -> list[str]:
+        """The conversations whose time is `at` or earlier."""
+        return [m.decode() for m in await self.client.zrangebyscore(self.key, 0, at)]
+
+
+class AgentStatus:
+    """"available" or "away", as each agent last said (or the desk, for one who did not
+    answer in time)."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+
+    async def available(self, agent_id: str) -> bool:
+        return await self.client.get(redis_keys.agent_status(agent_id)) != b"away"
+
+    async def set(self, agent_id: str, available: bool) -> None:
+        await self.client.set(redis_keys.agent_status(agent_id),
+                              "available" if available else "away")
 
 
 @dataclass
 class HandoffStore:
-    client: redis.Redis
+    client: aioredis.Redis
     ownership: Ownership
     queue: EscalationQueue
     records: ConversationRecords
     presence: Presence
-    directory: Reloading[AgentDirectory] = field(
-        default_factory=lambda: Reloading(agents_file, AgentDirectory))
-    settings: Reloading = field(default_factory=lambda: Reloading(settings_file, load_settings))
+    directory: Reloading[AgentDirectory]
+    settings: Reloading[DeskSettings]
+    awaiting_answer: TimedSet = field(init=False)
+    leaving: TimedSet = field(init=False)
+    status: AgentStatus = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.awaiting_answer = TimedSet(self.client, redis_keys.AWAITING_ANSWER)
+        self.leaving = TimedSet(self.client, redis_keys.LEAVING)
+        self.status = AgentStatus(self.client)
 
     @classmethod
-    def from_url(cls, url: str) -> HandoffStore:
+    def from_url(cls, url: str, agents_file: Path, desk_settings_file: Path,
+                 socket_timeout: float = 2) -> HandoffStore:
         # A hung Redis must fail fast: actions run on the action server's event loop.
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        client = aioredis.Redis.from_url(url, socket_timeout=socket_timeout,
+                                         socket_connect_timeout=2)
         return cls(client, Ownership(client), EscalationQueue(client),
-                   ConversationRecords(client), Presence(client))
-
-    def availability(self, language: str, conversation_id: str) -> Availability:
-        """What a customer joining the queue of `language` can expect now."""
-        directory = self.directory.get()
-        # One read for all: the queued set changes with ownership, in the same transaction.
-        waiting = self.records.get_many([c for c in self.ownership.queued()
-                                         if c != conversation_id])
-        ahead = sum(r.language == language for r in waiting.values())
-        load = self.ownership.load(directory.agents)
-        return availability(language, self.settings.get(), directory.agents.values(),
-                            self.presence.available(), load, ahead)
+                   ConversationRecords(client), Presence(client),
+                   Reloading(lambda: agents_file, AgentDirectory),
+                   Reloading(lambda: desk_settings_file, load_settings))
 
     @classmethod
-    def from_env(cls) -> HandoffStore:
-        url = os.environ.get("REDIS_URL")
+    def from_settings(cls, settings: Settings, socket_timeout: float = 2) -> HandoffStore:
+        url = settings.redis_url
         if not url:
             raise RuntimeError("REDIS_URL is not set: the handoff queue needs Redis "
                                "(teranga demo sets it for the action server)")
-        return cls.from_url(url)
+        return cls.from_url(url, settings.agents_file, settings.desk_settings_file,
+                            socket_timeout)
+
+    @classmethod
+    def from_env(cls) -> HandoffStore:
+        return cls.from_settings(Settings.from_env())
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # --- the agents file ---------------------------------------------------------------
+
+    def agents(self) -> dict[str, Agent]:
+        """The agents as the file says now (re-read when `teranga agents` changes it)."""
+        return self.directory.get().agents
+
+    def agent(self, agent_id: str) -> Agent | None:
+        return self.agents().get(agent_id)
+
+    async def load(self) -> dict[str, int]:
+        return await self.ownership.load(self.agents())
+
+    # --- what the customer is told -------------------------------------------------------
+
+    async def availability(self, language: str, conversation_id: str) -> Availability:
+        """What a customer joining the queue of `language` can expect now."""
+        agents = self.agents()
+        # One read for all: the queued set changes with ownership, in the same transaction.
+        waiting = await self.records.get_many([c for c in await self.ownership.queued()
+                                               if c != conversation_id])
+        ahead = sum(r.language == language for r in waiting.values())
+        load = await self.ownership.load(agents)
+        return availability(language, self.settings.get(), agents.values(),
+                            await self.presence.available(), load, ahead)
+
+    # --- the desk's news, answers and the channels' records it shows ---------------------
+
+    async def notify(self, kind: str, conversation_id: str, language: str | None, owner: str,
+                     **extra) -> None:
+        """A notice on the desks' live view: queued, assigned, requeued, returned..."""
+        await self.client.xadd(redis_keys.DESK_NOTICES,
+                               notice(kind, conversation_id, language, str(owner), **extra),
+                               maxlen=NOTICES_LENGTH, approximate=True)
+
+    async def read_news(self, last: dict[str, str], count: int = 500,
+                        block_ms: int = 1000) -> list:
+        """New entries of the tracker events and the desk notices, after `last` (stream ->
+        last id read); blocks up to `block_ms`."""
+        return await self.client.xread(last, count=count, block=block_ms) or []
+
+    async def record_satisfaction(self, agent_id: str, satisfied: bool) -> None:
+        await satisfaction.record(self.client, agent_id, satisfied)
+
+    async def satisfaction(self) -> dict[str, dict[str, int]]:
+        return await satisfaction.by_agent(self.client)

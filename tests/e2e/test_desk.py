@@ -18,13 +18,13 @@ import yaml
 from websockets.exceptions import InvalidStatusCode
 
 from teranga import runtime
+from teranga.agent_desk.desk import Desk
 from teranga.agent_desk.rasa_api import RasaApi
-from teranga.agent_desk.service import Desk
-from teranga.handoff.availability import Presence, load_settings
-from teranga.handoff.ownership import Ownership
-from teranga.handoff.records import ConversationRecords
-from teranga.handoff.satisfaction import by_agent
-from teranga.settings import PROJECT_ROOT
+from teranga.agent_desk.routing import Dispatch
+from teranga.handoff.availability import load_settings
+from teranga.handoff.store import HandoffStore
+from teranga.settings import PROJECT_ROOT, Settings
+from tests.blocking import ConversationRecords, Ownership, Presence, by_agent
 from tests.e2e.conftest import ANSWER_TIMEOUT_SECONDS
 from tests.e2e.desk_client import (
     AgentSession,
@@ -56,8 +56,9 @@ def owner(client: redis.Redis, conversation_id: str) -> str:
 
 def desk_rounds(client: redis.Redis, rounds: int = 2) -> None:
     """Wait until the desk has run `rounds` more rounds of deadlines and routing (each second,
-    teranga/agent_desk/app.py's _maintain): a marker that no agent owns, put due in the answer
-    deadlines (service.AWAITING_ANSWER), is taken out by a round's requeue_unanswered. A round
+    teranga/agent_desk/background.py's deadlines job): a marker that no agent owns, put due
+    in the answer deadlines (redis_keys.AWAITING_ANSWER), is taken out by a round's
+    RequeueUnanswered. A round
     asks for routing after its deadlines, so once the next round has begun, the routing the
     one before asked for has run."""
     for _ in range(rounds):
@@ -299,13 +300,15 @@ def test_two_desks_never_give_one_conversation_to_two_agents(server, client):
         # Both desk processes and two more desks in this process race for the same queue.
         available(client, "kofi", "esi", "yaw")
         async def race():
-            desks = [Desk(client, RasaApi.from_env(server.rasa_url), load_settings(), f"race-{i}")
-                     for i in range(2)]
+            files = Settings.from_env()
+            desks = [Desk(HandoffStore.from_url(server.redis_url, files.agents_file,
+                                                files.desk_settings_file),
+                          RasaApi.from_env(server.rasa_url), f"race-{i}") for i in range(2)]
             try:
-                return await asyncio.gather(*(d.dispatch() for d in desks))
+                return await asyncio.gather(*(Dispatch(d.store, d.rasa).run() for d in desks))
             finally:
                 for desk in desks:
-                    await desk.rasa.close()
+                    await desk.close()
 
         asyncio.run(race())
         ownership = Ownership(client)  # every place given, and both desk processes routed since

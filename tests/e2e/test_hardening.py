@@ -17,9 +17,10 @@ import redis
 import requests
 import socketio
 
-from teranga.handoff.ownership import QUEUED, Ownership
+from teranga.handoff.ownership import QUEUED
 from teranga.handoff.queue import STREAM
 from teranga.http_api import auth_header
+from tests.blocking import Ownership
 from tests.e2e.conftest import API_TOKEN, TELEGRAM_SECRET
 from tests.e2e.desk_client import (
     AgentSession,

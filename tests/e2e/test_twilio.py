@@ -14,7 +14,7 @@ import requests
 
 from teranga.channels.delivery import DEAD_LETTERS
 from teranga.channels.outbound import sms_length
-from teranga.handoff.records import ConversationRecords
+from tests.blocking import ConversationRecords
 from tests.e2e.conftest import PUBLIC_URL
 from tests.e2e.desk_client import (
     SAMPLE_MESSAGES,

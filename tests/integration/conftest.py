@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis
 
-from teranga.agent_desk.auth import Sessions
+from tests.blocking import Sessions
 
 
 @pytest.fixture

@@ -13,18 +13,20 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import redis
+import redis.asyncio as aioredis
 import requests
 import websockets
 from sanic import Sanic
 from websockets.exceptions import InvalidStatusCode
 
-from teranga.agent_desk import app as desk_app
-from teranga.agent_desk.app import FAILED, STORE_DOWN, create_app
+from teranga.agent_desk import origins as desk_app
+from teranga.agent_desk.app import create_app
 from teranga.agent_desk.auth import LOGIN_LIMITS, Sessions
-from teranga.agent_desk.service import Desk
+from teranga.agent_desk.desk import Desk
+from teranga.agent_desk.guard import FAILED, STORE_DOWN
 from teranga.handoff.agents import Agent, AgentDirectory, hash_password
-from teranga.handoff.availability import load_settings
+from teranga.handoff.store import HandoffStore
+from teranga.settings import Settings
 from tests.running_app import RunningApp
 
 PASSWORD = "correct horse battery"
@@ -87,10 +89,15 @@ def agents_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def make_desk(client, sessions, agents_file):
+def make_desk(real_redis_url, prefix, agents_file):
     def make(origins: frozenset[str] = frozenset(), session_store: Sessions | None = None):
-        desk = Desk(client, NoRasa(), load_settings(), "security-tests", agents_file)
-        return RunningDesk(create_app(desk, session_store or sessions, set(origins)))
+        # The app's own asynchronous clients: it serves on an event loop of its own.
+        settings = Settings.from_env()
+        store = HandoffStore.from_url(real_redis_url, agents_file, settings.desk_settings_file)
+        desk = Desk(store, NoRasa(), "security-tests")
+        sessions = Sessions(aioredis.Redis.from_url(real_redis_url), prefix)
+        return RunningDesk(create_app(desk, session_store or sessions, set(origins),
+                                      forwarded_secret=settings.forwarded_secret))
 
     return make
 
@@ -240,11 +247,11 @@ def test_the_desk_logs_in_and_goes_live_in_chromium_under_its_policy(desk):
 
 # --- errors -----------------------------------------------------------------------------------
 
-def _dead_redis() -> redis.Redis:
+def _dead_redis() -> aioredis.Redis:
     """A Redis client whose server is gone: a port nothing listens on."""
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
-    return redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    return aioredis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
 
 
 def test_while_redis_is_down_the_desk_says_so_without_a_traceback(make_desk):
@@ -271,7 +278,7 @@ def test_an_unexpected_error_is_logged_and_answered_without_its_details(make_des
 
     running.app.add_route(broken, "/api/broken")
     running.app.add_route(broken, "/broken")
-    with running as desk, caplog.at_level(logging.ERROR, logger="teranga.agent_desk.app"):
+    with running as desk, caplog.at_level(logging.ERROR, logger="teranga.agent_desk.origins"):
         agent = desk.session()
         api = agent.get(f"{desk.url}/api/broken", timeout=10)
         page = agent.get(f"{desk.url}/broken", timeout=10)
@@ -355,7 +362,7 @@ def test_guesses_sent_together_are_counted_before_any_password_is_checked(desk):
 
 def test_without_proxy_settings_x_forwarded_for_is_not_believed(desk, caplog):
     desk_app._warn_proxy_not_configured.cache_clear()
-    with caplog.at_level(logging.WARNING, logger="teranga.agent_desk.app"):
+    with caplog.at_level(logging.WARNING, logger="teranga.agent_desk.origins"):
         for number in range(LOGIN_LIMITS["id-address"]):
             forged = {"X-Forwarded-For": f"192.0.2.{number}"}
             assert desk.login(AGENT, "password1", **forged).status_code == 401

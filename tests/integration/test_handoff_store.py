@@ -7,8 +7,9 @@ import time
 
 import redis
 
-from teranga.handoff.ownership import BOT, QUEUED, Ownership, agent_owner
-from teranga.handoff.queue import Escalation, EscalationQueue
+from teranga.handoff.ownership import BOT, QUEUED, agent_owner
+from teranga.handoff.queue import Escalation
+from tests.blocking import EscalationQueue, Ownership
 
 
 def escalation(conversation: str) -> Escalation:
@@ -129,7 +130,8 @@ def test_an_agent_never_gets_more_than_their_maximum_even_in_a_race(client, pref
 
 
 def test_sessions_expire_on_logout_and_wrong_passwords_lock_out(client, prefix):
-    from teranga.agent_desk.auth import MAX_FAILED_LOGINS, Sessions
+    from teranga.agent_desk.auth import MAX_FAILED_LOGINS
+    from tests.blocking import Sessions
 
     sessions = Sessions(client, prefix)
     token = sessions.open("awa")
@@ -144,7 +146,8 @@ def test_sessions_expire_on_logout_and_wrong_passwords_lock_out(client, prefix):
 
 
 def test_presence_follows_heartbeats(client, prefix):
-    from teranga.handoff.availability import PRESENCE_TTL_SECONDS, Presence
+    from teranga.handoff.availability import PRESENCE_TTL_SECONDS
+    from tests.blocking import Presence
 
     presence = Presence(client, prefix)
     presence.heartbeat("awa", available=True)

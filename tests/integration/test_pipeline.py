@@ -195,14 +195,15 @@ def test_a_graceful_stop_finishes_the_turn_in_hand_and_leaves_the_rest(real_redi
     asyncio.run(scenario())
 
 
-def test_delivery_statuses_never_read_the_delivery_queues_keys(client):
+def test_delivery_statuses_never_read_the_delivery_queues_keys(client, real_redis_url):
     """A REST conversation may be called anything: its delivery statuses, which the desk
     reads, must not be the delivery queue's counters of another conversation."""
     from teranga.channels.delivery_status import statuses
 
     counters = "teranga:delivery:conversation:+221770000077"
     client.hset(counters, mapping={"seq": 3, "done": 3})
+    reader = aioredis.Redis.from_url(real_redis_url)
     try:
-        assert statuses(client, "conversation:+221770000077") == {}
+        assert asyncio.run(statuses(reader, "conversation:+221770000077")) == {}
     finally:
         client.delete(counters)

@@ -2,7 +2,7 @@
 
 from teranga.agent_desk.canned import canned_replies
 from teranga.agent_desk.events import desk_view
-from teranga.agent_desk.service import transcript, waiting_in_order
+from teranga.agent_desk.summaries import transcript, waiting_in_order
 from teranga.handoff.agents import Agent
 from teranga.handoff.queue import Escalation
 from teranga.handoff.records import ConversationRecord, merged

@@ -1,0 +1,53 @@
+"""The desk process's lifecycle pieces: owners parsed once, periodic jobs by the clock, and
+background tasks that are all stopped."""
+
+from __future__ import annotations
+
+import asyncio
+
+from teranga.agent_desk.background import Background, Every, run_periodically
+from teranga.handoff.ownership import BOT, QUEUED, Owner
+
+
+def test_an_owner_is_read_once_and_asked_what_it_means():
+    assert Owner.parse(None).is_bot and Owner.parse(b"") == BOT
+    queued = Owner.parse(b"queued")
+    assert queued.is_queued and queued == QUEUED and queued.agent_id is None
+    agent = Owner.parse("agent:awa")
+    assert agent.is_agent and agent.agent_id == "awa" and not agent.is_bot
+    assert agent == Owner.agent("awa") == "agent:awa"
+    assert Owner.parse("agent:agent:x").agent_id == "agent:x"  # the prefix only once
+
+
+def test_each_periodic_job_runs_when_its_own_interval_has_elapsed():
+    runs = {"fast": 0, "slow": 0, "failing": 0}
+
+    def counting(name: str, fail: bool = False):
+        async def job() -> None:
+            runs[name] += 1
+            if fail:
+                raise RuntimeError("a job that fails runs again at its next time")
+        return job
+
+    async def scenario() -> None:
+        jobs = [Every(0.05, "fast", counting("fast")), Every(0.25, "slow", counting("slow")),
+                Every(0.05, "failing", counting("failing", fail=True))]
+        task = asyncio.create_task(run_periodically(jobs))
+        await asyncio.sleep(0.6)
+        task.cancel()
+
+    asyncio.run(scenario())
+    assert 8 <= runs["fast"] <= 12 and runs["slow"] == 2 and runs["failing"] >= 8, runs
+
+
+def test_background_tasks_are_cancelled_and_awaited_on_stop():
+    async def scenario() -> list[asyncio.Task]:
+        background = Background()
+        forever = [background.start(asyncio.sleep(3600), f"sleeper-{i}") for i in range(3)]
+        done = background.start(asyncio.sleep(0), "short")
+        await asyncio.sleep(0.01)
+        assert done.done() and background.tasks == set(forever)  # a finished task is let go
+        await background.stop()
+        return forever
+
+    assert all(task.cancelled() for task in asyncio.run(scenario()))
