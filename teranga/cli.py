@@ -13,7 +13,7 @@ from contextlib import nullcontext
 
 import requests
 
-from teranga import languages, runtime
+from teranga import languages, redis_keys, runtime
 from teranga.http_api import api_token, auth_header
 from teranga.settings import PROJECT_ROOT, Settings, masked
 
@@ -160,7 +160,7 @@ def _add_tracker_commands(commands) -> None:
                     "conversation already copied is left as it is. Prints the counts.")
     migrate.add_argument("--redis-url", default=Settings.from_env().redis_url,
                          help="the assistant's Redis (default: REDIS_URL)")
-    migrate.add_argument("--key-prefix", default="teranga",
+    migrate.add_argument("--key-prefix", default=redis_keys.PREFIX,
                          help="the tracker_store key_prefix of endpoints.yml "
                               "(default: %(default)s)")
     migrate.add_argument("--delete-old", action="store_true",

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from teranga import redis_keys
 from teranga.channels.dedupe import REMEMBER_SECONDS, seen_key
 from teranga.channels.ordered_queue import Consumer, Entry, Follow, NotHere, OrderedQueue
 from teranga.channels.shared import redis_client
@@ -52,7 +53,7 @@ class Turns(Protocol):
 
 
 class Pipeline:
-    def __init__(self, client: aioredis.Redis, prefix: str = "teranga") -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str = redis_keys.PREFIX) -> None:
         self.client = client
         self.intake = OrderedQueue(client, "intake", prefix)
         self.delivery = OrderedQueue(client, "delivery", prefix)
