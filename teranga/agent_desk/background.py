@@ -35,20 +35,21 @@ class Every:
     job: Callable[[], Awaitable[object]]
 
 
-async def run_periodically(jobs: list[Every]) -> None:
-    """Each job once its interval has elapsed since it last ran; a job that fails is
-    logged and runs again at its next time."""
-    loop = asyncio.get_running_loop()
-    due = {job: loop.time() + job.seconds for job in jobs}
+async def run_periodically(jobs: list[Every], clock: Callable[[], float] | None = None,
+                           sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
+    """Each job once its interval has elapsed since it last ran, by `clock` (the event
+    loop's monotonic one); a job that fails is logged and runs again at its next time."""
+    clock = clock or asyncio.get_running_loop().time
+    due = {job: clock() + job.seconds for job in jobs}
     while True:
         for job in jobs:
-            if loop.time() >= due[job]:
-                due[job] = loop.time() + job.seconds
+            if clock() >= due[job]:
+                due[job] = clock() + job.seconds
                 try:
                     await job.job()
                 except Exception:
                     logger.exception("Desk maintenance failed (%s); retrying", job.name)
-        await asyncio.sleep(max(0.0, min(due.values()) - loop.time()))
+        await sleep(max(0.0, min(due.values()) - clock()))
 
 
 class Background:

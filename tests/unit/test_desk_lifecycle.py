@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from teranga.agent_desk.background import Background, Every, run_periodically
 from teranga.handoff.ownership import BOT, QUEUED, Owner
 
@@ -20,7 +22,18 @@ def test_an_owner_is_read_once_and_asked_what_it_means():
 
 
 def test_each_periodic_job_runs_when_its_own_interval_has_elapsed():
+    """On a clock of the test's own: one simulated second, jobs every 1/8 s and every 1/2 s
+    (exact in binary), one of them failing every time."""
     runs = {"fast": 0, "slow": 0, "failing": 0}
+    now = [0.0]
+
+    class SecondOver(Exception):
+        pass
+
+    async def sleep(seconds: float) -> None:
+        if now[0] + seconds > 1.0:
+            raise SecondOver
+        now[0] += seconds
 
     def counting(name: str, fail: bool = False):
         async def job() -> None:
@@ -29,15 +42,11 @@ def test_each_periodic_job_runs_when_its_own_interval_has_elapsed():
                 raise RuntimeError("a job that fails runs again at its next time")
         return job
 
-    async def scenario() -> None:
-        jobs = [Every(0.05, "fast", counting("fast")), Every(0.25, "slow", counting("slow")),
-                Every(0.05, "failing", counting("failing", fail=True))]
-        task = asyncio.create_task(run_periodically(jobs))
-        await asyncio.sleep(0.6)
-        task.cancel()
-
-    asyncio.run(scenario())
-    assert 8 <= runs["fast"] <= 12 and runs["slow"] == 2 and runs["failing"] >= 8, runs
+    jobs = [Every(0.125, "fast", counting("fast")), Every(0.5, "slow", counting("slow")),
+            Every(0.125, "failing", counting("failing", fail=True))]
+    with pytest.raises(SecondOver):
+        asyncio.run(run_periodically(jobs, clock=lambda: now[0], sleep=sleep))
+    assert runs == {"fast": 8, "slow": 2, "failing": 8}
 
 
 def test_background_tasks_are_cancelled_and_awaited_on_stop():
