@@ -7,6 +7,7 @@ entity of the same name, which fills the slot of the same name (see `domain/core
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -18,11 +19,12 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, METADATA, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from teranga import corpora
+from teranga.channels.inbound import IntentPayload, intent_payload
 from teranga.embedders import DEFAULT_EMBEDDER, make_embedder
 from teranga.fingerprint import files_fingerprint
 from teranga.languages import default_language
@@ -53,6 +55,14 @@ def _code_fingerprint() -> str:
 
 def _read_lexicons(folder: Path) -> dict[str, Lexicon]:
     return {path.stem: Lexicon.read(path) for path in sorted(folder.glob("*.tsv"))}
+
+
+def _page_language(message: Message) -> str | None:
+    """The language the customer's page says it is in, as the web chat noted it
+    (teranga/channels/widget: `page_language`, from rasa-webchat's `customData`)."""
+    metadata = message.get(METADATA) or {}
+    notes = metadata.get("teranga") if isinstance(metadata, dict) else None
+    return notes.get("page_language") if isinstance(notes, dict) else None
 
 
 def _add_entity(message: Message, name: str, value: str, confidence: float, extractor: str):
@@ -152,11 +162,28 @@ class LanguageDetector(GraphComponent):
                 tracker: DialogueStateTracker | None = None) -> list[Message]:
         current = tracker.get_slot(LANGUAGE) if tracker is not None else None
         for message in messages:
-            decision = self.identifier.decide(message.get(TEXT) or "", current)
+            text = message.get(TEXT) or ""
+            start = _page_language(message)
+            payload = intent_payload(text)
+            if payload is None:
+                decision = self.identifier.decide(text, current, start)
+            else:  # `/greet`: no words to identify, the page says the language
+                decision = self.identifier.without_text(current, start)
+                self._name_language(message, payload, decision.code, current, start)
             message.set(LANGUAGE, decision.as_dict(), add_to_output=True)
             _add_entity(message, LANGUAGE, decision.code, decision.confidence,
                         self.__class__.__name__)
         return messages
+
+    def _name_language(self, message: Message, payload: IntentPayload, code: str,
+                       current: str | None, start: str | None) -> None:
+        """Rasa's RegexMessageHandler, last in the pipeline, replaces a payload's entities
+        with the payload's own: for a conversation opened by a payload on a page that says
+        its language, the payload names that language, so that the slot gets it. (A web
+        client's own entities never get here: the channel drops them.)"""
+        if current is None and self.identifier.known(start):
+            entities = {**payload.entities, LANGUAGE: code}
+            message.set(TEXT, f"/{payload.intent}{json.dumps(entities, ensure_ascii=False)}")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True)

@@ -21,7 +21,19 @@ Nothing is lost while the customer is away (teranga/channels/widget/__init__.py)
 - `session_request` `{"session_id", "after"}`: with an `after` key (null or the last
   transcript id the widget has), a resumed conversation's missed messages, both sides, come
   back to that socket only as `transcript` `{"session_id", "messages": [...]}`. Widgets that
-  send no `after` (rasa-webchat) get no replay, as before."""
+  send no `after` (rasa-webchat) get no replay, as before.
+
+For widgets embedded in other sites (rasa-webchat), as docs/configuration.md says:
+
+- TERANGA_WEBCHAT_ORIGINS (default `*`) says which sites' pages may open the socket; the
+  server's own pages always may, and no cookie is involved.
+- A socket that opens with long-polling (socket.io-client's way, rasa-webchat's) and asks for
+  no transcript gets messages as Rasa's own channel sends them (`for_rasa_widgets`: the
+  transcript id and an agent's identity under `metadata`, the agent's name in bold before
+  the text); the others get them as before.
+- `client_intents` (credentials.yml) lists the intents a client may send as payloads
+  (`/greet`: an initPayload, a button); any other leading slash stays escaped. The page's
+  language (`customData: {"language": "wo"}`) is where the language detector starts."""
 
 from __future__ import annotations
 
@@ -46,11 +58,17 @@ from teranga.channels.shared import redis_client
 from teranga.channels.widget import (
     STATIC,
     WebChatSessions,
+    allowed_origins,
     bot_entry,
+    checked_client_intents,
     client_message_id,
     customer_entry,
+    for_rasa_widgets,
     intake_message_id,
     missed,
+    opens_with_polling,
+    origin_allowed,
+    rasa_widget_room,
     read_user_message,
     requested_session_id,
     transcript,
@@ -65,7 +83,12 @@ class WebChatOutput(SocketIOOutput):
     """Rasa's socket.io output, telling an agent's messages apart (`agent`, `agent_name`),
     recording each message in the conversation's transcript before emitting it with its
     transcript id. This is the channel's direct output: the pipeline's delivery worker sends
-    through it (a RedisError makes the worker try again later)."""
+    through it (a RedisError makes the worker try again later).
+
+    Each message goes out in two forms, each to its room: with the transcript `id`, `agent`
+    and `agent_name` beside the text (the project's widget, clients that speak the protocol
+    themselves), and as Rasa's own channel sends it, those under `metadata`, for Rasa's
+    widgets (rasa-webchat draws a text only when it is alone): `for_rasa_widgets`."""
 
     def __init__(self, sio: AsyncServer, bot_message_evt: str, messages: Outbox) -> None:
         super().__init__(sio, bot_message_evt)
@@ -79,6 +102,8 @@ class WebChatOutput(SocketIOOutput):
     async def _send_message(self, socket_id: str, response: Any) -> None:
         entry_id = await self.messages.put(socket_id, bot_entry(response))
         await self.sio.emit(self.bot_message_evt, {**response, "id": entry_id}, room=socket_id)
+        await self.sio.emit(self.bot_message_evt, for_rasa_widgets(response, entry_id),
+                            room=rasa_widget_room(socket_id))
 
 
 class WebChatInput(InputChannel):
@@ -92,7 +117,10 @@ class WebChatInput(InputChannel):
 
     def __init__(self, user_message_evt: str = "user_uttered",
                  bot_message_evt: str = "bot_uttered", socketio_path: str = "/socket.io",
-                 **_ignored: Any) -> None:
+                 client_intents: list[str] | None = None, **_ignored: Any) -> None:
+        # The intents a widget may send as Rasa payloads (`/greet`: rasa-webchat's
+        # initPayload, buttons); any other leading slash is escaped, so it stays text.
+        self.client_intents = checked_client_intents(client_intents)
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
         self.socketio_path = socketio_path
@@ -127,16 +155,21 @@ class WebChatInput(InputChannel):
         await self.direct_output().send_response(recipient, message)
 
     def blueprint(self, on_new_message) -> SocketBlueprint:
-        redis_url = Settings.from_env().redis_url
-        manager = AsyncRedisManager(redis_url) if redis_url else None
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[],
-                          client_manager=manager)
+        settings = Settings.from_env()
+        manager = AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+        # TERANGA_WEBCHAT_ORIGINS: which sites' pages may open the socket (a wrong value
+        # stops the server here). No cookie is ever involved: the conversation id is the
+        # page's own, sent in `session_request`.
+        allowed = allowed_origins(settings.webchat_origins)
+        sio = AsyncServer(async_mode="sanic", client_manager=manager, cors_credentials=False,
+                          cors_allowed_origins="*" if allowed is None else
+                          (lambda origin, environ: origin_allowed(origin, environ, allowed)))
         self.sio = sio
         webhook = SocketBlueprint(sio, self.socketio_path, "teranga_socketio_webhook",
                                   __name__)
         self.pipeline.register(self.name(), self.send)
         self.pipeline.attach(webhook, RasaTurns.maker(on_new_message))
-        max_chars = Settings.from_env().max_message_chars
+        max_chars = settings.max_message_chars
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request):
@@ -154,12 +187,18 @@ class WebChatInput(InputChannel):
             return response.html(page.replace("{{languages}}",
                                               html.escape(languages.spoken_in_english())))
 
+        @sio.on("connect")
+        async def connect(sid: str, environ: dict, *_auth: Any) -> None:
+            await sio.save_session(sid, {"rasa_widget": opens_with_polling(environ)})
+
         # A client may emit an event with no argument or several: take the first, if any.
         @sio.on("session_request")
         async def session_request(sid: str, *args: Any) -> None:
             data = args[0] if args else None
             requested = requested_session_id(data)
-            session_id = await self._confirm_session(sid, requested)
+            # A widget that asks for the transcript (`after`) is the project's.
+            keeps_history = isinstance(data, dict) and "after" in data
+            session_id = await self._confirm_session(sid, requested, not keeps_history)
             if isinstance(data, dict) and "after" in data:  # a widget that keeps no history
                 await self._replay(sid, session_id, data["after"],
                                    resumed=session_id == requested)
@@ -169,7 +208,7 @@ class WebChatInput(InputChannel):
         async def handle_message(sid: str, *args: Any) -> dict:
             data = args[0] if args else None
             try:
-                text, metadata = read_user_message(data, max_chars)
+                text, metadata = read_user_message(data, max_chars, self.client_intents)
             except InboundError as error:
                 logger.warning("Ignored a web chat event: %s", error.reason)
                 return {"status": "refused", "reason": error.reason}
@@ -199,12 +238,20 @@ class WebChatInput(InputChannel):
 
         return webhook
 
-    async def _confirm_session(self, sid: str, requested: str | None) -> str:
+    async def _confirm_session(self, sid: str, requested: str | None,
+                               may_be_rasa_widget: bool = True) -> str:
         """Bind the socket to the conversation it may speak in: the one it asked for if
-        this server issued it, else a new one."""
+        this server issued it, else a new one. A socket that opened with long-polling, as
+        socket.io-client does, and asks for no transcript, is a Rasa widget's (rasa-webchat):
+        it joins the room of the messages in Rasa's own form."""
         session_id = await self.sessions.resume_or_issue(requested)
-        await self.sio.save_session(sid, {"session_id": session_id})
-        await self.sio.enter_room(sid, session_id)
+        session = await self.sio.get_session(sid)
+        rasa_widget = may_be_rasa_widget and session.get("rasa_widget", False)
+        room = rasa_widget_room(session_id) if rasa_widget else session_id
+        if session.get("room") not in (None, room):
+            await self.sio.leave_room(sid, session["room"])
+        await self.sio.save_session(sid, {**session, "session_id": session_id, "room": room})
+        await self.sio.enter_room(sid, room)
         await self.sio.emit("session_confirm", session_id, room=sid)
         return session_id
 

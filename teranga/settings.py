@@ -66,6 +66,8 @@ class Settings:
         "TERANGA_DESK_SETTINGS", "desk/settings.yml", "the desk's settings")
     desk_origins: tuple[str, ...] = _variable(
         "TERANGA_DESK_ORIGINS", (), "extra origins allowed to use the desk", "(none)")
+    webchat_origins: tuple[str, ...] = _variable(
+        "TERANGA_WEBCHAT_ORIGINS", ("*",), "origins whose pages may open the web chat", "`*`")
     desk_secure_cookies: bool = _variable(
         "TERANGA_DESK_SECURE_COOKIES", False, "`1`: the session cookie is `Secure`", "(off)")
     desk_consumer: str = _variable(

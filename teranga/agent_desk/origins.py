@@ -4,18 +4,17 @@ agent's address (behind a proxy, as the proxy says), and Sanic's proxy settings 
 from __future__ import annotations
 
 import logging
-import re
 from functools import cache
 from urllib.parse import urlsplit
 
 from sanic.config import Config
 from sanic.request import Request
 
+from teranga import web_origins
+from teranga.web_origins import HOST as HOST  # the guard checks the Host header with it
+
 logger = logging.getLogger(__name__)
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# A host (and port) that may be repeated in the Content-Security-Policy, and an origin.
-HOST = r"([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?"
-_ORIGIN = re.compile(rf"https?://{HOST}")
 
 
 def is_api(path: str) -> bool:
@@ -30,12 +29,7 @@ def needs_origin(request: Request) -> bool:
 
 def checked_origins(origins) -> set[str]:
     """TERANGA_DESK_ORIGINS, each as browsers write an origin (they also go into the CSP)."""
-    normalized = {origin.strip().rstrip("/").lower() for origin in origins}
-    wrong = sorted(origin for origin in normalized if not _ORIGIN.fullmatch(origin))
-    if wrong:
-        raise ValueError(f"TERANGA_DESK_ORIGINS: {', '.join(wrong)} is not an origin such as "
-                         "https://desk.example.com (a scheme, a host, maybe a port)")
-    return normalized
+    return web_origins.checked_origins(origins, "TERANGA_DESK_ORIGINS")
 
 
 def own_origin(request: Request) -> str:

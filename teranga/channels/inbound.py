@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,12 +44,17 @@ class Inbound:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare_text(raw: str, max_chars: int) -> tuple[str, dict[str, Any]]:
+def prepare_text(raw: str, max_chars: int,
+                 client_intents: frozenset[str] = frozenset()) -> tuple[str, dict[str, Any]]:
     """The text Rasa parses, and what the clean-up did, for the tracker's metadata.
 
     An empty message becomes Rasa's intent syntax for `empty_message`. A message longer
     than `max_chars` is cut at a word boundary for the NLU; the whole text is kept in the
-    metadata, so nothing the customer wrote is lost.
+    metadata, so nothing the customer wrote is lost. A message in Rasa's intent syntax
+    (`/greet`, `/greet{"entity": "value"}`: a widget's initial payload, a button's) stays
+    one only for the intents of `client_intents`, the channel's configured list, and
+    without its entities; any other leading slash is escaped, so that Rasa reads the message
+    as text.
     """
     text = clean_message(without_lone_surrogates(raw))
     notes: dict[str, Any] = {}
@@ -56,6 +62,12 @@ def prepare_text(raw: str, max_chars: int) -> tuple[str, dict[str, Any]]:
         notes["cleaned"] = True
     if not text:
         return EMPTY_MESSAGE, {**notes, "empty": True}
+    payload = intent_payload(text) if client_intents and len(text) <= max_chars else None
+    if payload is not None and payload.intent in client_intents:
+        # The intent only: entities would fill slots the assistant sets itself (language,
+        # sentiment), so a client naming them is noted, not obeyed.
+        dropped = {"entities_dropped": sorted(payload.entities)} if payload.entities else {}
+        return f"/{payload.intent}", {**notes, "intent_payload": payload.intent, **dropped}
     if text.startswith("/") and text != EMPTY_MESSAGE:
         # Rasa would read "/restart" or "/greet" as a command; customers' text is text.
         text = "\u2215" + text[1:]
@@ -65,6 +77,38 @@ def prepare_text(raw: str, max_chars: int) -> tuple[str, dict[str, Any]]:
         notes.update(truncated=True, original_length=len(text), full_text=text)
         text = cut
     return text, notes
+
+
+@dataclass(frozen=True)
+class IntentPayload:
+    """A message in Rasa's intent syntax: `/intent` or `/intent{"entity": "value", ...}`."""
+
+    intent: str
+    entities: dict[str, Any] = field(default_factory=dict)
+
+
+_INTENT_PAYLOAD = re.compile(r"/(?P<intent>[A-Za-z0-9_][A-Za-z0-9_.-]{0,99})(?P<entities>\{.*\})?",
+                             re.DOTALL)
+
+
+def intent_payload(text: str) -> IntentPayload | None:
+    """The intent and entities of a message in Rasa's intent syntax, or None for anything
+    else: the entities must be one JSON object whose values are strings, numbers or
+    booleans (Rasa's confidence suffix, `/intent@0.5`, is not taken from clients)."""
+    match = _INTENT_PAYLOAD.fullmatch(text.strip())
+    if match is None:
+        return None
+    entities: dict[str, Any] = {}
+    if match.group("entities"):
+        try:
+            entities = json.loads(match.group("entities"))
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(entities, dict) or not all(
+                isinstance(name, str) and name and
+                isinstance(value, str | int | float | bool) for name, value in entities.items()):
+            return None
+    return IntentPayload(match.group("intent"), entities)
 
 
 def media_kind(attachment: dict) -> str:

@@ -121,16 +121,18 @@ class LanguageIdentifier:
         scores.update({lang: left_over / len(unknown) for lang in unknown})
         return scores
 
-    def decide(self, text: str, current: str | None = None) -> LanguageDecision:
-        """The conversation's language after this message."""
+    def decide(self, text: str, current: str | None = None,
+               start: str | None = None) -> LanguageDecision:
+        """The conversation's language after this message. `start` is where a conversation
+        with no language yet starts from: the language its page says it is in (the web
+        chat's `customData`), held as the current one would be."""
         text = bounded(text)
         n_words = len(words(text))
         if n_words == 0:  # emoji, digits, codes: nothing to learn from
-            code = current or self.default_language
-            return LanguageDecision(code=code, confidence=0.0, detected=code)
+            return self.without_text(current, start)
         scores = self._scores(text)
         detected = max(scores, key=scores.get)
-        prior = self.policy.prior(self.languages, current, n_words)
+        prior = self.policy.prior(self.languages, current or self.known(start), n_words)
         posterior = {lang: scores[lang] * prior[lang] for lang in self.languages}
         total = sum(posterior.values()) or 1.0
         code = max(posterior, key=posterior.get)
@@ -141,3 +143,15 @@ class LanguageIdentifier:
             scores=scores,
             switched=current is not None and code != current,
         )
+
+    def without_text(self, current: str | None = None,
+                     start: str | None = None) -> LanguageDecision:
+        """The conversation's language after a message with no words to identify (an intent
+        payload such as `/greet`, emoji, digits): the current one, else the page's, else the
+        default."""
+        code = current or self.known(start) or self.default_language
+        return LanguageDecision(code=code, confidence=0.0, detected=code)
+
+    def known(self, code: str | None) -> str | None:
+        """`code` if it is one of the assistant's languages."""
+        return code if code in self.languages else None

@@ -16,8 +16,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
@@ -30,6 +32,7 @@ from teranga.channels.inbound import (
     prepare_text,
 )
 from teranga.channels.outbox import DELIVERED_FIELDS, Outbox, Retention, outbox_position
+from teranga.web_origins import checked_origins
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent
@@ -41,6 +44,9 @@ TRANSCRIPT_RETENTION = Retention(max_age_seconds=SESSION_DAYS * 86400, hard_cap=
 RECENT_MESSAGES = 50  # what a widget with nothing shown gets: the recent conversation
 MISSED_MESSAGES = 200  # at most this many after the widget's last id, oldest first
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_INTENT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")  # ISO 639-1 (or -3), as languages.yml names them
+_MARKDOWN = re.compile(r"[\\`*_{}\[\]()#+.!|<>~-]")  # what rasa-webchat's Markdown would read
 
 
 def transcript(client: aioredis.Redis) -> Outbox:
@@ -131,16 +137,96 @@ class WebChatSessions:
         return session_id
 
 
-def read_user_message(data: Any, max_chars: int) -> tuple[str, dict]:
-    """(text, metadata) of a widget's `user_uttered`, cleaned like every channel's input."""
+def read_user_message(data: Any, max_chars: int,
+                      client_intents: frozenset[str] = frozenset()) -> tuple[str, dict]:
+    """(text, metadata) of a widget's `user_uttered`, cleaned like every channel's input.
+    An intent payload (`/greet`) stays one for the `client_intents` only; the language the
+    page says it is in (rasa-webchat's `customData: {"language": "wo"}`) is noted as
+    `page_language`, where the language detector starts from."""
     if not isinstance(data, dict):
         raise InboundError("a user_uttered event carries a JSON object")
     raw = data.get("message")
-    text, notes = prepare_text(raw if isinstance(raw, str) else "", max_chars)
+    text, notes = prepare_text(raw if isinstance(raw, str) else "", max_chars, client_intents)
     metadata = _client_metadata(data.get("metadata") or data.get("customData") or {})
+    language = metadata.get("language")
+    if isinstance(language, str) and _LANGUAGE_CODE.fullmatch(language.strip().lower()):
+        notes["page_language"] = language.strip().lower()
     if notes:
         metadata["teranga"] = notes
     return text, metadata
+
+
+def checked_client_intents(intents: Any) -> frozenset[str]:
+    """credentials.yml's `client_intents` for the web chat: the intents a client may send as
+    a payload (`/greet`); anything else stops the server at start."""
+    if intents is None:
+        return frozenset()
+    if isinstance(intents, str) or not isinstance(intents, list | tuple) or not all(
+            isinstance(name, str) and _INTENT_NAME.fullmatch(name) for name in intents):
+        raise ValueError(f"client_intents must be a list of intent names, such as [greet], "
+                         f"not {intents!r}")
+    return frozenset(intents)
+
+
+def allowed_origins(configured: Iterable[str]) -> set[str] | None:
+    """TERANGA_WEBCHAT_ORIGINS checked: None when any site may open the web chat (`*`), else
+    the origins listed (the server's own pages always may: `origin_allowed`). A value that
+    is not an origin raises ValueError, which stops the server at start."""
+    values = [value.strip() for value in configured if value.strip()]
+    if "*" in values:
+        if len(values) > 1:
+            raise ValueError("TERANGA_WEBCHAT_ORIGINS: `*` (any site) or a list of origins, "
+                             f"not both: {', '.join(values)}")
+        return None
+    return checked_origins(values, "TERANGA_WEBCHAT_ORIGINS")
+
+
+def origin_allowed(origin: str | None, environ: dict, allowed: set[str]) -> bool:
+    """Whether a page at `origin` may open the web chat: one of `allowed`, or the server's
+    own origin (its Host, or the X-Forwarded-Proto and -Host a proxy sets, as python-engineio
+    defines the same origin). A request without an Origin is not a browser's page."""
+    if not origin:
+        return True
+    origin = origin.rstrip("/").lower()
+    if origin in allowed:
+        return True
+    scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
+    own = {f"{scheme}://{host}".lower()}
+    if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
+        proxied = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+        proxied_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+        own.add(f"{proxied}://{proxied_host}".lower())
+    return origin in own
+
+
+def opens_with_polling(environ: dict) -> bool:
+    """Whether a socket opened with Engine.IO long-polling, as socket.io-client does, which
+    every library-built Rasa widget uses (rasa-webchat, Chatroom, Botfront's). The project's
+    widget, and clients that speak the protocol themselves, open a WebSocket at once."""
+    return parse_qs(environ.get("QUERY_STRING", "")).get("transport") == ["polling"]
+
+
+def rasa_widget_room(session_id: str) -> str:
+    """The socket.io room of a conversation's sockets that get `for_rasa_widgets` messages;
+    the others are in the room named by the conversation id."""
+    return f"rasa-widgets:{session_id}"
+
+
+def for_rasa_widgets(message: dict[str, Any], entry_id: str | None) -> dict[str, Any]:
+    """A message to the customer as Rasa's socket.io channel sends it, which rasa-webchat
+    draws only so: its own keys alone at the top (a text is `{"text"}`; with choices
+    `{"text", "quick_replies"}`; an image `{"attachment"}`), and the project's under
+    `metadata`, which it passes over (the transcript `id`; an agent's `agent`, `agent_name`).
+    An agent's name also starts the text, in bold: the customer sees that a person writes."""
+    ours = {key: message[key] for key in ("agent", "agent_name") if message.get(key)}
+    shown = {key: value for key, value in message.items()
+             if key not in ("agent", "agent_name", "id")}
+    name = ours.get("agent_name") or ours.get("agent")
+    if name and isinstance(shown.get("text"), str):
+        escaped = _MARKDOWN.sub(r"\\\g<0>", str(name))
+        shown["text"] = f"**{escaped}**: {shown['text']}"
+    metadata = {**({"id": entry_id} if entry_id else {}), **ours}
+    return {**shown, "metadata": metadata} if metadata else shown
 
 
 def _client_metadata(metadata: Any) -> dict:
