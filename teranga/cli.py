@@ -380,6 +380,12 @@ def _desk(args: argparse.Namespace) -> int:
 
     from teranga.agent_desk.app import build
 
+    # The desk's own news (escalations recovered, pauses reconciled, stops) in its log;
+    # Sanic's loggers have their own handlers.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.getLogger("teranga").addHandler(handler)
+    logging.getLogger("teranga").setLevel(logging.INFO)
     settings = dataclasses.replace(Settings.from_env(), rasa_url_override=args.rasa_url)
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set: the desk shares Redis with the assistant")

@@ -11,6 +11,8 @@ before the server stops.
 
 from __future__ import annotations
 
+import logging
+
 from sanic import Sanic
 
 from teranga.agent_desk.api import add_api
@@ -26,6 +28,7 @@ from teranga.agent_desk.routing import Dispatch, Dispatcher
 from teranga.handoff.store import HandoffStore
 from teranga.settings import Settings
 
+logger = logging.getLogger(__name__)
 MAX_SIZE = 64 * 1024
 
 
@@ -51,6 +54,7 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
     async def stop_background(_app: Sanic, _loop) -> None:
         await background.stop()
         await desk.close()  # Rasa's API, then Redis (the sessions share the store's client)
+        logger.info("Desk clients closed")
 
     return app
 

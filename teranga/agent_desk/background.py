@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 
@@ -70,10 +71,12 @@ class Background:
             logger.error("Desk task %s stopped", task.get_name(), exc_info=task.exception())
 
     async def stop(self) -> None:
-        tasks = list(self.tasks)
+        tasks, started = list(self.tasks), time.monotonic()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        logger.info("Desk background stopped: %d task(s) in %.2f s", len(tasks),
+                       time.monotonic() - started)
 
 
 async def start_desk(desk: Desk, sessions: Sessions, connections: Connections,
