@@ -72,6 +72,7 @@ from teranga.channels.widget import (
     read_user_message,
     requested_session_id,
     transcript,
+    widget_script,
 )
 from teranga.settings import Settings
 
@@ -177,7 +178,8 @@ class WebChatInput(InputChannel):
 
         @webhook.route("/widget.js", methods=["GET"])
         async def widget(_: Request):
-            return response.text((STATIC / "widget.js").read_text("utf-8"),
+            # The widget's texts in every language are written into it: one request.
+            return response.text(widget_script(),
                                  content_type="text/javascript; charset=utf-8")
 
         @webhook.route("/demo", methods=["GET"])

@@ -128,8 +128,8 @@ def site_with_the_widget(rasa_url: str, socket_server: str):
     """A company's page that embeds the widget (the script from the assistant's address),
     whose widget talks to `socket_server`; the page itself stays reachable."""
     html = (STATIC / "demo.html").read_text("utf-8").replace(
-        '<script src="/webhooks/socketio/widget.js">',
-        f'<script src="{rasa_url}/webhooks/socketio/widget.js" data-server="{socket_server}">'
+        '<script src="/webhooks/socketio/widget.js"',
+        f'<script src="{rasa_url}/webhooks/socketio/widget.js" data-server="{socket_server}"'
     ).encode()
     assert b"data-server" in html, "the demo page no longer loads the widget as expected"
 

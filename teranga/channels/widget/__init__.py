@@ -9,10 +9,15 @@ every message sent to the widget is recorded there before it is emitted with its
 id, and so is every message of the customer's that was accepted (with the widget's client
 message id). A widget coming back (a reload, a new socket) asks for what it missed after the
 last id it has, or for the recent conversation when it has none.
+
+The widget's texts are data, one file per language (`chat_labels/<code>.yml` at the project
+root); `widget_script` writes them into widget.js as it is served, so that the widget is one
+request, and fills a text a language lacks with the default language's (config.yml).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import uuid
@@ -22,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import redis.asyncio as aioredis
+import yaml
 from redis.exceptions import RedisError, ResponseError
 
 from teranga import conversation_ids, redis_keys
@@ -32,10 +38,14 @@ from teranga.channels.inbound import (
     prepare_text,
 )
 from teranga.channels.outbox import DELIVERED_FIELDS, Outbox, Retention, outbox_position
+from teranga.languages import default_language
+from teranga.settings import PROJECT_ROOT
 from teranga.web_origins import checked_origins
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent
+LABELS = PROJECT_ROOT / "chat_labels"  # the widget's texts: <code>.yml, one per language
+LABELS_MARK = "{/*labels*/}"  # where widget.js gets them
 SESSION_DAYS = 90  # a visitor who comes back within this finds their conversation
 # The transcript lives as long as the session and is never trimmed by reading (it is what a
 # reload shows); 1000 messages is far more than a web-chat conversation holds.
@@ -238,3 +248,37 @@ def _client_metadata(metadata: Any) -> dict:
         return client_metadata(metadata if isinstance(metadata, dict) else {})
     except InboundError:
         return {}
+
+
+def read_labels(folder: Path = LABELS, default: str | None = None) -> dict[str, Any]:
+    """The widget's texts: {"default": <code>, "languages": {<code>: {key: text}}}, each
+    language's texts completed with the default language's (config.yml)."""
+    default = default or default_language(folder.parent)
+    found: dict[str, dict[str, str]] = {}
+    for path in sorted(folder.glob("*.yml")):
+        data = yaml.safe_load(path.read_text("utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected `key: text` lines")
+        found[path.stem] = {str(key): str(text) for key, text in data.items()
+                            if isinstance(text, str | int | float)}
+    base = found.get(default, {})
+    return {"default": default,
+            "languages": {code: {**base, **texts} for code, texts in found.items()}}
+
+
+_script_cache: dict[tuple, str] = {}
+
+
+def widget_script(folder: Path = LABELS, default: str | None = None) -> str:
+    """widget.js as served: with every language's texts written in (read again when a
+    labels file, widget.js or config.yml changes)."""
+    source = STATIC / "widget.js"
+    files = [source, folder.parent / "config.yml", *sorted(folder.glob("*.yml"))]
+    stamp = (str(folder), default, *((str(f), f.stat().st_mtime_ns) for f in files
+                                     if f.exists()))
+    if stamp not in _script_cache:
+        labels = json.dumps(read_labels(folder, default), ensure_ascii=False,
+                            separators=(",", ":"))
+        _script_cache.clear()
+        _script_cache[stamp] = source.read_text("utf-8").replace(LABELS_MARK, labels, 1)
+    return _script_cache[stamp]

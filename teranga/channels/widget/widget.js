@@ -1,5 +1,12 @@
 // Teranga's web chat widget: one script tag,
 //   <script src="https://bot.example.com/webhooks/socketio/widget.js"></script>
+// with optional attributes: data-title (the panel's title), data-color (the accent colour),
+// data-lang (the page's language), data-open="true" (open at first visit), data-server.
+// A round launcher at the bottom right opens the panel (full screen under 480 px, fitted to
+// the visual viewport so that the keyboard hides neither header nor input); open or closed
+// is kept across reloads. Its texts are data (chat_labels/<code>.yml), which the server
+// writes in below: the language is data-lang's, else <html lang>'s, else the browser's, else
+// the default; the page's (data-lang, <html lang>) goes with each message (customData).
 // It speaks Rasa's socket.io protocol over a plain WebSocket (Engine.IO 4, Socket.IO 5),
 // so no library is downloaded. Replies, the agent's included, are shown as text; buttons
 // send their payload. The conversation survives a reload (session id in localStorage).
@@ -14,22 +21,29 @@
 // and shows the server's transcript, each message once (by transcript id and client id).
 (function () {
   "use strict";
-  const script = document.currentScript;
-  const server = script.dataset.server || new URL(script.src).origin;
-  const SESSION = "teranga_session", PENDING = "teranga_pending";
+  const script = document.currentScript, opts = script.dataset;
+  const server = opts.server || new URL(script.src).origin;
+  const SESSION = "teranga_session", PENDING = "teranga_pending", OPEN = "teranga_open";
   const RESEND_MS = 10000;  // no ack on an open socket: send it again
   const TRIES = 6;  // sends without an answer before a message is "not sent"
   const STALE_MS = 30 * 60000;  // not sent by itself after this: the conversation moved on
   const MAX_BACKOFF_MS = 30000;
-  const T = /^fr\b/i.test(navigator.language || "")
-    ? { sending: "Envoi…", sent: "Envoyé", failed: "Non envoyé. Toucher pour réessayer",
-        down: "Reconnexion…", message: "Message", send: "Envoyer" }
-    : { sending: "Sending…", sent: "Sent", failed: "Not sent. Tap to retry",
-        down: "Reconnecting…", message: "Message", send: "Send" };
-
+  const TYPING_MS = 20000;  // the typing dots go after this, if no reply came
+  // {default, languages: {<code>: {<key>: text}}}: chat_labels/, written in by the server
+  const LABELS = {/*labels*/};
+  const known = LABELS.languages || {};
+  const pick = (...tags) => tags.map((tag) => String(tag || "").toLowerCase().split(/[-_]/)[0])
+    .find((code) => known[code]);
+  // The page's own language (script tag, <html lang>) goes with each message: the language
+  // detector starts from it. The browser's is the phone's setting, not what its owner writes:
+  // it only picks the texts.
+  const PAGE_LANG = pick(opts.lang, document.documentElement.lang);
+  const LANG = PAGE_LANG || pick(navigator.language) || LABELS.default;
+  const T = known[LANG] || {};
+  const TITLE = opts.title || "SunuTel";
   let socket = null, ready = false, attempts = 0, pingMs = 20000, ackNo = 0;
   let retryTimer = 0, aliveTimer = 0, resendTimer = 0, holdTimer = 0, holdUntil = 0;
-  let sessionId = read(SESSION), lastId = null, inflight = null;
+  let sessionId = read(SESSION), lastId = null, inflight = null, typingTimer = 0, botAt = 0;
   const seen = new Set(), items = new Map(), acks = new Map();
   let pending = [];
   try { pending = JSON.parse(read(PENDING)) || []; } catch (e) { pending = []; }
@@ -44,19 +58,41 @@
 
   const style = document.createElement("style");
   style.textContent = `
-    #teranga-chat { position: fixed; right: 1rem; bottom: 1rem; width: 21rem; max-width: 95vw;
-      font-family: system-ui, sans-serif; box-shadow: 0 2px 16px #0003; border-radius: 10px;
-      background: #fff; display: flex; flex-direction: column; height: 28rem; z-index: 9999; }
-    #teranga-chat header { background: #1d5c4d; color: #fff; padding: .6rem .8rem;
-      border-radius: 10px 10px 0 0; font-weight: bold; }
+    #teranga-chat, #teranga-open { --tc: #1d5c4d; font-family: system-ui, sans-serif;
+      z-index: 9999; box-sizing: border-box; }
+    #teranga-open { position: fixed; right: 1rem; bottom: 1rem; width: 3.5rem; height: 3.5rem;
+      border: 0; border-radius: 50%; background: var(--tc); color: #fff; line-height: 0;
+      box-shadow: 0 2px 10px #0004; cursor: pointer; }
+    #teranga-open.unread::after { content: ""; position: absolute; top: .2rem; right: .2rem;
+      width: .8rem; height: .8rem; border-radius: 50%; background: #e23; }
+    #teranga-chat { position: fixed; right: 1rem; bottom: 1rem; width: 22rem;
+      max-width: calc(100vw - 2rem); height: 30rem; max-height: calc(100vh - 2rem);
+      max-height: calc(100dvh - 2rem); box-shadow: 0 2px 16px #0003; border-radius: 10px;
+      background: #fff; display: flex; flex-direction: column; overflow: hidden; }
+    #teranga-chat.vv { max-height: calc(var(--vh) - 2rem); }
+    #teranga-chat[hidden], #teranga-open[hidden], #teranga-chat [hidden] {
+      display: none !important; }
+    @media (max-width: 480px) {
+      #teranga-chat { left: 0; right: 0; top: 0; bottom: auto; width: 100%; max-width: none;
+        height: 100vh; height: 100dvh; max-height: none; border-radius: 0; }
+      #teranga-chat.vv { top: var(--vt); height: var(--vh); max-height: none; }
+    }
+    #teranga-chat header { display: flex; align-items: center; background: var(--tc);
+      color: #fff; padding: .3rem .3rem .3rem .8rem; font-weight: bold; flex: none; }
+    #teranga-chat header b { flex: 1; }
+    #teranga-chat header button { font-size: 1.4rem; line-height: 1; padding: .3rem .7rem;
+      background: none; }
     #teranga-chat .status { margin: 0; padding: .3rem .8rem; background: #fff4ce; color: #5c4400;
-      font-size: .85rem; }
+      font-size: .85rem; flex: none; }
     #teranga-chat .status:empty { padding: 0; }  /* kept in place: a live region */
-    #teranga-chat ol { list-style: none; margin: 0; padding: .5rem; flex: 1; overflow-y: auto; }
-    #teranga-chat li { margin: .3rem 0; padding: .4rem .6rem; border-radius: 8px; max-width: 85%;
-      white-space: pre-wrap; }
+    #teranga-chat .scroll { flex: 1; overflow-y: auto; padding: .5rem; min-height: 0; }
+    #teranga-chat ol { list-style: none; margin: 0; padding: 0; }
+    #teranga-chat li, #teranga-chat .hello { margin: .3rem 0; padding: .4rem .6rem;
+      border-radius: 8px; max-width: 85%; white-space: pre-wrap; overflow-wrap: anywhere; }
+    #teranga-chat li::after { content: attr(data-time); display: block; color: #555;
+      font-size: .65rem; text-align: right; }
     #teranga-chat li.me { background: #d5efe3; margin-left: auto; }
-    #teranga-chat li.bot { background: #eee; }
+    #teranga-chat li.bot, #teranga-chat .hello { background: #eee; }
     #teranga-chat li.agent { background: #e3ecfa; }
     #teranga-chat li small { display: block; color: #555; font-size: .7rem; }
     #teranga-chat li .state { display: block; margin: .2rem 0 0 auto; padding: 0; border: 0;
@@ -64,28 +100,111 @@
     #teranga-chat li[data-state=failed] { background: #fde2e1; }
     #teranga-chat li[data-state=failed] .state { color: #a00; text-decoration: underline;
       cursor: pointer; }
-    #teranga-chat form { display: flex; border-top: 1px solid #ddd; }
-    #teranga-chat input { flex: 1; border: 0; padding: .6rem; font-size: 1rem; }
-    #teranga-chat button { border: 0; background: #1d5c4d; color: #fff; padding: 0 .9rem; }
+    #teranga-chat .typing { display: inline-flex; gap: .25rem; padding: .6rem; margin: .3rem 0;
+      background: #eee; border-radius: 8px; }
+    #teranga-chat .typing i { width: .45rem; height: .45rem; border-radius: 50%;
+      background: #777; animation: teranga-dot 1s infinite; }
+    #teranga-chat .typing i:nth-child(2) { animation-delay: .2s; }
+    #teranga-chat .typing i:nth-child(3) { animation-delay: .4s; }
+    @keyframes teranga-dot { 50% { opacity: .2; } }
+    #teranga-chat form { display: flex; border-top: 1px solid #ddd; flex: none; }
+    #teranga-chat input { flex: 1; min-width: 0; border: 0; padding: .7rem; font-size: 1rem; }
+    #teranga-chat button { border: 0; background: var(--tc); color: #fff; padding: 0 .9rem;
+      cursor: pointer; }
     #teranga-chat .choices button { margin: .2rem .3rem 0 0; padding: .3rem .6rem;
-      border-radius: 12px; }`;
+      border-radius: 12px; }
+    #teranga-chat :focus-visible, #teranga-open:focus-visible { outline: 3px solid #f2a900;
+      outline-offset: -3px; }
+    #teranga-open:focus-visible { outline-offset: 2px; }`;
   document.head.append(style);
 
+  const launcher = document.createElement("button");
+  launcher.id = "teranga-open";
+  launcher.type = "button";
+  launcher.innerHTML = '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true">' +
+    '<path fill="currentColor" d="M6 3h12a3 3 0 0 1 3 3v8a3 3 0 0 1-3 3h-7l-5 4v-4H6a3 3 0 0 ' +
+    '1-3-3V6a3 3 0 0 1 3-3z"/></svg>';
   const panel = document.createElement("section");
   panel.id = "teranga-chat";
-  panel.innerHTML = '<header>SunuTel</header><p class="status" role="status"></p>' +
-    '<ol role="log" aria-live="polite"></ol><form><input autocomplete="off" maxlength="2000">' +
+  panel.setAttribute("role", "dialog");
+  panel.innerHTML = '<header><b></b><button type="button" class="min">–</button></header>' +
+    '<p class="status" role="status"></p><div class="scroll"><p class="hello"></p>' +
+    '<ol role="log" aria-live="polite"></ol><div class="typing" role="img" hidden>' +
+    '<i></i><i></i><i></i></div></div><form><input autocomplete="off" maxlength="2000">' +
     '<button type="submit">➤</button></form>';
-  document.body.append(panel);
-  const list = panel.querySelector("ol");
-  const input = panel.querySelector("input");
-  const statusLine = panel.querySelector(".status");
-  input.setAttribute("aria-label", T.message);
-  panel.querySelector("button").setAttribute("aria-label", T.send);
+  for (const el of [launcher, panel]) {
+    el.style.setProperty("--tc", opts.color || "#1d5c4d");
+    el.lang = LANG;  // read out in the language of its texts, whatever the page's
+  }
+  document.body.append(launcher, panel);
+  const $ = (selector) => panel.querySelector(selector);
+  const list = $("ol"), input = $("input"), statusLine = $(".status"), scroller = $(".scroll");
+  const hello = $(".hello"), typing = $(".typing"), minimise = $(".min");
+  $("header b").textContent = TITLE;
+  hello.textContent = T.greeting || "";
+  const labelled = [[panel, TITLE], [launcher, T.open], [minimise, T.minimise],
+                    [input, T.message], [$("form button"), T.send], [typing, T.typing]];
+  for (const [el, text] of labelled) el.setAttribute("aria-label", text || "");
+  input.placeholder = T.placeholder || "";
+  launcher.setAttribute("aria-controls", panel.id);
 
-  function bubble(kind, text, who) {
+  function show(open, focus) {  // the panel or the launcher; focus follows when asked
+    panel.hidden = !open;
+    launcher.hidden = open;
+    launcher.setAttribute("aria-expanded", String(open));
+    write(OPEN, open ? "1" : "0");
+    if (open) {
+      launcher.classList.remove("unread");
+      scroller.scrollTop = scroller.scrollHeight;
+    }
+    if (focus) (open ? input : launcher).focus();
+  }
+  launcher.addEventListener("click", () => show(true, true));
+  minimise.addEventListener("click", () => show(false, true));
+  panel.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") show(false, true);
+  });
+  const stored = read(OPEN);
+  show(stored ? stored === "1" : opts.open === "true", false);
+
+  const view = window.visualViewport;  // the part of the page the keyboard leaves visible
+  function fit() {
+    panel.style.setProperty("--vh", view.height + "px");
+    panel.style.setProperty("--vt", view.offsetTop + "px");
+  }
+  if (view) {
+    panel.classList.add("vv");
+    view.addEventListener("resize", fit);
+    view.addEventListener("scroll", fit);
+    fit();
+  }
+
+  function clock(ms) {  // HH:MM in the browser's locale
+    return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit",
+                                                 hourCycle: "h23" });
+  }
+
+  function when(entry) {  // a server message's time: its own, its transcript id's, or now
+    const t = entry.timestamp;
+    if (typeof t === "number") return t < 1e12 ? t * 1000 : t;
+    if (typeof t === "string" && !isNaN(Date.parse(t))) return Date.parse(t);
+    const ms = Number(String(entry.id || "").split("-")[0]);
+    return ms > 0 ? ms : Date.now();
+  }
+
+  function dots(on) {  // the typing indicator, until a reply or TYPING_MS
+    clearTimeout(typingTimer);
+    typing.hidden = !on;
+    if (on) {
+      typingTimer = setTimeout(() => dots(false), TYPING_MS);
+      scroller.scrollTop = scroller.scrollHeight;
+    }
+  }
+
+  function bubble(kind, text, who, at) {
     const item = document.createElement("li");
     item.className = kind;
+    item.dataset.time = clock(at || Date.now());
     if (who) {
       const label = document.createElement("small");
       label.textContent = who;
@@ -97,7 +216,8 @@
 
   function place(item, last) {  // the server's messages go above the ones still sending
     list.insertBefore(item, last ? null : list.querySelector('li[data-state="sending"]'));
-    list.scrollTop = list.scrollHeight;
+    hello.hidden = true;  // the greeting is for an empty conversation
+    scroller.scrollTop = scroller.scrollHeight;
   }
 
   function note(item, state, retry) {  // what became of one of the customer's messages
@@ -128,7 +248,7 @@
   }
 
   function mine(m) {
-    const item = bubble("me", m.shown);
+    const item = bubble("me", m.shown, "", m.at);
     item.dataset.cid = m.cid;
     items.set(m.cid, item);
     place(item, true);
@@ -172,7 +292,7 @@
       const m = pending.find((p) => p.cid === entry.client_id);
       if (m) settle(m);
       else if (!items.has(entry.client_id)) {  // said before this page, or on another one
-        const item = bubble("me", entry.text || "");
+        const item = bubble("me", entry.text || "", "", when(entry));
         note(item, "sent");
         place(item);
       }
@@ -180,7 +300,10 @@
     }
     const agent = entry.agent || entry.from === "agent";
     const item = bubble(agent ? "agent" : "bot", entry.text || "",
-                        entry.agent_name || entry.agent || "");
+                        entry.agent_name || entry.agent || "", when(entry));
+    botAt = Date.now();
+    dots(false);
+    if (panel.hidden) launcher.classList.add("unread");
     const choices = entry.quick_replies || entry.buttons || [];
     if (choices.length) {
       const row = document.createElement("div");
@@ -212,9 +335,11 @@
       return flush();
     }
     m.tries = (m.tries || 0) + 1;
+    m.sentAt = Date.now();
     inflight = m;
     acks.set(++ackNo, m);
     const data = { message: m.text, session_id: sessionId, client_id: m.cid };
+    if (PAGE_LANG) data.customData = { language: PAGE_LANG };
     if (m.shown !== m.text) data.shown = m.shown;
     socket.send("42" + ackNo + JSON.stringify(["user_uttered", data]));
     resendTimer = setTimeout(() => { inflight = null; flush(); }, RESEND_MS);
@@ -234,6 +359,7 @@
     else if (pending.includes(m)) {
       if (answer && answer.id) seen.add(answer.id);
       settle(m);
+      if (botAt < m.sentAt) dots(true);  // the reply is on its way
     }
     flush();
   }
@@ -312,7 +438,7 @@
     }
   }
 
-  panel.querySelector("form").addEventListener("submit", (event) => {
+  $("form").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value.trim();
     if (text) say(text);
