@@ -2,8 +2,9 @@
 fetched by scripts/ensure-test-packages into .teranga/npm), the page served from another
 origin than the Rasa server's, in headless Chromium: the greeting its initPayload asks for in
 the page's language, a reply to typed text, a button, an image, a hand-over and an agent's
-reply, and a reload that keeps the conversation. And, over the socket itself: a payload for an
-intent clients may not send stays text."""
+reply, a reload that keeps the conversation, and the hand-back to the bot, which asks whether
+the matter was solved. And, over the socket itself: a payload for an intent clients may not
+send stays text."""
 
 from __future__ import annotations
 
@@ -192,7 +193,13 @@ def test_rasa_webchat_on_another_site(server, shop_site):
             assert sum(e["event"] == "user" and e["text"] == "/greet" for e in
                        tracker(server.rasa_url, conversation)["events"]) == 2
             screenshot(page, "rasa-webchat-reloaded.png")
-            assert awa.act(conversation, "close").ok
+
+            # And back: Awa hands the conversation back, the bot asks whether it was solved.
+            assert awa.act(conversation, "return").ok
+            expect(bot.last).to_have_text(wolof["utter_ask_satisfaction"], timeout=SHOWN)
+            type_in(page, "waaw waaw")
+            expect(bot.last).to_have_text(wolof["utter_satisfaction_thanks"], timeout=SHOWN)
+            screenshot(page, "rasa-webchat-handed-back.png")
         finally:
             browser.close()
 
