@@ -11,13 +11,14 @@ before the server stops.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sanic import Sanic
 
 from teranga.agent_desk.api import add_api
 from teranga.agent_desk.auth import Sessions
-from teranga.agent_desk.background import Background, start_desk
+from teranga.agent_desk.background import STOP_SECONDS, Background, start_desk
 from teranga.agent_desk.desk import Desk
 from teranga.agent_desk.guard import add_guard
 from teranga.agent_desk.live import Connections, add_websocket
@@ -53,8 +54,12 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
     @app.before_server_stop
     async def stop_background(_app: Sanic, _loop) -> None:
         await background.stop()
-        await desk.close()  # Rasa's API, then Redis (the sessions share the store's client)
-        logger.info("Desk clients closed")
+        try:  # Rasa's API, then Redis (the sessions share the store's client)
+            await asyncio.wait_for(desk.close(), STOP_SECONDS)
+            logger.info("Desk clients closed")
+        except asyncio.TimeoutError:
+            logger.error("Desk clients not closed after %.0f s: left to the process's end",
+                         STOP_SECONDS)
 
     return app
 

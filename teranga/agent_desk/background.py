@@ -27,6 +27,7 @@ DEADLINES_SECONDS = 1.0  # answer deadlines, orphans, routing
 HEARTBEAT_SECONDS = 5.0  # presence of the open desks, sessions that ended
 CLAIM_ABANDONED_SECONDS = 30.0  # take over what a dead desk process left
 RECONCILE_SECONDS = 300.0  # check that Rasa's pauses agree with ownership
+STOP_SECONDS = 5.0  # a stopping desk waits this long for its tasks
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,20 @@ class Background:
             logger.error("Desk task %s stopped", task.get_name(), exc_info=task.exception())
 
     async def stop(self) -> None:
-        tasks, started = list(self.tasks), time.monotonic()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        """Cancel every task, and again every half second one that carried on (a loop that
+        retries after any error may have taken the cancellation for one); wait at most
+        STOP_SECONDS, then leave what still runs and say so."""
+        started = time.monotonic()
+        tasks = pending = set(self.tasks)
+        while pending and time.monotonic() - started < STOP_SECONDS:
+            for task in pending:
+                task.cancel()
+            _done, pending = await asyncio.wait(pending, timeout=0.5)
+        if pending:
+            logger.error("Desk task(s) still running after %.0f s, left behind: %s",
+                         STOP_SECONDS, ", ".join(sorted(t.get_name() for t in pending)))
         logger.info("Desk background stopped: %d task(s) in %.2f s", len(tasks),
-                       time.monotonic() - started)
+                    time.monotonic() - started)
 
 
 async def start_desk(desk: Desk, sessions: Sessions, connections: Connections,

@@ -134,3 +134,12 @@ def wait_until(condition: Callable[[], object], timeout: float = 15, step: float
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         time.sleep(step)
+
+
+def send_as_bot(rasa_url: str, conversation_id: str, event: dict) -> None:
+    """A bot message sent through the customer's channel with Rasa's HTTP API."""
+    reply = requests.post(f"{rasa_url}/conversations/{conversation_id}/tracker/events",
+                          params={"execute_side_effects": "true", "output_channel": "socketio"},
+                          json=[{"event": "bot", **event}], headers=auth_header(api_token()),
+                          timeout=30)
+    assert reply.ok, reply.text

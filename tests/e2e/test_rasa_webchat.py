@@ -20,9 +20,8 @@ import requests
 from playwright.sync_api import Page, expect, sync_playwright
 
 from teranga import runtime
-from teranga.http_api import api_token, auth_header
 from teranga.settings import PROJECT_ROOT
-from tests.e2e.desk_client import AgentSession, responses, tracker, wait_until
+from tests.e2e.desk_client import AgentSession, responses, send_as_bot, tracker, wait_until
 from tests.e2e.test_desk_browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOT
 from tests.e2e.test_webchat import Visit
 
@@ -88,15 +87,6 @@ def shop_site(server) -> Iterator[str]:
     finally:
         site.shutdown()
         site.server_close()
-
-
-def send_as_bot(rasa_url: str, conversation_id: str, event: dict) -> None:
-    """A bot message sent through the customer's channel with Rasa's HTTP API."""
-    reply = requests.post(f"{rasa_url}/conversations/{conversation_id}/tracker/events",
-                          params={"execute_side_effects": "true", "output_channel": "socketio"},
-                          json=[{"event": "bot", **event}], headers=auth_header(api_token()),
-                          timeout=30)
-    assert reply.ok, reply.text
 
 
 def session_of(page: Page) -> str:

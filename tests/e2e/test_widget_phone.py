@@ -17,7 +17,7 @@ import pytest
 import yaml
 from playwright.sync_api import expect, sync_playwright
 
-from tests.e2e.desk_client import responses, wait_until
+from tests.e2e.desk_client import responses, send_as_bot, wait_until
 from tests.e2e.test_desk_browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOT
 
 pytestmark = pytest.mark.e2e
@@ -159,6 +159,19 @@ def test_the_widget_on_a_phone_in_wolof(server, browser):
         page.reload()  # closed it stays
         expect(page.locator("#teranga-open")).to_be_visible()
         expect(page.locator("#teranga-chat")).to_be_hidden()
+
+        # A button, as Rasa sends one, tapped: its payload is an intent clients may send.
+        page.locator("#teranga-open").click()
+        chat = page.locator("#teranga-chat")
+        conversation = page.evaluate("localStorage.getItem('teranga_session')")
+        send_as_bot(server.rasa_url, conversation, {
+            "text": "Bëgg nga ñu nuyoo ?",
+            "data": {"buttons": [{"title": "Waaw", "payload": "/greet"}]}})
+        choice = chat.locator(".choices button", has_text="Waaw")
+        expect(choice).to_be_visible()
+        choice.click()
+        expect(chat.locator("li.bot").last).to_have_text(greet)
+        screenshot(page, "button-answered")
 
 
 def test_a_message_is_answered_on_slow_3g(server, browser):

@@ -60,3 +60,27 @@ def test_background_tasks_are_cancelled_and_awaited_on_stop():
         return forever
 
     assert all(task.cancelled() for task in asyncio.run(scenario()))
+
+
+def test_a_task_that_took_the_cancellation_for_an_error_is_cancelled_again():
+    """A CI run's second desk never stopped: one of its loops, which retry after any error,
+    carried on after the cancellation. Stop cancels again until every task has ended."""
+    async def retries_after_any_error() -> None:
+        swallowed = False
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:  # once, as a library turning it into an error does
+                if swallowed:
+                    raise
+                swallowed = True
+
+    async def scenario() -> asyncio.Task:
+        background = Background()
+        stubborn = background.start(retries_after_any_error(), "stubborn")
+        await asyncio.sleep(0.01)
+        await asyncio.wait_for(background.stop(), 10)
+        return stubborn
+
+    stubborn = asyncio.run(scenario())
+    assert stubborn.done()
