@@ -9,19 +9,17 @@ send stays text."""
 from __future__ import annotations
 
 import struct
-import threading
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 from playwright.sync_api import Page, expect, sync_playwright
 
-from teranga import runtime
 from teranga.settings import PROJECT_ROOT
 from tests.e2e.desk_client import AgentSession, responses, send_as_bot, tracker, wait_until
+from tests.e2e.other_site import HTML, other_site
 from tests.e2e.test_desk_browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOT
 from tests.e2e.test_webchat import Visit
 
@@ -64,29 +62,12 @@ def shop_site(server) -> Iterator[str]:
     if not BUNDLE.exists():
         pytest.fail("rasa-webchat is missing: `make test` fetches it "
                     "(scripts/ensure-test-packages)")
-    files = {"/": ("text/html; charset=utf-8", (PAGE % {"rasa": server.rasa_url}).encode()),
+    files = {"/": (HTML, (PAGE % {"rasa": server.rasa_url}).encode()),
              "/rasa-webchat.js": ("text/javascript", BUNDLE.read_bytes()),
              "/offer.png": ("image/png", _png())}
 
-    class Site(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            kind, body = files.get(self.path.split("?")[0], ("text/plain", b""))
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args) -> None:
-            pass
-
-    site = ThreadingHTTPServer(("127.0.0.1", runtime.free_port()), Site)
-    threading.Thread(target=site.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{site.server_address[1]}"
-    finally:
-        site.shutdown()
-        site.server_close()
+    with other_site(files) as site:
+        yield site
 
 
 def session_of(page: Page) -> str:

@@ -14,7 +14,6 @@ import socket
 import threading
 import uuid
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -30,6 +29,7 @@ from tests.e2e.desk_client import (
     tracker,
     wait_until,
 )
+from tests.e2e.other_site import HTML, other_site
 from tests.e2e.test_desk_browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOT
 from tests.e2e.test_webchat import Visit
 
@@ -133,24 +133,8 @@ def site_with_the_widget(rasa_url: str, socket_server: str):
     ).encode()
     assert b"data-server" in html, "the demo page no longer loads the widget as expected"
 
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(html)))
-            self.end_headers()
-            self.wfile.write(html)
-
-        def log_message(self, *_args):
-            pass
-
-    site = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=site.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{site.server_address[1]}/"
-    finally:
-        site.shutdown()
-        site.server_close()
+    with other_site({"/": (HTML, html)}) as site:
+        yield f"{site}/"
 
 
 def shown(chat) -> list[tuple[str, str]]:

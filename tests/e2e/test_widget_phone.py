@@ -8,9 +8,7 @@ Screenshots go to .teranga/screenshots/widget-phone-*.png."""
 from __future__ import annotations
 
 import re
-import threading
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ import yaml
 from playwright.sync_api import expect, sync_playwright
 
 from tests.e2e.desk_client import responses, send_as_bot, wait_until
+from tests.e2e.other_site import HTML, other_site
 from tests.e2e.test_desk_browser import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOT
 
 pytestmark = pytest.mark.e2e
@@ -41,24 +40,8 @@ def wolof_site(rasa_url: str):
 </head><body><h1>SunuTel</h1><p>Dalal ak jàmm ci SunuTel.</p>
 <script src="{rasa_url}/webhooks/socketio/widget.js"></script></body></html>""".encode()
 
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(html)))
-            self.end_headers()
-            self.wfile.write(html)
-
-        def log_message(self, *_args):
-            pass
-
-    site = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=site.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{site.server_address[1]}/"
-    finally:
-        site.shutdown()
-        site.server_close()
+    with other_site({"/": (HTML, html)}) as site:
+        yield f"{site}/"
 
 
 @pytest.fixture
