@@ -11,8 +11,6 @@ import time
 import uuid
 from contextlib import nullcontext
 
-import requests
-
 from teranga import languages, redis_keys, runtime
 from teranga.http_api import api_token, auth_header
 from teranga.settings import PROJECT_ROOT, Settings, masked
@@ -430,48 +428,9 @@ def _agents_hint() -> str:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    sender = args.sender or f"chat-{uuid.uuid4().hex[:8]}"
-    url = args.url.rstrip("/")
-    print(f"Conversation {sender} with {url}. Write in {languages.spoken_in_english()}; "
-          f"Ctrl-D or /quit to leave.")
-    while True:
-        try:
-            text = input("you> ")
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        if text.strip() == "/quit":
-            return 0
-        try:
-            replies = requests.post(f"{url}/webhooks/rest/webhook",
-                                    json={"sender": sender, "message": text}, timeout=30)
-        except requests.RequestException as error:
-            print(f"(cannot reach the assistant at {url}: {error})", file=sys.stderr)
-            continue
-        if not replies.ok:
-            print(f"({replies.status_code}: {replies.text.strip()})", file=sys.stderr)
-            continue
-        for reply in replies.json():
-            print(f"bot> {reply.get('text') or reply}")
-        if not args.quiet:
-            _print_understanding(url, sender)
+    from teranga.terminal_chat import chat
 
-
-def _print_understanding(url: str, sender: str) -> None:
-    token = api_token()
-    if token is None:  # no assistant started here yet, so nothing to read
-        return
-    try:
-        tracker = requests.get(f"{url}/conversations/{sender}/tracker",
-                               headers=auth_header(token), timeout=5).json()
-    except (requests.RequestException, ValueError):
-        return
-    latest = tracker.get("latest_message") or {}
-    intent = latest.get("intent") or {}
-    sentiment = latest.get("sentiment") or {}
-    print(f"     [language {tracker.get('slots', {}).get('language')}, intent "
-          f"{intent.get('name')} {intent.get('confidence', 0):.2f}, sentiment "
-          f"{sentiment.get('label')}]")
+    return chat(args.url, args.sender or f"chat-{uuid.uuid4().hex[:8]}", args.quiet)
 
 
 if __name__ == "__main__":
