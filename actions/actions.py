@@ -14,8 +14,9 @@ from teranga.channels.inbound import media_kind
 from teranga.dialogue.knowledge import kb_reply
 from teranga.handoff import escalation
 from teranga.handoff.repeated_fallbacks import fallback_response
+from teranga.handoff.satisfaction_answers import read_answer
 from teranga.handoff.store import HandoffStore
-from teranga.handoff.triggers import CALLBACK_REQUESTED, DOCUMENT, VOICE_NOTE
+from teranga.handoff.triggers import ASKED_FOR_PERSON, CALLBACK_REQUESTED, DOCUMENT, VOICE_NOTE
 from teranga.knowledge_base.live import LiveKnowledgeBase
 from teranga.languages import default_language
 
@@ -116,16 +117,55 @@ class ActionHandoff(Action):
 
 async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker,
                     reasons: list[str]) -> list:
+    """Queue the conversation and say what happens next; a customer already waiting (an
+    upset one, whose escalation is published again) hears their place instead."""
     try:
-        outlook = await escalation.escalate(handoff_store(), tracker.current_state(), reasons,
-                                            kb_candidates)
+        outlook, newly_queued = await escalation.join_queue(
+            handoff_store(), tracker.current_state(), reasons, kb_candidates)
     except Exception:  # the queue is down: say how to reach a person another way
         logger.exception("Could not queue %s for an agent", tracker.sender_id)
         dispatcher.utter_message(response="utter_request_human")
         return [SlotSet("action_error", False)]
-    reply = escalation.handoff_reply(outlook, tracker.get_latest_input_channel())
+    if newly_queued:
+        reply = escalation.handoff_reply(outlook, tracker.get_latest_input_channel())
+        told = escalation.told_mark(outlook, reply)
+        events = [SlotSet("callback_offered", reply.callback_offered)]
+    else:
+        reply, told = escalation.queue_update(outlook, tracker.get_slot("queue_told"))
+        events = []
     dispatcher.utter_message(response=reply.response, **reply.variables)
-    return [SlotSet("callback_offered", reply.callback_offered), SlotSet("action_error", False)]
+    return [*events, SlotSet("waiting_for_agent", True), SlotSet("queue_told", told),
+            SlotSet("action_error", False)]
+
+
+class ActionTellQueuePosition(Action):
+    """A waiting customer wrote what the bot cannot answer, or asked again for a person:
+    their place in the queue and when someone can come, without queuing them again."""
+
+    def name(self) -> str:
+        return "action_tell_queue_position"
+
+    @reports_failure
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict) -> list:
+        language = tracker.get_slot("language") or default_language()
+        outlook = await escalation.queue_outlook(handoff_store(), tracker.sender_id, language)
+        if outlook is None:  # no longer queued: answered as any other conversation
+            return [SlotSet("waiting_for_agent", False), SlotSet("queue_told", None),
+                    *await self.as_usual(dispatcher, tracker)]
+        reply, told = escalation.queue_update(outlook, tracker.get_slot("queue_told"))
+        dispatcher.utter_message(response=reply.response, **reply.variables)
+        return [SlotSet("queue_told", told)]
+
+    @staticmethod
+    async def as_usual(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+        """A request for a person is queued; anything else gets a request to rephrase."""
+        if (tracker.latest_message.get("intent") or {}).get("name") == "request_human":
+            reasons = [ASKED_FOR_PERSON]
+            return [SlotSet("handoff_reasons", reasons),
+                    *await hand_over(dispatcher, tracker, reasons)]
+        dispatcher.utter_message(response=fallback_response(_user_intents_newest_first(tracker)))
+        return []
 
 
 class ActionHandleMedia(Action):
@@ -181,7 +221,11 @@ class ActionRecordSatisfaction(Action):
     @reports_failure
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict) -> list:
-        satisfied = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
+        language = tracker.get_slot("language") or default_language()
+        satisfied = read_answer(tracker.latest_message.get("text") or "", language)
+        if satisfied is None:  # HandoffPolicy predicts this action for answers only
+            logger.warning("No satisfaction answer to record for %s", tracker.sender_id)
+            return []
         agent_id = tracker.get_slot("handoff_agent") or "unknown"
         await handoff_store().record_satisfaction(agent_id, satisfied)
         dispatcher.utter_message(response="utter_satisfaction_thanks" if satisfied

@@ -63,7 +63,8 @@ async def hand_over_without_actions(action_name: str, output_channel, nlg,
         outlook = await escalate(handoff_store(), state, list(reasons))
         reply = handoff_reply(outlook, tracker.get_latest_input_channel())
         responses.append((reply.response, reply.variables))
-        events.append(SlotSet("callback_offered", reply.callback_offered))
+        events += [SlotSet("callback_offered", reply.callback_offered),
+                   SlotSet("waiting_for_agent", True)]  # as action_handoff
     except Exception:
         logger.exception("Could not queue %s for an agent either", tracker.sender_id)
         responses.append((NO_QUEUE, {}))

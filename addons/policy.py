@@ -10,15 +10,25 @@ from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ConversationResumed, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, ConversationResumed, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from teranga.handoff.decision import ConversationState, PolicyThresholds, decide
+from teranga.handoff.decision import (
+    ACTION_LISTEN,
+    ConversationState,
+    PolicyThresholds,
+    decide,
+)
 from teranga.handoff.repeated_fallbacks import FALLBACK_INTENT, consecutive_fallbacks
+from teranga.handoff.satisfaction_answers import read_answer
 from teranga.handoff.triggers import TurnSignals
+from teranga.languages import default_language
 from teranga.text import words
 
 REASONS_SLOT = "handoff_reasons"
+WAITING_SLOT = "waiting_for_agent"
+AGENT_SLOT = "handoff_agent"  # set by the desk when an agent hands back or closes
+SATISFACTION_QUESTION = "utter_ask_satisfaction"
 THRESHOLD_NAMES = ("low_confidence", "negative_sentiment", "repeated_fallbacks",
                    "loop_guard_turns", "min_words_not_understood")
 
@@ -68,7 +78,48 @@ def conversation_state(tracker: DialogueStateTracker) -> ConversationState:
         action_failed=bool(tracker.get_slot("action_error")))
     return ConversationState(tracker.latest_action_name, signals,
                              len(words(message.text or "")) if message else 0,
-                             turns_since_return(tracker))
+                             turns_since_return(tracker),
+                             waiting_for_agent=waiting_for_agent(tracker),
+                             satisfaction_answer=satisfaction_answer(tracker))
+
+
+def waiting_for_agent(tracker: DialogueStateTracker) -> bool:
+    """Queued and no agent yet: action_handoff set the slot, and no agent handed the
+    conversation back or closed it since (the desk then sets `handoff_agent`). An agent who
+    takes it pauses the bot; one who lets the answer timeout pass sends it back to the queue
+    with a bare resume, and the customer is waiting again. action_tell_queue_position checks
+    the queue itself, so a stale slot costs nothing."""
+    for event in reversed(tracker.events):
+        if isinstance(event, SlotSet) and event.key == WAITING_SLOT:
+            return bool(event.value)
+        if isinstance(event, SlotSet) and event.key == AGENT_SLOT:
+            return False
+    return False
+
+
+def satisfaction_answer(tracker: DialogueStateTracker) -> bool | None:
+    """The customer's latest message read as the answer to the satisfaction question, if the
+    bot asked it just before (whatever intent the NLU gave it); else None."""
+    if tracker.latest_action_name != ACTION_LISTEN or not tracker.latest_message:
+        return None
+    if bot_action_before_latest_message(tracker) != SATISFACTION_QUESTION:
+        return None
+    language = tracker.get_slot("language") or default_language()
+    return read_answer(tracker.latest_message.text or "", language)
+
+
+def bot_action_before_latest_message(tracker: DialogueStateTracker) -> str | None:
+    """The last action other than listening before the customer's latest message."""
+    seen_message = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if seen_message:
+                return None  # two messages in a row: the question was not the last word
+            seen_message = True
+        elif seen_message and isinstance(event, ActionExecuted) \
+                and event.action_name != ACTION_LISTEN:
+            return event.action_name
+    return None
 
 
 def turns_since_return(tracker: DialogueStateTracker) -> dict[str, int]:

@@ -8,9 +8,10 @@ through `teranga.reloading.Reloading`: an edit applies without a restart.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,6 +65,22 @@ class OpeningHours:
         return None
 
 
+WRAP_UP_CODE = re.compile(r"[a-z0-9_]{1,40}")
+MAX_WRAP_UP_LABEL = 80
+DEFAULT_WRAP_UP_CODES = (("resolved", "Resolved"), ("needs_follow_up", "Needs follow-up"),
+                         ("wrong_queue", "Wrong queue"),
+                         ("no_reply_from_customer", "No reply from the customer"),
+                         ("fraud_report", "Fraud report"))
+
+
+@dataclass(frozen=True)
+class WrapUpCode:
+    """How an agent sums a conversation up at close: a code for the figures, a label to read."""
+
+    code: str
+    label: str
+
+
 @dataclass(frozen=True)
 class DeskSettings:
     hours: OpeningHours = OpeningHours(weekly={day: ((0, 24 * 60),) for day in DAYS})
@@ -74,6 +91,14 @@ class DeskSettings:
     average_handling_minutes: float = 6
     skills: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # skill -> intents
     skill_wait_seconds: float = 60
+    # The holder is warned this long before the answer timeout sends a conversation back.
+    answer_warning_seconds: float = 30
+    # An empty list in the file: closes go without one.
+    wrap_up_codes: tuple[WrapUpCode, ...] = tuple(WrapUpCode(code, label)
+                                                  for code, label in DEFAULT_WRAP_UP_CODES)
+
+    def wrap_up_label(self, code: str) -> str | None:
+        return next((w.label for w in self.wrap_up_codes if w.code == code), None)
 
     def skill_for(self, intents_newest_first: Iterable[str | None]) -> str | None:
         """The skill the customer's latest request that needs one calls for."""
@@ -96,13 +121,45 @@ def load_settings(path: Path) -> DeskSettings:
         defaults = DeskSettings()
         skills = {str(skill): tuple(str(i) for i in intents)
                   for skill, intents in (data.get("skills") or {}).items()}
-        return DeskSettings(hours=hours, skills=skills, **{
-            name: type(getattr(defaults, name))(data.get(name, getattr(defaults, name)))
-            for name in ("answer_timeout_seconds", "response_target_seconds", "auto_assign",
-                         "satisfaction_question", "average_handling_minutes",
-                         "skill_wait_seconds")})
+        settings = DeskSettings(
+            hours=hours, skills=skills, wrap_up_codes=_wrap_up_codes(data), **{
+                name: type(getattr(defaults, name))(data.get(name, getattr(defaults, name)))
+                for name in ("answer_timeout_seconds", "response_target_seconds",
+                             "auto_assign", "satisfaction_question",
+                             "average_handling_minutes", "skill_wait_seconds",
+                             "answer_warning_seconds")})
+        if settings.answer_warning_seconds < 0:
+            raise ValueError("answer_warning_seconds must be at least 0")
+        if settings.answer_warning_seconds >= settings.answer_timeout_seconds:
+            # a short timeout set alone must not break the desk: warn halfway instead
+            settings = replace(settings,
+                               answer_warning_seconds=settings.answer_timeout_seconds / 2)
+        return settings
     except (ValueError, TypeError, AttributeError, ZoneInfoNotFoundError) as error:
         raise SettingsError(f"{path}: {error}") from error
+
+
+def _wrap_up_codes(data: dict) -> tuple[WrapUpCode, ...]:
+    """`wrap_up_codes: [{code: resolved, label: Resolved}, ...]`; absent: the default set."""
+    entries = data.get("wrap_up_codes")
+    if entries is None:
+        return DeskSettings.wrap_up_codes
+    if not isinstance(entries, list):
+        raise ValueError("wrap_up_codes must be a list of {code, label}")
+    codes = []
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) != {"code", "label"}:
+            raise ValueError(f"wrap-up code {entry!r}: write it as {{code: ..., label: ...}}")
+        code, label = str(entry["code"]), str(entry["label"]).strip()
+        if not WRAP_UP_CODE.fullmatch(code):
+            raise ValueError(f"wrap-up code {code!r}: use 1-40 of a-z, 0-9 and _")
+        if not label or len(label) > MAX_WRAP_UP_LABEL:
+            raise ValueError(f"wrap-up code {code!r}: its label must have 1-"
+                             f"{MAX_WRAP_UP_LABEL} characters")
+        if any(c.code == code for c in codes):
+            raise ValueError(f"wrap-up code {code!r} is listed twice")
+        codes.append(WrapUpCode(code, label))
+    return tuple(codes)
 
 
 def _periods(text: str) -> tuple[tuple[int, int], ...]:
@@ -160,28 +217,47 @@ class Presence:
         return {m.decode() for m in await self.client.zrangebyscore(key, since, "+inf")}
 
 
+# Why a person can or cannot come, as the customer is told it.
+CLOSED = "closed"  # outside opening hours
+NO_SPEAKER = "no_speaker"  # no agent in the agents file speaks the language
+NOBODY_ON_DUTY = "nobody_on_duty"  # agents of the language exist, none is online and available
+ALL_BUSY = "all_busy"  # speakers available but each at their maximum of conversations
+FREE_NOW = "free_now"  # a speaker can take the conversation at once
+
+
 @dataclass(frozen=True)
 class Availability:
     open_now: bool
     agents: int  # available agents who speak the language
     wait_minutes: int | None  # roughly, when someone can come
     opens_at: datetime | None  # when closed
+    situation: str = FREE_NOW
+    position: int = 1  # the customer's place among those waiting for the language
+
+    @property
+    def nobody_can_come(self) -> bool:
+        """Closed, or no available agent of the language: where a callback helps."""
+        return self.situation in (CLOSED, NO_SPEAKER, NOBODY_ON_DUTY)
 
 
 def availability(language: str, settings: DeskSettings, agents: Iterable[Agent],
                  available_ids: set[str], load: Mapping[str, int], waiting_ahead: int,
                  now: datetime | None = None) -> Availability:
-    """What to tell a customer who is joining the queue of `language`."""
+    """What to tell a customer waiting in the queue of `language`, with `waiting_ahead`
+    customers of that language before them. Supervisors are never assigned: not counted."""
     now = now or datetime.now().astimezone()
-    if not settings.hours.is_open(now):
-        return Availability(False, 0, None, settings.hours.next_opening(now))
-    speakers = [a for a in agents if a.id in available_ids and language in a.languages]
-    if not speakers:
-        return Availability(True, 0, None, None)
-    free = sum(max(0, a.max_conversations - load.get(a.id, 0)) for a in speakers)
     position = waiting_ahead + 1
+    if not settings.hours.is_open(now):
+        return Availability(False, 0, None, settings.hours.next_opening(now), CLOSED, position)
+    speakers = [a for a in agents if language in a.languages and a.role == "agent"]
+    on_duty = [a for a in speakers if a.id in available_ids]
+    if not on_duty:
+        return Availability(True, 0, None, None, NOBODY_ON_DUTY if speakers else NO_SPEAKER,
+                            position)
+    free = sum(max(0, a.max_conversations - load.get(a.id, 0)) for a in on_duty)
     if position <= free:
-        return Availability(True, len(speakers), 1, None)
-    rounds = math.ceil((position - free) / len(speakers))
-    return Availability(True, len(speakers),
-                        max(1, round(rounds * settings.average_handling_minutes)), None)
+        return Availability(True, len(on_duty), 1, None, FREE_NOW, position)
+    rounds = math.ceil((position - free) / len(on_duty))
+    return Availability(True, len(on_duty),
+                        max(1, round(rounds * settings.average_handling_minutes)), None,
+                        ALL_BUSY, position)

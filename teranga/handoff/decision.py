@@ -4,6 +4,11 @@ After a customer message: an explicit request for a person or a clearly upset cu
 to the queue at once. After the knowledge-base action: an answer waits for the customer; a
 miss on a real question, or a second fallback in a row, goes to the queue; any other miss
 asks the customer to rephrase. After a failed action: the queue.
+
+A customer already waiting for an agent is not queued again for writing: a message the bot
+does not understand, or another request for a person, gets their place in the queue instead;
+only being upset re-publishes the escalation (which raises its priority). The message right
+after the satisfaction question is recorded as its answer when it reads as one.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ ACTION_LISTEN = "action_listen"
 ACTION_HANDOFF = "action_handoff"
 ACTION_ASK_REPHRASE = "action_ask_rephrase"
 ACTION_ANSWER_FROM_KB = "action_answer_from_kb"
+ACTION_TELL_QUEUE_POSITION = "action_tell_queue_position"
+ACTION_RECORD_SATISFACTION = "action_record_satisfaction"
 AT_ONCE = (ASKED_FOR_PERSON, NEGATIVE_SENTIMENT)
 
 
@@ -43,6 +50,11 @@ class ConversationState:
     signals: TurnSignals
     message_words: int = 0
     turns_since_return: Mapping[str, int] = field(default_factory=dict)
+    # Queued, no agent yet (action_handoff said so, no pause or resume since).
+    waiting_for_agent: bool = False
+    # The latest message answers the satisfaction question asked just before it: True
+    # satisfied, False not; None if it is no answer, or no question was asked.
+    satisfaction_answer: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -58,19 +70,40 @@ def decide(state: ConversationState, thresholds: PolicyThresholds) -> Decision |
         return Decision(ACTION_LISTEN)
     if signals.action_failed and state.latest_action != ACTION_LISTEN:
         return _escalate([ACTION_ERROR], state, thresholds) or Decision(ACTION_LISTEN)
-    if state.latest_action == ACTION_ASK_REPHRASE:
+    if state.latest_action in (ACTION_ASK_REPHRASE, ACTION_TELL_QUEUE_POSITION,
+                               ACTION_RECORD_SATISFACTION):
         return Decision(ACTION_LISTEN)
     if state.latest_action == ACTION_LISTEN:
         at_once = [r for r in reasons_to_escalate(signals, thresholds) if r in AT_ONCE]
+        # "non, je veux un conseiller": the request for a person is what matters
+        if state.satisfaction_answer is not None and ASKED_FOR_PERSON not in at_once:
+            return Decision(ACTION_RECORD_SATISFACTION)
+        if state.waiting_for_agent:
+            return _while_waiting(at_once, state, thresholds)
         return _escalate(at_once, state, thresholds)
     if state.latest_action == ACTION_ANSWER_FROM_KB:
         if not signals.kb_miss:
             return Decision(ACTION_LISTEN)
+        if state.waiting_for_agent:
+            return Decision(ACTION_TELL_QUEUE_POSITION)
         reasons = [r for r in reasons_to_escalate(signals, thresholds)
                    if r == REPEATED_FALLBACK
                    or (r == NOT_UNDERSTOOD
                        and state.message_words >= thresholds.min_words_not_understood)]
         return _escalate(reasons, state, thresholds) or Decision(ACTION_ASK_REPHRASE)
+    return None
+
+
+def _while_waiting(at_once: list[str], state: ConversationState,
+                   thresholds: PolicyThresholds) -> Decision | None:
+    """An upset waiting customer's escalation is published again (its priority rises); a
+    new request for a person gets their place in the queue; anything else goes on as usual."""
+    upset = (_escalate([NEGATIVE_SENTIMENT], state, thresholds)
+             if NEGATIVE_SENTIMENT in at_once else None)
+    if upset:
+        return upset
+    if ASKED_FOR_PERSON in at_once:
+        return Decision(ACTION_TELL_QUEUE_POSITION)
     return None
 
 

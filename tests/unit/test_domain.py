@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,25 @@ def test_a_wrong_condition_names_the_file(tmp_path):
         {"text": "a", "condition": language_condition("en")}]}})
     with pytest.raises(DomainError, match="fr.yml"):
         build_domain(tmp_path, "fr")
+
+
+CUSTOMER_INFORMED = ["utter_agent_joined", "utter_agent_closed", "utter_back_with_bot",
+                     "utter_handoff_no_speaker", "utter_handoff_no_speaker_here",
+                     "utter_handoff_busy", "utter_queue_position", "utter_queue_position_closed",
+                     "utter_queue_position_away", "utter_queue_position_no_speaker",
+                     "utter_queue_unchanged"]
+
+
+def test_what_the_customer_is_told_about_agents_exists_in_every_language():
+    domain = build_domain(Path("domain"), "fr")
+    for name in CUSTOMER_INFORMED:
+        languages = {v["condition"][0]["value"] for v in domain["responses"][name]
+                     if "condition" in v}
+        assert languages == LANGUAGES, name
+
+
+def test_every_language_fills_in_the_same_variables():
+    domain = build_domain(Path("domain"), "fr")
+    for name, variations in domain["responses"].items():
+        variables = {frozenset(re.findall(r"\{(\w+)\}", v["text"])) for v in variations}
+        assert len(variables) == 1, f"{name}: {variables}"

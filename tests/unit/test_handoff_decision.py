@@ -3,6 +3,8 @@ from teranga.handoff.decision import (
     ACTION_ASK_REPHRASE,
     ACTION_HANDOFF,
     ACTION_LISTEN,
+    ACTION_RECORD_SATISFACTION,
+    ACTION_TELL_QUEUE_POSITION,
     ConversationState,
     Decision,
     PolicyThresholds,
@@ -13,9 +15,11 @@ from teranga.handoff.triggers import TurnSignals
 T = PolicyThresholds()
 
 
-def state(action, words=6, since=None, **signals) -> ConversationState:
+def state(action, words=6, since=None, waiting=False, answer=None,
+          **signals) -> ConversationState:
     defaults = {"intent": "check_balance", "intent_confidence": 0.9}
-    return ConversationState(action, TurnSignals(**{**defaults, **signals}), words, since or {})
+    return ConversationState(action, TurnSignals(**{**defaults, **signals}), words, since or {},
+                             waiting_for_agent=waiting, satisfaction_answer=answer)
 
 
 def test_a_request_for_a_person_goes_to_the_queue_at_once():
@@ -81,3 +85,131 @@ def test_a_fallback_between_two_close_intents_counts_as_not_understood():
     ambiguous = state(ACTION_ANSWER_FROM_KB, words=8, intent="nlu_fallback",
                       intent_confidence=0.52, kb_miss=True, consecutive_fallbacks=1)
     assert decide(ambiguous, T) == Decision(ACTION_HANDOFF, ("not_understood",))
+
+
+# --- a customer already waiting for an agent writes again ----------------------------------
+
+MISSED = {"intent": "nlu_fallback", "intent_confidence": 0.3, "kb_miss": True,
+          "consecutive_fallbacks": 2}
+
+
+def test_a_waiting_customer_not_understood_is_told_their_place_not_queued_again():
+    assert decide(state(ACTION_ANSWER_FROM_KB, waiting=True, **MISSED), T) == \
+        Decision(ACTION_TELL_QUEUE_POSITION)
+    short = state(ACTION_ANSWER_FROM_KB, words=1, waiting=True, **MISSED)
+    assert decide(short, T) == Decision(ACTION_TELL_QUEUE_POSITION)  # no "rephrase" either
+
+
+def test_a_waiting_customer_still_gets_knowledge_base_answers():
+    found = state(ACTION_ANSWER_FROM_KB, waiting=True, intent="nlu_fallback",
+                  intent_confidence=0.3)
+    assert decide(found, T) == Decision(ACTION_LISTEN)
+
+
+def test_a_waiting_customer_who_asks_again_for_a_person_is_told_their_place():
+    asks = state(ACTION_LISTEN, waiting=True, intent="request_human")
+    assert decide(asks, T) == Decision(ACTION_TELL_QUEUE_POSITION)
+
+
+def test_an_upset_waiting_customer_is_published_again_with_that_reason_only():
+    upset = state(ACTION_LISTEN, waiting=True, intent="request_human", sentiment_score=-0.8)
+    assert decide(upset, T) == Decision(ACTION_HANDOFF, ("negative_sentiment",))
+
+
+def test_an_upset_waiting_customer_held_back_by_the_loop_guard_still_gets_their_place():
+    upset = state(ACTION_LISTEN, waiting=True, intent="request_human", sentiment_score=-0.8,
+                  since={"negative_sentiment": 0})
+    assert decide(upset, T) == Decision(ACTION_TELL_QUEUE_POSITION)
+
+
+def test_a_waiting_customer_s_ordinary_question_is_left_to_the_rules():
+    assert decide(state(ACTION_LISTEN, waiting=True), T) is None
+
+
+def test_telling_the_place_ends_the_bots_turn():
+    assert decide(state(ACTION_TELL_QUEUE_POSITION, waiting=True), T) == \
+        Decision(ACTION_LISTEN)
+
+
+# --- the answer to the satisfaction question ----------------------------------------------
+
+def test_the_answer_to_the_satisfaction_question_is_recorded_whatever_the_intent():
+    for answer in (True, False):
+        thanks = state(ACTION_LISTEN, intent="thanks", answer=answer)
+        assert decide(thanks, T) == Decision(ACTION_RECORD_SATISFACTION)
+    unclear = state(ACTION_LISTEN, intent="nlu_fallback", intent_confidence=0.2, answer=True)
+    assert decide(unclear, T) == Decision(ACTION_RECORD_SATISFACTION)
+
+
+def test_a_confident_request_for_a_person_wins_over_the_answer():
+    """'non, je veux parler à un conseiller' reads as 'no', but must reach a person."""
+    asks = state(ACTION_LISTEN, intent="request_human", answer=False)
+    assert decide(asks, T) == Decision(ACTION_HANDOFF, ("asked_for_person",))
+
+
+def test_a_message_that_is_no_answer_goes_on_as_usual():
+    asks = state(ACTION_LISTEN, intent="request_human", answer=None)
+    assert decide(asks, T) == Decision(ACTION_HANDOFF, ("asked_for_person",))
+    assert decide(state(ACTION_LISTEN, intent="check_balance"), T) is None
+
+
+def test_recording_the_answer_ends_the_bots_turn():
+    assert decide(state(ACTION_RECORD_SATISFACTION), T) == Decision(ACTION_LISTEN)
+    failed = state(ACTION_RECORD_SATISFACTION, action_failed=True)
+    assert decide(failed, T) == Decision(ACTION_HANDOFF, ("action_error",))
+
+
+# --- what HandoffPolicy reads from Rasa's tracker -------------------------------------------
+
+def tracker_of(*events):
+    from rasa.shared.core.slots import BooleanSlot, TextSlot
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    slots = [BooleanSlot("waiting_for_agent", mappings=[]), TextSlot("language", mappings=[]),
+             TextSlot("handoff_agent", mappings=[])]
+    return DialogueStateTracker.from_events("c1", list(events), slots)
+
+
+def queued_then(*events):
+    from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+
+    return tracker_of(ActionExecuted("action_listen"),
+                      UserUttered("je veux un conseiller", {"name": "request_human"}),
+                      ActionExecuted(ACTION_HANDOFF), SlotSet("waiting_for_agent", True),
+                      ActionExecuted(ACTION_LISTEN), *events)
+
+
+def test_the_policy_knows_a_customer_waits_until_an_agent_hands_back():
+    from rasa.shared.core.events import ConversationPaused, ConversationResumed, SlotSet
+
+    from addons.policy import waiting_for_agent
+
+    assert waiting_for_agent(queued_then())
+    # Taken, then sent back to the queue after the answer timeout: waiting again.
+    assert waiting_for_agent(queued_then(ConversationPaused(), ConversationResumed()))
+    handed_back = queued_then(ConversationPaused(), ConversationResumed(),
+                              SlotSet("handoff_agent", "awa"))
+    assert not waiting_for_agent(handed_back)
+    assert not waiting_for_agent(tracker_of())
+    assert not waiting_for_agent(queued_then(SlotSet("waiting_for_agent", False)))
+
+
+def test_the_policy_reads_the_message_right_after_the_satisfaction_question():
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+
+    from addons.policy import satisfaction_answer
+
+    asked = [SlotSet("language", "fr"), SlotSet("handoff_agent", "awa"),
+             UserUttered("/handed_back", {"name": "handed_back"}),
+             ActionExecuted("utter_ask_satisfaction"), BotUttered("Réglé ?"),
+             ActionExecuted(ACTION_LISTEN)]
+    thanks = tracker_of(*asked, UserUttered("Oui, merci beaucoup", {"name": "thanks"}))
+    assert satisfaction_answer(thanks) is True
+    person = tracker_of(*asked, UserUttered("je veux parler a un conseiller",
+                                            {"name": "request_human"}))
+    assert satisfaction_answer(person) is None
+    later = tracker_of(*asked, UserUttered("oui", {"name": "affirm"}),
+                       ActionExecuted(ACTION_RECORD_SATISFACTION), ActionExecuted(ACTION_LISTEN),
+                       UserUttered("oui", {"name": "affirm"}))
+    assert satisfaction_answer(later) is None, "one question, one answer"
+    assert satisfaction_answer(tracker_of(UserUttered("oui", {"name": "affirm"}))) is None
