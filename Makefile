@@ -92,3 +92,15 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf models .teranga .pytest_cache
+
+# 500 conversations waiting and 50 agents connected to a real desk process: the list in
+# Chromium, a customer's message to the holder's desk, a claim (docs/benchmarks.md).
+.PHONY: bench-desk
+bench-desk: $(STAMP)
+	$(BIN)/python bench/desk.py
+
+# Customers' answers to the satisfaction question in five languages: the reader against
+# today's intent, per language and split (data/satisfaction/answers.yml, docs/benchmarks.md).
+.PHONY: bench-satisfaction
+bench-satisfaction: $(STAMP)
+	$(BIN)/python bench/satisfaction.py

@@ -95,8 +95,10 @@ def _settle(future: asyncio.Future, value) -> None:
 
 
 async def log_in(http: aiohttp.ClientSession, desk_url: str, agent_id: str) -> str:
+    """The agent's session cookie, from the desk's login form (posted from its own page: the
+    desk refuses a login without its own Origin)."""
     async with http.post(f"{desk_url}/login", data={"agent": agent_id, "password": PASSWORD},
-                         allow_redirects=False) as reply:
+                         headers={"Origin": desk_url}, allow_redirects=False) as reply:
         assert reply.status == 302, await reply.text()
         return reply.cookies["teranga_desk"].value
 

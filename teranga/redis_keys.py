@@ -133,3 +133,22 @@ def desk_session(digest: str, prefix: str = f"{PREFIX}:desk") -> str:
 def login_failures(prefix: str = f"{PREFIX}:desk") -> str:
     """The base of the failed-login counters (by id, by address, by both)."""
     return f"{prefix}:login-failures"
+
+
+ANSWER_WARNINGS = f"{PREFIX}:desk:answer-warnings"  # zset: conversation -> when to warn
+
+
+def last_message(conversation_id: str, prefix: str = PREFIX) -> str:
+    """JSON: the newest message of an escalated conversation, as the desk's list shows it."""
+    return f"{prefix}:desk:last-message:{conversation_id}"
+
+
+def conversation_notes(conversation_id: str, prefix: str = PREFIX) -> str:
+    """List: agents' internal notes on a conversation, as JSON, oldest first."""
+    return f"{prefix}:desk:notes:{conversation_id}"
+
+
+def customer_history(customer_key: str, prefix: str = PREFIX) -> str:
+    """List: a customer's finished episodes with the desk, as JSON, newest first (one key
+    for their SMS and WhatsApp conversations: teranga/agent_desk/history.py)."""
+    return f"{prefix}:desk:history:{customer_key}"

@@ -18,8 +18,10 @@ def can_see(agent: Agent, owner: Owner, language: str) -> bool:
 
 
 def was_theirs(agent: Agent, item: dict) -> bool:
-    """An agent hears that a conversation left them (re-queued, transferred, closed)."""
-    return item.get("agent") == agent.id or Owner.parse(item.get("owner")).agent_id == agent.id
+    """An agent hears that a conversation left them (re-queued, transferred, closed, taken
+    over or reassigned by a supervisor: `from_agent`)."""
+    return (agent.id in (item.get("agent"), item.get("from_agent"))
+            or Owner.parse(item.get("owner")).agent_id == agent.id)
 
 
 async def visible(store: HandoffStore, conversation_id: str,

@@ -10,34 +10,63 @@ from sanic.request import Request
 
 from teranga.agent_desk.canned import canned_replies
 from teranga.agent_desk.desk import ASSISTANT_LANGUAGES, Desk, DeskError
-from teranga.agent_desk.moves import Claim, HandBack, Reply, SetAvailable, Transfer
+from teranga.agent_desk.moves import (
+    Claim,
+    HandBack,
+    Reply,
+    SetAvailable,
+    TakeOver,
+    Transfer,
+    wrap_up_of,
+)
 from teranga.agent_desk.routing import Dispatcher
-from teranga.agent_desk.views import ConversationView, Overview, QueueView
+from teranga.agent_desk.summaries import QueueFilter
+from teranga.agent_desk.views import (
+    DEFAULT_QUEUE_LIMIT,
+    MAX_QUEUE_LIMIT,
+    ConversationView,
+    Overview,
+    QueueView,
+)
+
+MAX_FILTER_CHARS = 200
 
 
 def add_api(app: Sanic, desk: Desk, dispatcher: Dispatcher) -> None:
     store, rasa = desk.store, desk.rasa
     claim, reply, transfer = Claim(store, rasa), Reply(store, rasa), Transfer(store, rasa)
     hand_back, set_available = HandBack(store, rasa), SetAvailable(store)
+    take_over = TakeOver(store, rasa)
     queue_view, conversation_view = QueueView(store), ConversationView(store, rasa)
     overview_view = Overview(store)
 
     @app.get("/api/me")
     async def me(request: Request):
-        agent = request.ctx.agent
+        agent, settings = request.ctx.agent, store.settings.get()
         return response.json({"id": agent.id, "name": agent.name, "role": agent.role,
                               "languages": agent.languages, "skills": agent.skills,
-                              "available": await store.status.available(agent.id),
-                              "all_languages": ASSISTANT_LANGUAGES})
+                              "available": await store.takes_conversations(agent),
+                              "all_languages": ASSISTANT_LANGUAGES,
+                              "wrap_up_codes": [{"code": w.code, "label": w.label}
+                                                for w in settings.wrap_up_codes],
+                              "answer_timeout_seconds": settings.answer_timeout_seconds,
+                              "answer_warning_seconds": settings.answer_warning_seconds})
 
     @app.get("/api/queue")
     async def queue(request: Request):
-        return response.json(await queue_view.run(request.ctx.agent))
+        narrow, limit = queue_query(request)
+        return response.json(await queue_view.run(request.ctx.agent, narrow, limit))
 
     @app.get("/api/conversations/<conversation_id>")
     async def conversation(request: Request, conversation_id: str):
         return response.json(await conversation_view.run(unquote(conversation_id),
                                                          request.ctx.agent))
+
+    @app.post("/api/conversations/<conversation_id>/take_over")
+    async def take_over_conversation(request: Request, conversation_id: str):
+        await take_over.run(unquote(conversation_id), request.ctx.agent)
+        dispatcher.request()  # the agent it was taken from has room again
+        return response.json({"ok": True})
 
     @app.post("/api/conversations/<conversation_id>/<action:claim|reply|transfer|return|close>")
     async def act(request: Request, conversation_id: str, action: str):
@@ -54,7 +83,9 @@ def add_api(app: Sanic, desk: Desk, dispatcher: Dispatcher) -> None:
             await transfer.run(conversation_id, agent, to_agent=body.get("agent"),
                                to_language=body.get("language"))
         else:
-            await hand_back.run(conversation_id, agent, close=action == "close")
+            wrap_up, tags = wrap_up_of(body, store.settings.get().wrap_up_codes)
+            await hand_back.run(conversation_id, agent, close=action == "close",
+                                wrap_up=wrap_up, tags=tags)
         if action in ("return", "close", "transfer"):
             dispatcher.request()  # capacity freed
         return response.json({"ok": True})
@@ -73,17 +104,34 @@ def add_api(app: Sanic, desk: Desk, dispatcher: Dispatcher) -> None:
     @app.post("/api/presence")
     async def presence(request: Request):
         agent = request.ctx.agent
-        available = bool(json_body(request).get("available"))
-        await set_available.run(agent.id, available)
-        if available:
+        wanted = bool(json_body(request).get("available"))
+        await set_available.run(agent.id, wanted and agent.role != "supervisor")
+        if wanted:
             dispatcher.request()
-        return response.json({"available": available})
+        return response.json({"available": await store.takes_conversations(agent)})
 
     @app.get("/api/overview")
     async def overview(request: Request):
         if request.ctx.agent.role != "supervisor":
             return response.json({"error": "for supervisors only"}, status=403)
         return response.json(await overview_view.run())
+
+
+def queue_query(request: Request) -> tuple[QueueFilter, int]:
+    """The waiting list's filters, search and limit, from the query string."""
+    values = {}
+    for name, field in (("language", "language"), ("channel", "channel"),
+                        ("reason", "reason"), ("skill", "skill"), ("q", "text")):
+        value = request.args.get(name)
+        if value is not None and len(value) > MAX_FILTER_CHARS:
+            raise DeskError(400, f"'{name}' is longer than {MAX_FILTER_CHARS} characters")
+        values[field] = value or None
+    limit = request.args.get("limit")
+    if limit is None or limit == "":
+        return QueueFilter(**values), DEFAULT_QUEUE_LIMIT
+    if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= MAX_QUEUE_LIMIT:
+        raise DeskError(400, f"'limit' must be a whole number from 1 to {MAX_QUEUE_LIMIT}")
+    return QueueFilter(**values), int(limit)
 
 
 def json_body(request: Request) -> dict:

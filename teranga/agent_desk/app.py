@@ -19,6 +19,7 @@ from sanic import Sanic
 from teranga.agent_desk.api import add_api
 from teranga.agent_desk.auth import Sessions
 from teranga.agent_desk.background import STOP_SECONDS, Background, start_desk
+from teranga.agent_desk.context_api import add_context_api
 from teranga.agent_desk.desk import Desk
 from teranga.agent_desk.guard import add_guard
 from teranga.agent_desk.live import Connections, add_websocket
@@ -45,6 +46,7 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
     add_guard(app, desk.store, sessions, checked_origins(allowed_origins))
     add_pages(app, desk.store, sessions, secure_cookies)
     add_api(app, desk, dispatcher)
+    add_context_api(app, desk)
     add_websocket(app, desk.store, connections)
 
     @app.before_server_start

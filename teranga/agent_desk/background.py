@@ -18,12 +18,17 @@ from teranga.agent_desk.auth import Sessions
 from teranga.agent_desk.desk import Desk
 from teranga.agent_desk.intake import Ingest, Recover, TakeOverAbandoned
 from teranga.agent_desk.live import Connections, News
-from teranga.agent_desk.maintenance import Reconcile, RequeueOrphans, RequeueUnanswered
+from teranga.agent_desk.maintenance import (
+    Reconcile,
+    RequeueOrphans,
+    RequeueUnanswered,
+    WarnUnanswered,
+)
 from teranga.agent_desk.routing import Dispatcher
 
 logger = logging.getLogger(__name__)
 
-DEADLINES_SECONDS = 1.0  # answer deadlines, orphans, routing
+DEADLINES_SECONDS = 1.0  # answer warnings and deadlines, orphans, routing
 HEARTBEAT_SECONDS = 5.0  # presence of the open desks, sessions that ended
 CLAIM_ABANDONED_SECONDS = 30.0  # take over what a dead desk process left
 RECONCILE_SECONDS = 300.0  # check that Rasa's pauses agree with ownership
@@ -99,7 +104,10 @@ async def start_desk(desk: Desk, sessions: Sessions, connections: Connections,
     requeue_unanswered, requeue_orphans = RequeueUnanswered(store, rasa), RequeueOrphans(store,
                                                                                          rasa)
 
+    warn_unanswered = WarnUnanswered(store)
+
     async def deadlines() -> None:
+        await warn_unanswered.run()
         await requeue_unanswered.run()
         await requeue_orphans.run()
         dispatcher.request()  # agents come and go, waits grow

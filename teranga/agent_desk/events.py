@@ -18,11 +18,12 @@ def desk_view(event: dict[str, Any]) -> dict[str, Any] | None:
     """What the desk needs of a tracker event, or None if it does not show it."""
     if event.get("event") not in SHOWN:
         return None
-    parse = event.get("parse_data") or {}
+    parse, metadata = event.get("parse_data") or {}, event.get("metadata") or {}
     view = {"conversation_id": event.get("sender_id"), "event": event["event"],
             "text": event.get("text"), "at": event.get("timestamp"),
-            "agent": (event.get("metadata") or {}).get("agent"),
-            "agent_name": (event.get("metadata") or {}).get("agent_name")}
+            "agent": metadata.get("agent"), "agent_name": metadata.get("agent_name"),
+            # the desk's own words to the customer ("Awa has joined"), not the agent's typing
+            "notice": metadata.get("teranga_notice")}
     if event["event"] == "user":
         view.update(channel=event.get("input_channel"),
                     intent=(parse.get("intent") or {}).get("name"),

@@ -38,9 +38,12 @@ class Connections:
                 await ws.close()
 
     async def heartbeat(self, store: HandoffStore) -> None:
-        """The agents with a desk open here are present (and available, if they said so)."""
+        """The agents with a desk open here are present (and available, if they said so;
+        supervisors never are)."""
         for agent_id in self.agents():
-            await store.presence.heartbeat(agent_id, await store.status.available(agent_id))
+            if agent := store.agent(agent_id):
+                await store.presence.heartbeat(agent_id,
+                                               await store.takes_conversations(agent))
 
 
 def add_websocket(app: Sanic, store: HandoffStore, connections: Connections) -> None:
@@ -48,7 +51,7 @@ def add_websocket(app: Sanic, store: HandoffStore, connections: Connections) -> 
     async def websocket(request: Request, ws):
         agent = request.ctx.agent
         connections.sockets[ws] = (agent.id, request.cookies.get(COOKIE))
-        await store.presence.heartbeat(agent.id, await store.status.available(agent.id))
+        await store.presence.heartbeat(agent.id, await store.takes_conversations(agent))
         try:
             while True:
                 await ws.recv()  # the desk only listens; this notices the socket closing
@@ -84,12 +87,17 @@ class News:
                         logger.exception("Could not deliver desk news %s", last[name])
 
     async def _deliver(self, stream: str, item: dict) -> None:
-        if not self.connections.sockets:
+        from_rasa = stream == redis_keys.EVENTS or item.get("kind") == "delivery"
+        if not self.connections.sockets and not (from_rasa and latest_message(item)):
             return
         store, conversation_id = self.store, item.get("conversation_id")
-        if stream == redis_keys.EVENTS or item.get("kind") == "delivery":  # from Rasa
+        if from_rasa:
             record = await store.records.get(conversation_id)
             if record is None:  # never escalated: the bot's business only
+                return
+            if message := latest_message(item):  # the list's "last message", kept current
+                await store.last_messages.keep(conversation_id, *message)
+            if not self.connections.sockets:
                 return
             owner = await store.ownership.owner(conversation_id)
             language, kind = record.language, "message"
@@ -104,3 +112,19 @@ class News:
                     await ws.send(text)
                 except Exception:  # a socket that closed meanwhile; its handler cleans up
                     self.connections.sockets.pop(ws, None)
+
+
+def latest_message(item: dict) -> tuple[str, str, float] | None:
+    """(from, text, at) of a tracker event the desk's list shows as a conversation's last
+    message: what the customer, the bot or an agent wrote (not the desk's own triggers)."""
+    text, at, kind = item.get("text"), item.get("at"), item.get("event")
+    if not isinstance(text, str) or not text or not isinstance(at, (int, float)):
+        return None
+    if item.get("notice") or item.get("teranga_notice"):
+        return None  # what the desk told the customer ("Awa has joined"), not a message
+    if kind == "user":
+        intent = item.get("intent")
+        return None if intent and text == f"EXTERNAL: {intent}" else ("customer", text, at)
+    if kind == "bot":
+        return ("agent" if item.get("agent") else "bot"), text, at
+    return None

@@ -1,4 +1,5 @@
-"""What the desk checks by itself: agents who did not answer in time, conversations held by
+"""What the desk checks by itself: agents about to miss the answer timeout (warned), agents
+who did not answer in time, conversations held by
 agents who were removed, and Rasa's pauses against ownership (a desk that died between the
 two steps of a move leaves them apart)."""
 
@@ -37,7 +38,8 @@ class RequeueUnanswered:
                 continue
             why = f"no answer within {timeout:.0f} s"
             try:
-                moved = await self.back_to_queue.run(conversation_id, agent_id, why)
+                moved = await self.back_to_queue.run(conversation_id, agent_id, why,
+                                                     marked_away=True)
             except Exception:
                 logger.exception("Could not re-queue %s; trying again shortly", conversation_id)
                 await store.awaiting_answer.add(conversation_id,
@@ -49,6 +51,31 @@ class RequeueUnanswered:
                 await SetAvailable(store).run(agent_id, False)
                 requeued.append(conversation_id)
         return requeued
+
+
+class WarnUnanswered:
+    """The holder of a conversation not answered yet hears `answer_warning_seconds` before
+    it goes back to the queue: once per assignment, by whichever desk process takes the
+    warning out of its set first."""
+
+    def __init__(self, store: HandoffStore) -> None:
+        self.store = store
+
+    async def run(self) -> list[str]:
+        store, warned = self.store, []
+        for conversation_id in await store.answer_warnings.until(time.time()):
+            if not await store.answer_warnings.remove(conversation_id):
+                continue  # another desk process warned
+            due_at = await store.answer_due(conversation_id)
+            owner = await store.ownership.owner(conversation_id)
+            if due_at is None or not owner.is_agent:
+                continue  # answered or moved meanwhile
+            record = await store.records.get(conversation_id)
+            await store.notify("answer_due_soon", conversation_id,
+                               record.language if record else None, owner,
+                               agent=owner.agent_id, due_at=due_at)
+            warned.append(conversation_id)
+        return warned
 
 
 class RequeueOrphans:

@@ -1,24 +1,49 @@
 """What an agent does: claim a conversation, reply, transfer it, hand it back to the bot
-(or close it), say whether they take new ones. One class each, with one verb, `run`; each
-checks who may act (teranga/agent_desk/access.py) and raises DeskError with the reason it
-refuses."""
+(or close it, with a wrap-up code and tags), say whether they take new ones; what a
+supervisor does besides: take a conversation over. One class each, with one verb, `run`;
+each checks who may act (teranga/agent_desk/access.py) and raises DeskError with the reason
+it refuses."""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterable
 
 from teranga.agent_desk.access import owned, visible
-from teranga.agent_desk.assignment import BackToQueue, Settle
+from teranga.agent_desk.assignment import CLOSED, RETURNED, BackToQueue, Settle, tell_customer
 from teranga.agent_desk.desk import ASSISTANT_LANGUAGES, DeskError
+from teranga.agent_desk.history import remember_episode
 from teranga.agent_desk.rasa_api import RasaApi
 from teranga.channels.whatsapp_window import WINDOW_CHANNELS, closed_reason, last_inbound
 from teranga.handoff.agents import Agent
+from teranga.handoff.availability import WrapUpCode
 from teranga.handoff.ownership import BOT, Owner
 from teranga.handoff.records import ConversationRecord
 from teranga.handoff.store import HandoffStore
 
+logger = logging.getLogger(__name__)
+
 MAX_REPLY_CHARS = 4096
 HANDED_BACK_INTENT = "handed_back"
+MAX_TAGS, MAX_TAG_CHARS = 5, 32
+
+
+def wrap_up_of(body: dict, codes: Iterable[WrapUpCode]) -> tuple[str | None, list[str]]:
+    """The wrap-up code (one of `codes`, or none) and tags of a close or hand-back."""
+    wrap_up, tags, codes = body.get("wrap_up"), body.get("tags"), tuple(codes)
+    if wrap_up is not None and (not isinstance(wrap_up, str)
+                                or wrap_up not in {c.code for c in codes}):
+        raise DeskError(400, "unknown wrap-up code; use one of: "
+                             + (", ".join(c.code for c in codes) or "none configured"))
+    if tags is None:
+        return wrap_up, []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise DeskError(400, "'tags' must be a list of strings")
+    tags = list(dict.fromkeys(" ".join(t.split()) for t in tags))
+    if len(tags) > MAX_TAGS or not all(0 < len(t) <= MAX_TAG_CHARS for t in tags):
+        raise DeskError(400, f"at most {MAX_TAGS} tags of 1-{MAX_TAG_CHARS} characters")
+    return wrap_up, tags
 
 
 class Claim:
@@ -58,7 +83,7 @@ class Reply:
         await self.rasa.append(conversation_id, [{
             "event": "bot", "text": text, "timestamp": time.time(),
             "metadata": {"agent": agent.id, "agent_name": agent.name}}], send=True)
-        await self.store.awaiting_answer.remove(conversation_id)
+        await self.store.answer_not_expected(conversation_id)
         await self.store.records.answered(conversation_id)
 
 
@@ -68,12 +93,13 @@ class Transfer:
     def __init__(self, store: HandoffStore, rasa: RasaApi) -> None:
         self.store = store
         self.back_to_queue = BackToQueue(store, rasa)
+        self.settle = Settle(store, rasa)
 
     async def run(self, conversation_id: str, agent: Agent, to_agent: str | None = None,
                   to_language: str | None = None) -> None:
         record, owner_id = await owned(self.store, conversation_id, agent)
         if to_agent:
-            await self._to_agent(conversation_id, record, owner_id, agent, to_agent)
+            await self._to_agent(conversation_id, owner_id, to_agent)
             return
         if to_language and to_language not in ASSISTANT_LANGUAGES:
             raise DeskError(400, f"no queue for {to_language!r}; the assistant speaks "
@@ -90,20 +116,45 @@ class Transfer:
         if not moved:
             raise DeskError(409, "the conversation moved meanwhile")
 
-    async def _to_agent(self, conversation_id: str, record: ConversationRecord,
-                        owner_id: str, agent: Agent, to_agent: str) -> None:
+    async def _to_agent(self, conversation_id: str, owner_id: str, to_agent: str) -> None:
+        """To another agent: by the holder, or by a supervisor (a reassignment)."""
         target = self.store.agent(to_agent)
         if target is None:
             raise DeskError(400, f"no agent {to_agent!r}")
+        if target.id == owner_id:
+            raise DeskError(400, f"{target.name} already holds this conversation")
+        limit = target.max_conversations if target.role != "supervisor" else None
         if not await self.store.ownership.transfer(conversation_id, owner_id, target.id,
-                                                   target.max_conversations):
+                                                   limit):
             raise DeskError(409, f"{target.name} is at their maximum number of "
                                  f"conversations, or the conversation moved")
-        await self.store.records.assigned(conversation_id, target.id)
-        await self.store.awaiting_answer.add(
-            conversation_id, time.time() + self.store.settings.get().answer_timeout_seconds)
-        await self.store.notify("assigned", conversation_id, record.language,
-                                Owner.agent(target.id), agent=agent.id)
+        await self.settle.taken(conversation_id, target, from_agent=owner_id)
+
+
+class TakeOver:
+    """A supervisor becomes the holder of a conversation, waiting or held by an agent."""
+
+    def __init__(self, store: HandoffStore, rasa: RasaApi) -> None:
+        self.store = store
+        self.settle = Settle(store, rasa)
+
+    async def run(self, conversation_id: str, supervisor: Agent) -> None:
+        if supervisor.role != "supervisor":
+            raise DeskError(403, "for supervisors only")
+        _record, owner = await visible(self.store, conversation_id, supervisor)
+        ownership = self.store.ownership
+        if owner.agent_id == supervisor.id:
+            raise DeskError(409, "you already hold this conversation")
+        if owner.is_queued:
+            if not await ownership.assign(conversation_id, supervisor.id):
+                raise DeskError(409, "the conversation moved meanwhile")
+            await self.settle.run(conversation_id, supervisor)  # pauses the bot
+        elif owner.is_agent:  # already paused
+            if not await ownership.transfer(conversation_id, owner.agent_id, supervisor.id):
+                raise DeskError(409, "the conversation moved meanwhile")
+            await self.settle.taken(conversation_id, supervisor, from_agent=owner.agent_id)
+        else:
+            raise DeskError(409, "this conversation is back with the assistant")
 
 
 class HandBack:
@@ -114,7 +165,8 @@ class HandBack:
         self.store = store
         self.rasa = rasa
 
-    async def run(self, conversation_id: str, agent: Agent, close: bool = False) -> None:
+    async def run(self, conversation_id: str, agent: Agent, close: bool = False,
+                  wrap_up: str | None = None, tags: list[str] | None = None) -> None:
         store = self.store
         record, owner_id = await owned(store, conversation_id, agent)
         await store.leaving.add(conversation_id, time.time())  # reconcile finishes it
@@ -130,15 +182,29 @@ class HandBack:
             await store.ownership.change(conversation_id, BOT, Owner.agent(owner_id))
             await store.leaving.remove(conversation_id)
             raise
-        await store.awaiting_answer.remove(conversation_id)
+        await store.answer_not_expected(conversation_id)
         await store.leaving.remove(conversation_id)
         for entry_id in record.entry_ids:
             await store.queue.ack(entry_id)
-        await store.records.closed(conversation_id, record.entry_ids)
+        finished = await store.records.closed(conversation_id, record.entry_ids, wrap_up, tags,
+                                              agent.id)
+        if finished is not None and finished.closed_at is not None:
+            await self._remember(finished, agent)
         await store.notify("closed" if close else "returned", conversation_id, record.language,
                            BOT, agent=agent.id)
+        await tell_customer(self.rasa, conversation_id, record.language,
+                            CLOSED if close else RETURNED)
         if not close and store.settings.get().satisfaction_question:
             await self.rasa.trigger_intent(conversation_id, HANDED_BACK_INTENT)
+
+
+    async def _remember(self, record: ConversationRecord, agent: Agent) -> None:
+        """Into the customer's history (teranga/agent_desk/history.py); the close stands
+        whatever happens there."""
+        try:
+            await remember_episode(self.store, record, agent)
+        except Exception:
+            logger.exception("Could not remember the episode of %s", record.conversation_id)
 
 
 class SetAvailable:

@@ -8,32 +8,50 @@ import time
 
 from teranga.agent_desk.access import can_see, visible
 from teranga.agent_desk.rasa_api import RasaApi
-from teranga.agent_desk.summaries import summary, transcript, waiting_in_order
+from teranga.agent_desk.summaries import (
+    QueueFilter,
+    facets,
+    summary,
+    transcript,
+    waiting_in_order,
+)
 from teranga.channels import delivery, delivery_status
 from teranga.handoff.agents import Agent
 from teranga.handoff.ownership import QUEUED, Owner
 from teranga.handoff.store import HandoffStore
 from teranga.handoff.triggers import NEGATIVE_SENTIMENT
 
+DEFAULT_QUEUE_LIMIT, MAX_QUEUE_LIMIT = 200, 500
+
 
 class QueueView:
-    """The waiting conversations an agent may take, in the order they should be taken, and
-    the conversations they hold."""
+    """The waiting conversations an agent may take, in the order they should be taken
+    (filtered, searched, at most `limit`, with the counts of each filter's values), and the
+    conversations they hold. Two reads and one MGET, however long the queue."""
 
     def __init__(self, store: HandoffStore) -> None:
         self.store = store
 
-    async def run(self, agent: Agent) -> dict[str, list[dict]]:
+    async def run(self, agent: Agent, narrow: QueueFilter | None = None,
+                  limit: int = DEFAULT_QUEUE_LIMIT) -> dict:
         store, now, settings = self.store, time.time(), self.store.settings.get()
-        queued = await store.records.get_many(await store.ownership.queued())
-        waiting = [w for w in waiting_in_order(queued.values(), settings.skill_wait_seconds)
-                   if can_see(agent, Owner(QUEUED), w.language)]
-        owned = await store.records.get_many(
-            sorted(await store.ownership.conversations_of(agent.id)))
-        return {"waiting": [summary(queued[w.conversation_id], Owner(QUEUED), now, settings)
-                            for w in waiting],
-                "mine": [summary(r, Owner.agent(agent.id), now, settings)
-                         for r in owned.values()]}
+        narrow = narrow or QueueFilter()
+        queued, mine = await store.ownership.queued(), await store.ownership.conversations_of(
+            agent.id)
+        records, kept = await store.records_with_last([*queued, *sorted(mine)])
+        in_order = [w for w in waiting_in_order([records[c] for c in queued if c in records],
+                                                settings.skill_wait_seconds, now)
+                    if can_see(agent, Owner(QUEUED), w.language)]
+        waiting = [summary(records[w.conversation_id], Owner(QUEUED), now, settings,
+                           kept.get(w.conversation_id), priority=place)
+                   for place, w in enumerate(in_order, start=1)]
+        matching = [line for line in waiting if narrow.matches(line)]
+        due = await store.answer_deadlines() if mine else {}
+        return {"mine": [summary(records[c], Owner.agent(agent.id), now, settings,
+                                 kept.get(c), holder_name=agent.name, answer_due_at=due.get(c))
+                         for c in sorted(mine) if c in records],
+                "waiting": matching[:limit], "waiting_total": len(waiting),
+                "waiting_matching": len(matching), "facets": facets(waiting)}
 
 
 class ConversationView:
@@ -48,7 +66,12 @@ class ConversationView:
         record, owner = await visible(self.store, conversation_id, agent)
         tracker = await self.rasa.tracker(conversation_id)
         delivery = await delivery_status.statuses(self.store.client, conversation_id)
-        return {**summary(record, owner, time.time(), self.store.settings.get()),
+        _records, kept = await self.store.records_with_last([conversation_id])
+        holder = self.store.agent(owner.agent_id) if owner.is_agent else None
+        return {**summary(record, owner, time.time(), self.store.settings.get(),
+                          kept.get(conversation_id),
+                          holder_name=holder.name if holder else owner.agent_id,
+                          answer_due_at=await self.store.answer_due(conversation_id)),
                 "top_intents": record.escalation.top_intents,
                 "kb_candidates": record.escalation.kb_candidates,
                 "transcript": transcript(tracker.get("events") or [], delivery)}
@@ -65,8 +88,9 @@ class DeadLetters:
 
 
 class Overview:
-    """For supervisors: the queues by language, the agents, the conversations that need
-    attention (overdue or re-queued) and the dead letters."""
+    """For supervisors: the queues by language, the agents, every live conversation (waiting
+    or held, and by whom), those that need attention (overdue or re-queued) and the dead
+    letters."""
 
     def __init__(self, store: HandoffStore) -> None:
         self.store = store
@@ -74,15 +98,26 @@ class Overview:
     async def run(self) -> dict:
         store, now, settings = self.store, time.time(), self.store.settings.get()
         queued = await store.ownership.queued()
-        records = await store.records.get_many(queued)
         directory = store.agents()
-        held = await store.records.get_many(
-            [c for a in directory for c in await store.ownership.conversations_of(a)])
-        attention = [summary(r, await store.ownership.owner(c), now, settings)
-                     for c, r in {**records, **held}.items()]
-        return {"languages": _by_language(records.values(), now),
+        holders = await store.ownership.holders_of(
+            sorted(await store.ownership.holders() | set(directory)))
+        records, kept = await store.records_with_last([*queued, *holders])
+        waiting = [w.conversation_id for w in waiting_in_order(
+            [records[c] for c in queued if c in records], settings.skill_wait_seconds, now)]
+        live = [summary(records[c], Owner(QUEUED), now, settings, kept.get(c),
+                        priority=place) for place, c in enumerate(waiting, start=1)]
+        due = await store.answer_deadlines()
+        for conversation_id, agent_id in sorted(holders.items(), key=lambda h: h[1]):
+            if record := records.get(conversation_id):
+                holder = directory.get(agent_id)
+                live.append(summary(record, Owner.agent(agent_id), now, settings,
+                                    kept.get(conversation_id),
+                                    holder_name=holder.name if holder else agent_id,
+                                    answer_due_at=due.get(conversation_id)))
+        return {"languages": _by_language([records[c] for c in queued if c in records], now),
                 "agents": await self._agents(directory),
-                "attention": sorted([s for s in attention if s["overdue"] or s["requeues"]],
+                "live": live,
+                "attention": sorted([s for s in live if s["overdue"] or s["requeues"]],
                                     key=lambda s: -s["waiting_seconds"]),
                 "waiting": len(queued), "dead_letters": await DeadLetters(store).run()}
 
@@ -92,11 +127,22 @@ class Overview:
         answers, load = await store.satisfaction(), await store.ownership.load(directory)
         return [{"id": a.id, "name": a.name, "role": a.role, "languages": a.languages,
                  "skills": a.skills, "online": a.id in online,
-                 "available": a.id in available,
+                 "available": a.role != "supervisor" and a.id in available,
+                 "status": agent_status(a, a.id in online, a.id in available),
                  "load": load[a.id],
                  "max_conversations": a.max_conversations,
                  "satisfaction": answers.get(a.id, {"yes": 0, "no": 0})}
                 for a in sorted(directory.values(), key=lambda a: a.id)]
+
+
+def agent_status(agent: Agent, online: bool, available: bool) -> str:
+    """What the overview says of an agent: supervisors are never "available" (never
+    assigned); others are available, away (desk open, not taking) or offline."""
+    if agent.role == "supervisor":
+        return "supervising"
+    if not online:
+        return "offline"
+    return "available" if available else "away"
 
 
 def _by_language(records, now: float) -> dict[str, dict]:

@@ -157,6 +157,16 @@ class Ownership:
     async def conversations_of(self, agent_id: str) -> set[str]:
         return {member.decode() for member in await self.client.smembers(self._load_key(agent_id))}
 
+    async def holders_of(self, agent_ids) -> dict[str, str]:
+        """Conversation -> agent, for every conversation these agents hold: one round trip."""
+        agent_ids = list(agent_ids)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for agent_id in agent_ids:
+                pipe.smembers(self._load_key(agent_id))
+            held = await pipe.execute()
+        return {member.decode(): agent_id
+                for agent_id, members in zip(agent_ids, held, strict=True) for member in members}
+
     async def held(self, agent_ids) -> set[str]:
         """Every conversation these agents hold."""
         return {c for agent_id in agent_ids for c in await self.conversations_of(agent_id)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import redis
 import redis.asyncio as aioredis
@@ -29,6 +29,10 @@ class ConversationRecord:
     answered_at: float | None = None
     requeues: list[dict] = field(default_factory=list)  # {"agent", "at", "why"}
     closed_at: float | None = None
+    # How the agent wrapped the episode up (desk/settings.yml `wrap_up_codes`), and free tags.
+    wrap_up: str | None = None
+    tags: list[str] = field(default_factory=list)
+    closed_by: str | None = None  # the agent who closed or returned it
 
     @property
     def conversation_id(self) -> str:
@@ -44,7 +48,9 @@ class ConversationRecord:
     @classmethod
     def from_json(cls, text: bytes | str) -> ConversationRecord:
         data = json.loads(text)
-        return cls(**{**data, "escalation": Escalation(**data["escalation"])})
+        known = {f.name for f in fields(cls)}  # a field a newer desk added is left aside
+        return cls(**{**{k: v for k, v in data.items() if k in known},
+                      "escalation": Escalation(**data["escalation"])})
 
 
 def merged(record: ConversationRecord | None, entry_id: str,
@@ -66,24 +72,24 @@ class ConversationRecords:
         self.client = client
         self.prefix = prefix
 
-    def _key(self, conversation_id: str) -> str:
+    def key(self, conversation_id: str) -> str:
         return redis_keys.conversation_record(conversation_id, self.prefix)
 
     async def get(self, conversation_id: str) -> ConversationRecord | None:
-        text = await self.client.get(self._key(conversation_id))
+        text = await self.client.get(self.key(conversation_id))
         return ConversationRecord.from_json(text) if text else None
 
     async def get_many(self, conversation_ids) -> dict[str, ConversationRecord]:
         conversation_ids = list(conversation_ids)
         if not conversation_ids:
             return {}
-        texts = await self.client.mget([self._key(c) for c in conversation_ids])
+        texts = await self.client.mget([self.key(c) for c in conversation_ids])
         return {c: ConversationRecord.from_json(t)
                 for c, t in zip(conversation_ids, texts, strict=True) if t}
 
     async def update(self, conversation_id: str, change) -> ConversationRecord | None:
         """Apply `change(record) -> record` atomically (optimistic, like ownership)."""
-        key = self._key(conversation_id)
+        key = self.key(conversation_id)
         async with self.client.pipeline() as pipe:
             while True:
                 try:
@@ -118,12 +124,15 @@ class ConversationRecords:
             r, assigned_to=None, assigned_at=None, answered_at=None,
             requeues=r.requeues + [entry]))
 
-    async def closed(self, conversation_id: str,
-                     entry_ids: list[str]) -> ConversationRecord | None:
-        """Closed, unless an escalation arrived meanwhile (the customer asked again): then
-        the record stays open for it."""
+    async def closed(self, conversation_id: str, entry_ids: list[str],
+                     wrap_up: str | None = None, tags: list[str] | None = None,
+                     agent_id: str | None = None) -> ConversationRecord | None:
+        """Closed (with the agent's wrap-up), unless an escalation arrived meanwhile (the
+        customer asked again): then the record stays open for it."""
         return await self.update(conversation_id, lambda r: r and (
-            _replace(r, closed_at=time.time()) if r.entry_ids == entry_ids else r))
+            _replace(r, closed_at=time.time(), wrap_up=wrap_up, tags=list(tags or []),
+                     closed_by=agent_id)
+            if r.entry_ids == entry_ids else r))
 
     async def moved_to_language(self, conversation_id: str,
                                 language: str) -> ConversationRecord | None:

@@ -236,7 +236,7 @@ class Retriever:
         vector = self.embedder.embed_queries([query])[0]
         own = self.rank(query, language, query_vector=vector)
         if own.best and own.confidence >= threshold:
-            section = self._best_section(own.best.chunk.article_id, language, vector)
+            section = self.best_section(own.best.chunk.article_id, language, vector)
             return KbAnswer(True, section, own.confidence, language, language, rankings=[own])
         everywhere = self.rank_everywhere(query, query_vector=vector)
         rankings = [own, everywhere]
@@ -245,7 +245,7 @@ class Retriever:
                             rankings=rankings)
         found = everywhere.best.chunk
         for answer_language in (language, *fallback_languages(language), found.language):
-            section = self._best_section(found.article_id, answer_language, vector)
+            section = self.best_section(found.article_id, answer_language, vector)
             if section is not None:
                 return KbAnswer(True, section, everywhere.confidence, answer_language,
                                 found.language,
@@ -253,7 +253,7 @@ class Retriever:
                                 rankings=rankings)
         raise AssertionError("unreachable: the article exists in the language it was found in")
 
-    def _best_section(self, article_id: str, language: str, vector: np.ndarray) -> Chunk | None:
+    def best_section(self, article_id: str, language: str, vector: np.ndarray) -> Chunk | None:
         """The article's section in that language closest to the question (never its tags)."""
         rows = [r for r in self.rows.get(language, ())
                 if self.stored.chunks[r].article_id == article_id

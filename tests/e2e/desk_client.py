@@ -53,6 +53,25 @@ def collect(rasa_url: str, sender: str, after: str = "0", wait: float = 5) -> li
     return reply.json()["messages"]
 
 
+def collect_until(rasa_url: str, sender: str, done: Callable[[list[dict]], bool],
+                  after: str = "0", timeout: float = 20) -> list[dict]:
+    """Messages that reached the customer later, read until `done(messages)` (the desk's
+    notices, "Awa has joined", come in between the agent's messages)."""
+    messages: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while not done(messages):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the customer got only {[m.get('text') for m in messages]}")
+        messages += collect(rasa_url, sender, after=messages[-1]["id"] if messages else after,
+                            wait=1)
+    return messages
+
+
+def from_agents(messages: list[dict]) -> list[dict]:
+    """The messages an agent wrote (the desk's notices carry no agent)."""
+    return [m for m in messages if m.get("agent")]
+
+
 def tracker(rasa_url: str, sender: str) -> dict:
     """A conversation's tracker, read through the HTTP API as the desk does (with a JWT)."""
     reply = requests.get(f"{rasa_url}/conversations/{sender}/tracker",

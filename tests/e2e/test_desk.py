@@ -28,7 +28,8 @@ from tests.blocking import ConversationRecords, Ownership, Presence, by_agent
 from tests.e2e.conftest import ANSWER_TIMEOUT_SECONDS
 from tests.e2e.desk_client import (
     AgentSession,
-    collect,
+    collect_until,
+    from_agents,
     next_news,
     responses,
     say,
@@ -170,7 +171,11 @@ def test_escalation_reply_and_hand_back_through_the_desk(server, client, sender)
             assert news["text"] == "sama xaalis bi dafa réer"
 
             assert agent.act(sender, "reply", text="Maa ngi lay seet sa transfert.").ok
-            [delivered] = collect(server.rasa_url, sender)
+            said = collect_until(server.rasa_url, sender, from_agents)
+            # first told who joined, in Wolof, as the service (no agent's name on the line)
+            assert said[0]["text"] == wo["utter_agent_joined"].replace(
+                "{agent_name}", "Ndeye Fall") and not said[0].get("agent")
+            [delivered] = from_agents(said)
             assert delivered["text"] == "Maa ngi lay seet sa transfert."
             assert delivered["agent"] == "ndeye"
             return delivered["id"]
@@ -183,8 +188,8 @@ def test_escalation_reply_and_hand_back_through_the_desk(server, client, sender)
     assert agent.act(sender, "return").ok
     assert owner(client, sender) == "bot"
     assert tracker(server.rasa_url, sender)["paused"] is False
-    [question] = collect(server.rasa_url, sender, after=last_id)
-    assert question["text"] == wo["utter_ask_satisfaction"]
+    told = collect_until(server.rasa_url, sender, lambda said: len(said) >= 2, after=last_id)
+    assert [m["text"] for m in told] == [wo["utter_back_with_bot"], wo["utter_ask_satisfaction"]]
     assert say(server.rasa_url, sender, "waaw") == [wo["utter_satisfaction_thanks"]]
     assert by_agent(client)["ndeye"]["yes"] >= 1
     # The bot is back, with the conversation's language kept.
@@ -234,6 +239,16 @@ def test_an_unanswered_assignment_goes_back_to_the_queue(server, client, sender)
     assert owner(client, sender) == "queued"
     assert Presence(client).available() & {"sani", "musa"} == set()
     assert tracker(server.rasa_url, sender)["paused"] is False  # the bot helps meanwhile
+    # The customer heard who joined, and each time that another agent would answer instead.
+    ha = responses("ha")
+    told = collect_until(server.rasa_url, sender,
+                         lambda said: [m["text"] for m in said].count(
+                             ha["utter_agent_requeued"]) >= 2)
+    names = {"agent:sani": "Sani Bello", "agent:musa": "Musa Abubakar"}
+    joined, requeued = ha["utter_agent_joined"], ha["utter_agent_requeued"]
+    assert [m["text"] for m in told] == [
+        joined.replace("{agent_name}", names[first]), requeued,
+        joined.replace("{agent_name}", names[second]), requeued]
     supervisor = AgentSession(server.desk_url, "sara")
     overview = supervisor.get("/api/overview").json()
     [seen] = [c for c in overview["attention"] if c["conversation_id"] == sender]
@@ -359,7 +374,8 @@ def test_a_desk_restart_loses_nothing(server, client):
     view = juma.get(f"/api/conversations/{before}").json()
     assert "bado nasubiri jibu lenu" in [line["text"] for line in view["transcript"]]
     assert juma.act(before, "reply", text="Samahani kwa kusubiri.").ok
-    assert [m["text"] for m in collect(server.rasa_url, before)] == ["Samahani kwa kusubiri."]
+    said = collect_until(server.rasa_url, before, from_agents)
+    assert [m["text"] for m in from_agents(said)] == ["Samahani kwa kusubiri."]
     for sender in (before, during):
         assert juma.act(sender, "close").ok
     wait_until(lambda: tracker(server.rasa_url, half)["paused"])  # reconciled at start-up

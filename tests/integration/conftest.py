@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import redis
+from sanic import Sanic
 
 from tests.blocking import Sessions
 
@@ -30,3 +31,10 @@ def prefix(client):
 def sessions(client, prefix) -> Sessions:
     """Desk sessions and login counts under the test's own prefix."""
     return Sessions(client, prefix)
+
+
+@pytest.fixture
+def several_apps(monkeypatch):
+    """Sanic refuses a second app of the same name, outside its test mode: the tests that
+    build an app each (`pytestmark = pytest.mark.usefixtures("several_apps")`)."""
+    monkeypatch.setattr(Sanic, "test_mode", True)

@@ -23,13 +23,10 @@ from teranga.channels.telegram_api import TelegramSender, TelegramSettings
 from teranga.channels.twilio_api import TwilioSender, TwilioSettings
 from tests.running_app import RunningApp
 
+pytestmark = pytest.mark.usefixtures("several_apps")
+
 WEBHOOK = "https://bot.example.com/webhooks/twilio_sms/webhook"
 SECRET = uuid.uuid4().hex
-
-
-@pytest.fixture(autouse=True)
-def several_apps(monkeypatch):
-    monkeypatch.setattr(Sanic, "test_mode", True)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import pytest
 import redis.asyncio as aioredis
 import requests
 import websockets
-from sanic import Sanic
 from websockets.exceptions import InvalidStatusCode
 
 from teranga.agent_desk import origins as desk_app
@@ -28,6 +27,8 @@ from teranga.handoff.agents import Agent, AgentDirectory, hash_password
 from teranga.handoff.store import HandoffStore
 from teranga.settings import Settings
 from tests.running_app import RunningApp
+
+pytestmark = pytest.mark.usefixtures("several_apps")
 
 PASSWORD = "correct horse battery"
 AGENT = "adama"  # no end-to-end test uses this id
@@ -72,12 +73,6 @@ class RunningDesk(RunningApp):
             return asyncio.run(handshake())
         except InvalidStatusCode as refused:
             return refused.status_code
-
-
-@pytest.fixture(autouse=True)
-def several_apps(monkeypatch):
-    """Sanic refuses a second app of the same name, outside its test mode."""
-    monkeypatch.setattr(Sanic, "test_mode", True)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """The desk's pure logic: merging escalations, routing exclusions, transcripts, canned replies."""
 
+from teranga.agent_desk.access import was_theirs
 from teranga.agent_desk.canned import canned_replies
 from teranga.agent_desk.events import desk_view
 from teranga.agent_desk.summaries import transcript, waiting_in_order
@@ -65,6 +66,9 @@ def test_the_event_stream_carries_only_what_the_desk_shows():
                       "parse_data": {"intent": {"name": "greet"},
                                      "entities": [{"entity": "language", "value": "en"}]}})
     assert view["language"] == "en" and view["intent"] == "greet" and view["channel"] == "rest"
+    joined = desk_view({"event": "bot", "sender_id": "c1", "text": "Awa has joined",
+                        "metadata": {"teranga_notice": "agent_joined", "agent": "awa"}})
+    assert joined["notice"] == "agent_joined"  # the desk shows it as its notice, not typing
 
 
 def test_canned_replies_exist_for_every_language_and_a_broken_file_gives_none(tmp_path):
@@ -93,3 +97,10 @@ def test_the_skill_is_required_only_for_a_while():
                                skill_wait_seconds=60, now=1010.0)
     assert [(w.conversation_id, w.skill) for w in waiting] == [("old", None),
                                                                ("new", "sunucash")]
+
+
+def test_an_agent_hears_that_a_supervisor_took_their_conversation():
+    awa = Agent("awa", "Awa", ["wo"])
+    taken = {"kind": "assigned", "owner": "agent:sara", "agent": "sara", "from_agent": "awa"}
+    assert was_theirs(awa, taken)  # so that her desk drops it from "My conversations"
+    assert not was_theirs(awa, {**taken, "from_agent": "ndeye"})
