@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from html import escape
 from pathlib import Path
 
@@ -18,6 +19,7 @@ logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"desk.js": "text/javascript", "desk.css": "text/css",
                 "login.css": "text/css"}
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _LOCKOUT_MINUTES = LOCKOUT_SECONDS // 60
 LOCKED_OUT = {  # by the limit that was reached (teranga.agent_desk.auth.LOGIN_LIMITS)
     "id": f"Too many failed attempts for this agent id: it is locked for everyone for "
@@ -36,25 +38,26 @@ def add_pages(app: Sanic, store: HandoffStore, sessions: Sessions,
 
     @app.get("/login")
     async def login_page(request: Request):
-        return response.html(_page("login.html", error=""))
+        return response.html(_login_page(error="", agent_id=""))
 
     @app.post("/login")
     async def login(request: Request):
-        agent_id = (request.form.get("agent") or "").strip().lower()[:64]
+        typed = (request.form.get("agent") or "").strip()[:64]
+        agent_id = typed.lower()
         password = request.form.get("password") or ""
         address = client_address(request)
         refused_by = await sessions.start_login(agent_id, address)  # counted before scrypt
         if refused_by:
             logger.warning("Desk login refused from %s: %s limit reached", address, refused_by)
-            return response.html(_page("login.html", error=LOCKED_OUT[refused_by]),
-                                 status=429)
+            # Not echoed here: the same page whatever the id, so it tells nothing.
+            return response.html(_login_page(LOCKED_OUT[refused_by], ""), status=429)
         # scrypt takes tens of milliseconds: off the event loop, and run for unknown ids too,
         # so that the answer's timing does not tell which ids exist.
         agent = await asyncio.to_thread(store.directory.get().authenticate, agent_id, password)
         if agent is None:
             logger.warning("Failed desk login from %s", address)
-            return response.html(_page("login.html", error="Unknown agent or wrong "
-                                       "password."), status=401)
+            return response.html(_login_page("Unknown agent or wrong password.", typed),
+                                 status=401)
         await sessions.login_succeeded(agent_id, address)
         reply = response.redirect("/")
         _set_cookie(reply, await sessions.open(agent.id), secure_cookies)
@@ -81,10 +84,18 @@ def add_pages(app: Sanic, store: HandoffStore, sessions: Sessions,
 
 
 def _page(name: str, **values: str) -> str:
+    """The page with each {{name}} replaced by its value, escaped, in one pass (so that a
+    value that looks like a placeholder stays as typed)."""
     text = (STATIC / name).read_text("utf-8")
-    for key, value in values.items():
-        text = text.replace("{{" + key + "}}", escape(value))
-    return text
+    return _PLACEHOLDER.sub(lambda match: escape(values.get(match[1], "")), text)
+
+
+def _login_page(error: str, agent_id: str) -> str:
+    """The login form; after a failure it keeps the agent id typed, and the cursor goes to
+    the password."""
+    return _page("login.html", error=error, agent=agent_id,
+                 agent_focus="" if agent_id else "autofocus",
+                 password_focus="autofocus" if agent_id else "")
 
 
 def _set_cookie(reply, token: str, secure: bool) -> None:

@@ -11,7 +11,7 @@ import redis
 from playwright.sync_api import expect, sync_playwright
 
 from teranga.settings import PROJECT_ROOT
-from tests.e2e.desk_client import PASSWORD, collect, responses, say
+from tests.e2e.desk_client import PASSWORD, collect, responses, say, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -60,14 +60,18 @@ def _work_the_conversation(page, server, sender: str) -> None:
     page.click("#claim")
     expect(page.locator("#reply-form")).to_be_visible()
 
-    page.select_option("#canned", label="Accueil")
+    page.locator("#reply").type("/accu")  # "/" opens the canned replies, typing searches
+    expect(page.locator("#canned-menu li").first).to_contain_text("Accueil")
+    page.locator("#reply").press("Enter")
     expect(page.locator("#reply")).to_have_value(
         "Bonjour, je suis Fatou Sarr, conseiller SunuTel. J'ai lu vos messages, "
         "je m'occupe de vous.")
     page.click("#send")
-    expect(page.locator("#transcript li.agent")).to_contain_text("Fatou Sarr")
-    [delivered] = collect(server.rasa_url, sender)
-    assert delivered["text"].startswith("Bonjour, je suis Fatou Sarr")
+    expect(page.locator("#transcript li.agent", has_text="Bonjour, je suis")).to_contain_text(
+        "Fatou Sarr")
+    delivered = wait_until(lambda: next(
+        (m for m in collect(server.rasa_url, sender) if m["text"].startswith(
+            "Bonjour, je suis Fatou Sarr")), None))
 
     assert say(server.rasa_url, sender, "merci ! c'etait vers le 77 123 45 67") == []
     expect(page.locator("#transcript li.customer").last).to_contain_text("77 123 45 67")
@@ -75,7 +79,13 @@ def _work_the_conversation(page, server, sender: str) -> None:
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     print(f"desk screenshot: {SCREENSHOT}")
 
-    page.click("#return")
-    expect(page.locator("#conversation")).to_be_hidden()
+    page.click("#return")  # a confirmation step (wrap-up code optional), then time to undo
+    page.click("#wrap-up-confirm")
+    expect(page.locator("#conversation")).to_be_hidden(timeout=10_000)
     later = collect(server.rasa_url, sender, after=delivered["id"])
-    assert [m["text"] for m in later] == [responses("fr")["utter_ask_satisfaction"]]
+    texts = [m["text"] for m in later]
+    while responses("fr")["utter_ask_satisfaction"] not in texts:
+        extra = collect(server.rasa_url, sender, after=later[-1]["id"])
+        assert extra, f"no satisfaction question, only {texts}"
+        later += extra
+        texts += [m["text"] for m in extra]
