@@ -16,6 +16,10 @@ from pathlib import Path
 from teranga.nlu import fasttext_models
 from teranga.text import bounded, normalize, words
 
+# A message whose best language scores below this many times a uniform guess carries no
+# signal (a text of symbols that normalise into another script, for example): it is treated
+# like one with no words.
+NO_SIGNAL = 1.5
 FASTTEXT_PARAMS = {
     "lr": 0.3,
     "epoch": 25,
@@ -132,6 +136,9 @@ class LanguageIdentifier:
             return self.without_text(current, start)
         scores = self._scores(text)
         detected = max(scores, key=scores.get)
+        if scores[detected] < NO_SIGNAL * (1 / len(scores)):
+            # a near tie (words of no known language, symbols): no guess locks a conversation
+            return self.without_text(current, start)
         prior = self.policy.prior(self.languages, current or self.known(start), n_words)
         posterior = {lang: scores[lang] * prior[lang] for lang in self.languages}
         total = sum(posterior.values()) or 1.0

@@ -83,3 +83,22 @@ def test_a_long_message_reaches_the_models_whole(identifier, fasttext_inputs):
     assert len(text) > 600
     assert identifier.decide(text.strip(), current="wo").code == "fr"
     assert text.strip() in fasttext_inputs  # lid.176 reads the text as it is
+
+
+class Uniform:
+    """A model that cannot tell: every language equally likely."""
+
+    def predict(self, text, k=-1):
+        labels = tuple(f"__label__{language}" for language in LANGUAGES)
+        return labels, [1 / len(LANGUAGES)] * len(LANGUAGES)
+
+
+def test_a_message_with_no_signal_locks_no_language():
+    """'Salam ﷺﷺ… je veux envoyer de l'argent': NFKC turns the honorifics into hundreds of
+    Arabic letters, and the scores tie; an arbitrary pick among them held the conversation
+    in Wolof (the French 'bonjour' that followed was answered in Wolof)."""
+    undecided = LanguageIdentifier(Uniform(), LANGUAGES, "fr")
+    assert fasttext_models.probabilities(undecided.model, "x")  # the stand-in is read
+    first = undecided.decide("ﷺ ﷺ ﷺ salam", current=None)
+    assert (first.code, first.confidence) == ("fr", 0.0)  # the default, as for emoji
+    assert undecided.decide("ﷺ ﷺ ﷺ salam", current="sw").code == "sw"
