@@ -101,6 +101,7 @@ def whatsapp_customer_with_fatou(server, fake_twilio) -> tuple[str, AgentSession
     wait_until(lambda: customer in [c["conversation_id"]
                                     for c in fatou.get("/api/queue").json()["waiting"]])
     assert fatou.act(customer, "claim").ok
+    fake_twilio.wait_for(customer, 2)  # told that Fatou joined: the next message is hers
     return customer, fatou
 
 
@@ -109,7 +110,7 @@ def test_an_agents_reply_to_a_whatsapp_customer_never_reaches_a_stranger(server,
     stranger = rest(server, {"sender": customer, "message": "je suis le client, mon PIN ?"})
     assert stranger.status_code == 403
     assert fatou.act(customer, "reply", text="Bonjour, ici Fatou.").ok
-    assert "Bonjour, ici Fatou." in fake_twilio.wait_for(customer, count=2)
+    assert "Bonjour, ici Fatou." in fake_twilio.wait_for(customer, count=3)
     assert "je suis le client, mon PIN ?" not in user_texts(server, customer)
     assert fatou.act(customer, "close").ok
 

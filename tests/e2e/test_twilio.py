@@ -143,7 +143,10 @@ def test_whatsapp_replies_and_an_agent_reaches_the_customer(server, fake_twilio,
                                     for c in fatou.get("/api/queue").json()["waiting"]])
     assert fatou.act(customer, "claim").ok
     assert fatou.act(customer, "reply", text="Bonjour Awa, je regarde votre dossier.").ok
-    assert fake_twilio.wait_for(customer, 3)[-1] == "Bonjour Awa, je regarde votre dossier."
+    # told that Fatou joined, then her message
+    assert fake_twilio.wait_for(customer, 4)[2:] == [
+        responses("fr")["utter_agent_joined"].replace("{agent_name}", "Fatou Sarr"),
+        "Bonjour Awa, je regarde votre dossier."]
     # Twilio reports the message delivered; the agent sees it on their message.
     wait_until(lambda: [line.get("delivery") for line in
                         fatou.get(f"/api/conversations/{quote(customer, safe='')}")
@@ -154,7 +157,7 @@ def test_whatsapp_replies_and_an_agent_reaches_the_customer(server, fake_twilio,
     late = fatou.act(customer, "reply", text="Vous êtes toujours là ?")
     assert late.status_code == 409 and "24 hours" in late.json()["error"]
     wait_until(lambda: settled(real_redis_url, customer))
-    assert len(fake_twilio.to(customer)) == 3
+    assert len(fake_twilio.to(customer)) == 4
     assert fatou.act(customer, "close").ok
 
 
