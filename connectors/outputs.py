@@ -3,6 +3,7 @@ senders: the output channels Rasa sends through, and Rasa's turn as the pipeline
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,9 +11,15 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.events import BotUttered, UserUttered
 
+from teranga.channels.inbound import SECRETS_REMOVED
 from teranga.channels.outbound import Option
 from teranga.channels.outbox import DELIVERED_FIELDS, Outbox
 from teranga.channels.pipeline import INTAKE_ID, Pipeline
+from teranga.languages import default_language
+
+logger = logging.getLogger(__name__)
+# Said after the turn of a message a secret was removed from: never share it, how to change it.
+SECRET_WARNING = "utter_secret_removed"
 
 
 class QueuedOutput(OutputChannel):
@@ -51,22 +58,26 @@ class RasaTurns:
     gives each channel's blueprint), and its tracker store to find a turn already stored."""
 
     def __init__(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                 tracker_store: TrackerStore | None) -> None:
+                 tracker_store: TrackerStore | None, agent: Any = None) -> None:
         self.on_new_message = on_new_message
         self.tracker_store = tracker_store
+        self.agent = agent
 
     @classmethod
     def maker(cls, on_new_message) -> Callable[[Any], RasaTurns]:
         """For `Pipeline.attach`: the turns of the started Rasa server `app`."""
-        return lambda app: cls(on_new_message, getattr(getattr(app.ctx, "agent", None),
-                                                       "tracker_store", None))
+        def make(app) -> RasaTurns:
+            agent = getattr(app.ctx, "agent", None)
+            return cls(on_new_message, getattr(agent, "tracker_store", None), agent)
+        return make
 
     async def run(self, channel: str, conversation: str, text: str,
                   metadata: dict) -> list[dict[str, Any]]:
         collector = TurnReplies(channel)
         await self.on_new_message(UserMessage(text, collector, conversation,
                                               input_channel=channel, metadata=metadata))
-        return collector.messages
+        warning = await warn_about_secret(self.agent, channel, conversation, metadata)
+        return collector.messages + ([warning] if warning else [])
 
     async def stored_replies(self, conversation: str, message_id: str) -> list[dict] | None:
         """The bot's messages after this message in the tracker, if it holds the message
@@ -81,6 +92,43 @@ class RasaTurns:
                 return [e.message() for e in _until_next_user(events[index + 1:])
                         if isinstance(e, BotUttered)]
         return None
+
+
+async def warn_about_secret(agent: Any, channel: str, conversation: str,
+                            metadata: dict) -> dict[str, Any] | None:
+    """After the turn of a message a secret was removed from, the warning in the
+    conversation's language (never share it; how to change it), stored in the tracker like
+    any bot message (the desk shows it) and returned to be sent after the turn's replies.
+    Added after the turn, not by a policy, so that the bot's answer to the rest of the
+    message is exactly what it would have been; the language is known only after the NLU."""
+    notes = (metadata or {}).get("teranga") or {}
+    if agent is None or not notes.get(SECRETS_REMOVED) or agent.tracker_store is None:
+        return None
+    try:
+        return await _stored_warning(agent, channel, conversation)
+    except Exception:  # the turn's own replies must still go out
+        logger.exception("Could not warn %s about the secret removed from their message",
+                         conversation)
+        return None
+
+
+async def _stored_warning(agent: Any, channel: str, conversation: str) -> dict | None:
+    async with agent.lock_store.lock(conversation):
+        tracker = await agent.tracker_store.retrieve(conversation)
+        if tracker is None:
+            return None
+        slots = tracker.current_slot_values()
+        slots["language"] = slots.get("language") or default_language()
+        response = agent.nlg.generate_from_slots(SECRET_WARNING, slots, channel) \
+            if hasattr(agent.nlg, "generate_from_slots") else \
+            await agent.nlg.generate(SECRET_WARNING, tracker, channel)
+        if not response:
+            return None
+        data = {k: v for k, v in response.items() if k != "text"}
+        event = BotUttered(response.get("text"), data, {"utter_action": SECRET_WARNING})
+        tracker.update(event)
+        await agent.tracker_store.save(tracker)
+    return event.message()
 
 
 def _until_next_user(events: list) -> list:

@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _add_kb_commands(commands)
     _add_agent_commands(commands)
+    _add_privacy_commands(commands)
     _add_tracker_commands(commands)
 
     args = parser.parse_args(argv)
@@ -142,6 +143,64 @@ def _add_agent_commands(commands) -> None:
     password.add_argument("id")
     password.add_argument("--password-stdin", action="store_true")
     password.set_defaults(handler=_agents_password)
+
+
+def _add_privacy_commands(commands) -> None:
+    privacy = commands.add_parser(
+        "privacy", help="a customer's data: export, erase; purge after the retention period",
+        description="Serve a customer's rights of access and erasure, and the retention "
+                    "period (docs/privacy.md). Needs REDIS_URL, the assistant's Redis.")
+    privacy_commands = privacy.add_subparsers(dest="privacy_command", required=True,
+                                              metavar="PRIVACY_COMMAND")
+    customer_help = ("a conversation id, or a phone number in international form "
+                     "(+221 77 123 45 67: its SMS and WhatsApp conversations)")
+    export = privacy_commands.add_parser(
+        "export", help="write everything held about a customer as JSON",
+        description="Write one JSON document: the customer's conversations (tracker "
+                    "events), the desk's records, notes and history, outboxes, transcripts, "
+                    "delivery statuses and their entries in shared streams, each with the "
+                    "Redis key it came from.")
+    export.add_argument("customer", help=customer_help)
+    export.add_argument("--out", help="write to this file (mode 600) instead of stdout")
+    export.set_defaults(handler=_privacy_export)
+    erase = privacy_commands.add_parser(
+        "erase", help="remove a customer from every store, then prove it",
+        description="Delete the customer's keys and their entries in shared streams, queues "
+                    "and sets (keeping anonymous aggregates), then scan every key and value "
+                    "for their ids and number. Exits 1 if anything still mentions them, 3 if "
+                    "an agent holds their conversation (unless --force).")
+    erase.add_argument("customer", help=customer_help)
+    erase.add_argument("--force", action="store_true",
+                       help="erase even a conversation an agent holds now (it vanishes "
+                            "from the agent's desk)")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    erase.set_defaults(handler=_privacy_erase)
+    purge = privacy_commands.add_parser(
+        "purge", help="erase customers silent for longer than the retention period",
+        description="Erase every customer whose conversations' last events are older than "
+                    "TERANGA_RETENTION_DAYS (0: keep forever); anonymous aggregates stay. "
+                    "Run it daily from cron (docs/privacy.md).")
+    purge.add_argument("--days", type=int, default=None,
+                       help="the retention period (default: TERANGA_RETENTION_DAYS)")
+    purge.set_defaults(handler=_privacy_purge)
+
+
+def _privacy_export(args: argparse.Namespace) -> int:
+    from teranga.customer_data.commands import run_export
+
+    return run_export(args.customer, args.out)
+
+
+def _privacy_erase(args: argparse.Namespace) -> int:
+    from teranga.customer_data.commands import run_erase
+
+    return run_erase(args.customer, args.force, args.yes)
+
+
+def _privacy_purge(args: argparse.Namespace) -> int:
+    from teranga.customer_data.commands import run_purge
+
+    return run_purge(args.days)
 
 
 def _add_tracker_commands(commands) -> None:

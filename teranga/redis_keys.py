@@ -152,3 +152,9 @@ def customer_history(customer_key: str, prefix: str = PREFIX) -> str:
     """List: a customer's finished episodes with the desk, as JSON, newest first (one key
     for their SMS and WhatsApp conversations: teranga/agent_desk/history.py)."""
     return f"{prefix}:desk:history:{customer_key}"
+
+
+def rasa_lock(conversation_id: str, key_prefix: str = PREFIX) -> str:
+    """Rasa's conversation lock (endpoints.yml's `key_prefix` + Rasa's `lock:`), named here
+    only so that erasing a customer can find it."""
+    return f"{key_prefix}:lock:{conversation_id}"

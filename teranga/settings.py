@@ -81,6 +81,8 @@ class Settings:
         "TELEGRAM_API_URL", None, "another address for Telegram's Bot API")
     datasets_dir: Path = _variable(
         "TERANGA_DATASETS_DIR", "../shared/datasets", "the benchmarks' public datasets")
+    retention_days: int = _variable(
+        "TERANGA_RETENTION_DAYS", 365, "days a conversation is kept after its last event")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

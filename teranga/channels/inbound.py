@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from teranga import conversation_ids
+from teranga.privacy.secrets import remove_secret_mentions
 from teranga.text import clean_message, replace_surrogates
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ MAX_BODY_BYTES = 1_000_000
 MAX_METADATA_BYTES = 16_000
 MAX_METADATA_DEPTH = 8
 MAX_JSON_DEPTH = 32
+# In metadata["teranga"]: the kinds of secret removed from the message (never their values).
+SECRETS_REMOVED = "secrets_removed"
 
 
 class InboundError(ValueError):
@@ -48,18 +51,24 @@ def prepare_text(raw: str, max_chars: int,
                  client_intents: frozenset[str] = frozenset()) -> tuple[str, dict[str, Any]]:
     """The text Rasa parses, and what the clean-up did, for the tracker's metadata.
 
-    An empty message becomes Rasa's intent syntax for `empty_message`. A message longer
-    than `max_chars` is cut at a word boundary for the NLU; the whole text is kept in the
-    metadata, so nothing the customer wrote is lost. A message in Rasa's intent syntax
-    (`/greet`, `/greet{"entity": "value"}`: a widget's initial payload, a button's) stays
-    one only for the intents of `client_intents`, the channel's configured list, and
-    without its entities; any other leading slash is escaped, so that Rasa reads the message
-    as text.
+    Secrets (a PIN, a password), with the words that name them, are replaced by `••••`
+    before anything else, and noted as `secrets_removed`. An empty message becomes Rasa's
+    intent syntax for `empty_message`. A message longer than `max_chars` is cut at a word
+    boundary for the NLU; the whole text is kept in the metadata, so nothing the customer
+    wrote is lost. A message in Rasa's intent syntax (`/greet`, `/greet{"entity": "value"}`:
+    a widget's initial payload, a button's) stays one only for the intents of
+    `client_intents`, the channel's configured list, and without its entities; any other
+    leading slash is escaped, so that Rasa reads the message as text.
     """
     text = clean_message(without_lone_surrogates(raw))
     notes: dict[str, Any] = {}
     if text != raw:
         notes["cleaned"] = True
+    # First of all: a PIN or password removed here is in no queue, log, transcript or tracker;
+    # with the words that name it, so that the rest of the message is what the NLU reads.
+    text, secrets = remove_secret_mentions(text)
+    if secrets:
+        notes[SECRETS_REMOVED] = secrets
     if not text:
         return EMPTY_MESSAGE, {**notes, "empty": True}
     payload = intent_payload(text) if client_intents and len(text) <= max_chars else None

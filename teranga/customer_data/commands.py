@@ -1,0 +1,112 @@
+"""What `teranga privacy export|erase|purge` do (the parsers are in teranga/cli.py)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from teranga.customer_data.customer import customer_of
+from teranga.customer_data.erase import HeldByAgent, erase, prove
+from teranga.customer_data.export import export
+from teranga.customer_data.retention import purge
+from teranga.settings import PROJECT_ROOT, Settings
+
+LOGS_DIR = PROJECT_ROOT / ".teranga" / "logs"
+EXIT_REMAINS, EXIT_HELD = 1, 3
+
+
+def _redis_errors_told(command: Callable[..., int]) -> Callable[..., int]:
+    """A Redis that cannot be reached is an error message (teranga/cli.py prints it), not a
+    traceback; nothing half-done is hidden: the erase's proof is what to run again."""
+    @functools.wraps(command)
+    def run(*args, **kwargs) -> int:
+        try:
+            return command(*args, **kwargs)
+        except redis.RedisError as error:
+            raise RuntimeError(f"Redis failed ({error}); run the command again") from error
+    return run
+
+
+def _client(redis_url: str | None) -> redis.Redis:
+    url = redis_url or Settings.from_env().require_redis_url("teranga privacy")
+    return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+
+
+@_redis_errors_told
+def run_export(asked: str, out: str | None, redis_url: str | None = None) -> int:
+    customer = customer_of(asked)
+    document = json.dumps(export(_client(redis_url), customer), ensure_ascii=False, indent=2)
+    if out is None:
+        print(document)
+        return 0
+    path = Path(out)
+    try:
+        # Personal data: readable by its owner only, from the start (and when overwritten).
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(document + "\n")
+    except OSError as error:
+        raise RuntimeError(f"cannot write {path}: {error.strerror}") from error
+    print(f"exported {customer.label} to {path}", file=sys.stderr)
+    return 0
+
+
+@_redis_errors_told
+def run_erase(asked: str, force: bool, confirmed: bool, redis_url: str | None = None) -> int:
+    customer = customer_of(asked)
+    if not confirmed and not _confirm(customer.label):
+        print("nothing erased", file=sys.stderr)
+        return EXIT_REMAINS
+    client = _client(redis_url)
+    try:
+        erased = erase(client, customer, force=force)
+    except HeldByAgent as refused:
+        print(f"teranga privacy erase: {refused}", file=sys.stderr)
+        return EXIT_HELD
+    print(f"erased {customer.label}: {len(erased.keys)} keys deleted, "
+          f"{sum(erased.entries.values())} entries removed from {len(erased.entries)} "
+          "shared keys")
+    return _report_proof(client, customer)
+
+
+def _confirm(label: str) -> bool:
+    if not sys.stdin.isatty():
+        raise ValueError("erasing cannot be undone: pass --yes to confirm")
+    answer = input(f"Erase everything held about {label}? This cannot be undone. "
+                   "Type 'erase' to confirm: ")
+    return answer.strip() == "erase"
+
+
+def _report_proof(client: redis.Redis, customer) -> int:
+    proof = prove(client, customer, LOGS_DIR)
+    print(f"scan of every key and value: {proof.summary(customer.label)}")
+    for key in proof.keys:
+        print(f"  key {key}")
+    for key, count in proof.values.items():
+        print(f"  {count} value(s) in {key}")
+    for path, count in proof.log_files.items():
+        print(f"  log file {path}: {count} line(s) mention it (logs are not rewritten: "
+              "docs/privacy.md)")
+    return 0 if proof.clean else EXIT_REMAINS
+
+
+@_redis_errors_told
+def run_purge(days: int | None, redis_url: str | None = None) -> int:
+    days = Settings.from_env().retention_days if days is None else days
+    if days < 0:
+        raise ValueError("the retention period is a number of days, 0 to keep forever")
+    if days == 0:
+        print("retention is 0 days: conversations are kept forever, nothing purged")
+        return 0
+    result = purge(_client(redis_url), days)
+    print(f"purged {len(result.erased)} customer(s) silent for over {days} days; kept "
+          f"{result.kept_recent} recent conversation(s) and {len(result.kept_held)} old "
+          "customer(s) an agent holds now")
+    return 0
