@@ -158,3 +158,10 @@ def rasa_lock(conversation_id: str, key_prefix: str = PREFIX) -> str:
     """Rasa's conversation lock (endpoints.yml's `key_prefix` + Rasa's `lock:`), named here
     only so that erasing a customer can find it."""
     return f"{key_prefix}:lock:{conversation_id}"
+
+
+# --- the audit (teranga/privacy/audit.py) ----------------------------------------------------
+
+def audit_log(prefix: str = PREFIX) -> str:
+    """Stream, capped: who did what to which conversation, and when (never what was said)."""
+    return f"{prefix}:audit"

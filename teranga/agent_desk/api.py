@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import unquote
 
+import redis
 from sanic import Sanic, response
 from sanic.request import Request
 
@@ -27,8 +29,13 @@ from teranga.agent_desk.views import (
     ConversationView,
     Overview,
     QueueView,
+    RevealView,
 )
+from teranga.handoff.agents import Agent
+from teranga.handoff.store import HandoffStore
+from teranga.privacy import audit
 
+logger = logging.getLogger(__name__)
 MAX_FILTER_CHARS = 200
 
 
@@ -38,7 +45,7 @@ def add_api(app: Sanic, desk: Desk, dispatcher: Dispatcher) -> None:
     hand_back, set_available = HandBack(store, rasa), SetAvailable(store)
     take_over = TakeOver(store, rasa)
     queue_view, conversation_view = QueueView(store), ConversationView(store, rasa)
-    overview_view = Overview(store)
+    overview_view, reveal_view = Overview(store), RevealView(store, rasa)
 
     @app.get("/api/me")
     async def me(request: Request):
@@ -59,12 +66,25 @@ def add_api(app: Sanic, desk: Desk, dispatcher: Dispatcher) -> None:
 
     @app.get("/api/conversations/<conversation_id>")
     async def conversation(request: Request, conversation_id: str):
-        return response.json(await conversation_view.run(unquote(conversation_id),
-                                                         request.ctx.agent))
+        conversation_id, agent = unquote(conversation_id), request.ctx.agent
+        view = await conversation_view.run(conversation_id, agent)
+        await audited(store, agent, "read", conversation_id, "conversation")
+        return response.json(view)
+
+    @app.post("/api/conversations/<conversation_id>/reveal")
+    async def reveal(request: Request, conversation_id: str):
+        conversation_id, agent = unquote(conversation_id), request.ctx.agent
+        revealed = await reveal_view.run(conversation_id, agent)
+        # recorded before anything is shown: an access the audit missed is not served
+        await audit.record(store.client, agent.id, "reveal", conversation_id,
+                           prefix=store.records.prefix)
+        return response.json(revealed)
 
     @app.post("/api/conversations/<conversation_id>/take_over")
     async def take_over_conversation(request: Request, conversation_id: str):
-        await take_over.run(unquote(conversation_id), request.ctx.agent)
+        conversation_id = unquote(conversation_id)
+        await take_over.run(conversation_id, request.ctx.agent)
+        await audited(store, request.ctx.agent, "take_over", conversation_id)
         dispatcher.request()  # the agent it was taken from has room again
         return response.json({"ok": True})
 
@@ -75,6 +95,7 @@ def add_api(app: Sanic, desk: Desk, dispatcher: Dispatcher) -> None:
         for name in ("text", "agent", "language"):
             if body.get(name) is not None and not isinstance(body[name], str):
                 raise DeskError(400, f"'{name}' must be a string")
+        detail = None
         if action == "claim":
             await claim.run(conversation_id, agent)
         elif action == "reply":
@@ -82,10 +103,14 @@ def add_api(app: Sanic, desk: Desk, dispatcher: Dispatcher) -> None:
         elif action == "transfer":
             await transfer.run(conversation_id, agent, to_agent=body.get("agent"),
                                to_language=body.get("language"))
+            detail = (f"to agent {body['agent']}" if body.get("agent")
+                      else f"to language {body.get('language')}")
         else:
             wrap_up, tags = wrap_up_of(body, store.settings.get().wrap_up_codes)
             await hand_back.run(conversation_id, agent, close=action == "close",
                                 wrap_up=wrap_up, tags=tags)
+            detail = f"wrap-up {wrap_up}" if wrap_up else None
+        await audited(store, agent, action, conversation_id, detail)
         if action in ("return", "close", "transfer"):
             dispatcher.request()  # capacity freed
         return response.json({"ok": True})
@@ -115,6 +140,29 @@ def add_api(app: Sanic, desk: Desk, dispatcher: Dispatcher) -> None:
         if request.ctx.agent.role != "supervisor":
             return response.json({"error": "for supervisors only"}, status=403)
         return response.json(await overview_view.run())
+
+    @app.get("/api/audit")
+    async def audit_log(request: Request):
+        if request.ctx.agent.role != "supervisor":
+            return response.json({"error": "for supervisors only"}, status=403)
+        conversation_id = request.args.get("conversation_id") or None
+        if conversation_id is not None and len(conversation_id) > MAX_FILTER_CHARS:
+            raise DeskError(400, f"'conversation_id' is longer than {MAX_FILTER_CHARS} "
+                                 "characters")
+        return response.json({"entries": await audit.latest(
+            store.client, audit.MAX_LATEST, conversation_id, prefix=store.records.prefix)})
+
+
+async def audited(store: HandoffStore, agent: Agent, action: str, conversation_id: str,
+                  detail: str | None = None) -> None:
+    """Record a desk action that is done already: a Redis failure now is logged, not
+    answered as a failure of the action (the agent would try again what succeeded)."""
+    try:
+        await audit.record(store.client, agent.id, action, conversation_id, detail,
+                           prefix=store.records.prefix)
+    except redis.RedisError:
+        logger.exception("Audit: %s of %s by %s not recorded", action, conversation_id,
+                         agent.id)
 
 
 def queue_query(request: Request) -> tuple[QueueFilter, int]:

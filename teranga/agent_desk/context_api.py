@@ -11,7 +11,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from teranga.agent_desk.access import visible
-from teranga.agent_desk.api import json_body
+from teranga.agent_desk.api import audited, json_body
 from teranga.agent_desk.context import lines_from_events, lines_from_record, summarize
 from teranga.agent_desk.desk import Desk, DeskError
 from teranga.agent_desk.history import history_for
@@ -22,6 +22,7 @@ from teranga.agent_desk.suggestions import (
     DeskKnowledgeBase,
     KnowledgeBaseUnavailable,
 )
+from teranga.agent_desk.summaries import masked, masked_fact, masked_preview
 from teranga.conversation_ids import is_valid
 
 logger = logging.getLogger(__name__)
@@ -36,17 +37,21 @@ def add_context_api(app: Sanic, desk: Desk,
     @app.get("/api/conversations/<conversation_id>/context")
     async def conversation_context(request: Request, conversation_id: str):
         conversation_id = _conversation_id(conversation_id)
-        record, _owner = await visible(store, conversation_id, request.ctx.agent)
+        agent = request.ctx.agent
+        record, _owner = await visible(store, conversation_id, agent)
         events = await _tracker_events(rasa, conversation_id)
-        return response.json({"summary": summarize(record, events),
-                               "history": await history_for(store, record),
-                               "notes": await notes_of(store, conversation_id)})
+        context = {"summary": masked_summary(summarize(record, events)),
+                   "history": [masked_episode(e) for e in await history_for(store, record)],
+                   "notes": await notes_of(store, conversation_id)}  # the agents' own words
+        await audited(store, agent, "read", conversation_id, "context")
+        return response.json(context)
 
     @app.get("/api/conversations/<conversation_id>/suggestions")
     async def conversation_suggestions(request: Request, conversation_id: str):
         conversation_id = _conversation_id(conversation_id)
         record, _owner = await visible(store, conversation_id, request.ctx.agent)
         question = (request.args.get("q") or "").strip()
+        typed = bool(question)
         if len(question) > MAX_QUESTION_CHARS:
             raise DeskError(400, f"'q' has at most {MAX_QUESTION_CHARS} characters")
         if not question:
@@ -59,7 +64,9 @@ def add_context_api(app: Sanic, desk: Desk,
         except KnowledgeBaseUnavailable as error:
             return response.json({"error": f"the knowledge base is not available ({error}); "
                                            "try again in a minute"}, status=503)
-        return response.json({"language": record.language, "question": question,
+        # the customer's own message, when it was the question: shown masked
+        return response.json({"language": record.language,
+                              "question": question if typed else masked(question),
                               "articles": articles})
 
     @app.post("/api/conversations/<conversation_id>/notes")
@@ -68,11 +75,26 @@ def add_context_api(app: Sanic, desk: Desk,
         agent = request.ctx.agent
         record, owner = await visible(store, conversation_id, agent)
         note = await add_note(store, record, owner, agent, json_body(request).get("text"))
+        await audited(store, agent, "note", conversation_id)
         return response.json({"note": note})
 
     @app.after_server_stop
     async def stop_knowledge_base(_app: Sanic, _loop) -> None:
         knowledge_base.stop()
+
+
+def masked_summary(summary: dict) -> dict:
+    """The context's summary with the customer's words masked: the quote of what they want
+    and the facts (the holder's reveal shows the facts unmasked)."""
+    return {**summary, "wants": masked(summary["wants"]),
+            "tried": [masked(what) for what in summary["tried"]],  # may quote the bot
+            "facts": [masked_fact(fact) for fact in summary["facts"]]}
+
+
+def masked_episode(entry: dict) -> dict:
+    """An earlier episode of the customer's, its preview masked (kept before masking)."""
+    preview = entry.get("preview")
+    return {**entry, "preview": masked_preview(preview)} if isinstance(preview, str) else entry
 
 
 def _conversation_id(in_path: str) -> str:

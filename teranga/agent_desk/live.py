@@ -15,6 +15,7 @@ from sanic.request import Request
 from teranga import redis_keys
 from teranga.agent_desk.access import can_see, was_theirs
 from teranga.agent_desk.auth import COOKIE, Sessions
+from teranga.agent_desk.summaries import masked
 from teranga.handoff.ownership import Owner
 from teranga.handoff.store import HandoffStore
 
@@ -101,6 +102,8 @@ class News:
                 return
             owner = await store.ownership.owner(conversation_id)
             language, kind = record.language, "message"
+            if isinstance(item.get("text"), str):  # as the lists show it; the holder reveals
+                item = {**item, "text": masked(item["text"])}
         else:
             owner, language, kind = Owner.parse(item["owner"]), item.get("language") or "", \
                 "notice"

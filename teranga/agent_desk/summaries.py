@@ -4,6 +4,7 @@ reads."""
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections import Counter
@@ -17,9 +18,14 @@ from teranga.handoff.records import ConversationRecord
 from teranga.handoff.routing import Waiting, queue_order
 from teranga.handoff.triggers import CALLBACK_REQUESTED
 from teranga.nlu.sentiment import NEGATIVE
+from teranga.privacy.personal_data import mask
 
 SHORT_ID_CHARS = 20
 PREVIEW_CHARS = 140
+# A number cut in two at the preview's end would escape masking: mask a little more first.
+MASKED_BEYOND_PREVIEW = 40
+MASKED_CACHE_SIZE = 4096
+MASK_PIECE_CHARS = 3000  # under personal_data.MAX_CHARS
 FACETS = ("language", "channel", "reason", "skill")
 
 
@@ -31,6 +37,36 @@ def short_id(conversation_id: str) -> str:
     return f"{conversation_id[:head]}…{conversation_id[-(SHORT_ID_CHARS - 1 - head):]}"
 
 
+@functools.lru_cache(maxsize=MASKED_CACHE_SIZE)
+def masked(text: str) -> str:
+    """`text` with its personal data masked (teranga/privacy/personal_data.py). Cached: a
+    message with digits costs milliseconds to check, and the same previews come back at
+    every refresh of every open desk. Masked in pieces cut at spaces: the detector reads
+    only the first MASK_PIECE_CHARS of what it is given."""
+    pieces = []
+    while len(text) > MASK_PIECE_CHARS:
+        cut = text.rfind(" ", 0, MASK_PIECE_CHARS)
+        cut = cut if cut > 0 else MASK_PIECE_CHARS
+        pieces.append(mask(text[:cut]))
+        text = text[cut:]
+    return "".join([*pieces, mask(text)])
+
+
+def masked_preview(text: str) -> str:
+    """The start of a message, masked, as a card shows it."""
+    return masked(text[:PREVIEW_CHARS + MASKED_BEYOND_PREVIEW])[:PREVIEW_CHARS]
+
+
+def masked_fact(fact: dict) -> dict:
+    """A fact chip of the context's summary, masked. A phone number the detector does not
+    recognise on its own (the facts' pattern is looser) still shows only its last two
+    digits."""
+    text = masked(fact["text"])
+    if fact.get("kind") == "phone" and text == fact["text"]:
+        text = re.sub(r"[0-9]", "•", text[:-2]) + text[-2:]
+    return {**fact, "text": text}
+
+
 def last_message(record: ConversationRecord, kept: dict | None) -> dict | None:
     """The newest message: as the desk last saw it go by, else the escalation's last."""
     if kept is None and record.escalation.last_messages:
@@ -38,7 +74,7 @@ def last_message(record: ConversationRecord, kept: dict | None) -> dict | None:
     if not kept or not isinstance(kept.get("text"), str):
         return None
     sender = kept.get("from") if kept.get("from") in ("customer", "bot", "agent") else "bot"
-    return {"from": sender, "text": kept["text"][:PREVIEW_CHARS], "at": kept.get("at")}
+    return {"from": sender, "text": masked_preview(kept["text"]), "at": kept.get("at")}
 
 
 def summary(record: ConversationRecord, owner: Owner, now: float, settings: DeskSettings,
@@ -58,7 +94,7 @@ def summary(record: ConversationRecord, owner: Owner, now: float, settings: Desk
         "waiting_seconds": round(now - escalation.created_at),
         "answered": record.answered_at is not None,
         "answer_due_at": answer_due_at if owner.is_agent else None,
-        "preview": (customer_lines[-1].get("text") or "")[:PREVIEW_CHARS]
+        "preview": masked_preview(str(customer_lines[-1].get("text") or ""))
         if customer_lines else "",
         "last_message": last_message(record, kept_message),
         "callback": CALLBACK_REQUESTED in escalation.reasons,
@@ -134,8 +170,16 @@ def is_external(text: str, parse: dict) -> bool:
     return bool(intent) and text == f"EXTERNAL: {intent}"
 
 
+def masked_transcript(lines: list[dict]) -> list[dict]:
+    """The transcript with personal data masked in every message: the bot and agents may
+    have repeated the customer's number too."""
+    return [{**line, "text": masked(line["text"])} if isinstance(line.get("text"), str)
+            else line for line in lines]
+
+
 def transcript(events: list[dict], delivery: dict[str, str] | None = None) -> list[dict]:
-    """The conversation as the agent reads it: customer, bot, agents and hand-overs."""
+    """The conversation as the agent reads it, unmasked (the holder's reveal;
+    `masked_transcript` for everyone else): customer, bot, agents and hand-overs."""
     lines = []
     for event in events:
         kind, metadata = event.get("event"), event.get("metadata") or {}

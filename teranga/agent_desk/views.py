@@ -7,10 +7,13 @@ from __future__ import annotations
 import time
 
 from teranga.agent_desk.access import can_see, visible
+from teranga.agent_desk.context import summarize
+from teranga.agent_desk.desk import DeskError
 from teranga.agent_desk.rasa_api import RasaApi
 from teranga.agent_desk.summaries import (
     QueueFilter,
     facets,
+    masked_transcript,
     summary,
     transcript,
     waiting_in_order,
@@ -56,7 +59,7 @@ class QueueView:
 
 class ConversationView:
     """One conversation as the agent reads it: its summary, what the bot guessed, and the
-    transcript with each message's delivery."""
+    transcript with each message's delivery, personal data masked (RevealView shows it)."""
 
     def __init__(self, store: HandoffStore, rasa: RasaApi) -> None:
         self.store = store
@@ -74,7 +77,32 @@ class ConversationView:
                           answer_due_at=await self.store.answer_due(conversation_id)),
                 "top_intents": record.escalation.top_intents,
                 "kb_candidates": record.escalation.kb_candidates,
-                "transcript": transcript(tracker.get("events") or [], delivery)}
+                "transcript": masked_transcript(transcript(tracker.get("events") or [],
+                                                           delivery))}
+
+
+class RevealView:
+    """The personal data of a conversation, unmasked: its transcript and the facts of its
+    summary. Only for the agent who holds it, supervisors included: overseeing needs no
+    phone number, and a supervisor who must see one takes the conversation over first,
+    which the audit records too."""
+
+    def __init__(self, store: HandoffStore, rasa: RasaApi) -> None:
+        self.store = store
+        self.rasa = rasa
+
+    async def run(self, conversation_id: str, agent: Agent) -> dict:
+        record, owner = await visible(self.store, conversation_id, agent)
+        if owner.agent_id != agent.id:
+            raise DeskError(403, "only the agent who holds this conversation may see its "
+                                 "personal data")
+        tracker = await self.rasa.tracker(conversation_id)
+        events = tracker.get("events") if isinstance(tracker, dict) else None
+        events = events if isinstance(events, list) else []
+        delivery = await delivery_status.statuses(self.store.client, conversation_id)
+        return {"conversation_id": conversation_id,
+                "transcript": transcript(events, delivery),
+                "facts": summarize(record, events or None)["facts"]}
 
 
 class DeadLetters:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import getpass
 import json
 import os
 import sys
@@ -15,10 +17,13 @@ from teranga.customer_data.customer import customer_of
 from teranga.customer_data.erase import HeldByAgent, erase, prove
 from teranga.customer_data.export import export
 from teranga.customer_data.retention import purge
+from teranga.privacy import audit
 from teranga.settings import PROJECT_ROOT, Settings
 
 LOGS_DIR = PROJECT_ROOT / ".teranga" / "logs"
 EXIT_REMAINS, EXIT_HELD = 1, 3
+# An erasure's audit entry names nobody: the customer's id there would be a trace of them.
+ERASED_CUSTOMER = "[erased]"
 
 
 def _redis_errors_told(command: Callable[..., int]) -> Callable[..., int]:
@@ -38,10 +43,23 @@ def _client(redis_url: str | None) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
 
 
+def cli_actor() -> str:
+    """Who ran the command, as the audit names them: `cli:<login name>`."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no name in the environment nor the user database
+        return "cli:unknown"
+
+
+def _audit(client: redis.Redis, action: str, conversation_id: str, detail: str) -> None:
+    asyncio.run(audit.record(client, cli_actor(), action, conversation_id, detail))
+
+
 @_redis_errors_told
 def run_export(asked: str, out: str | None, redis_url: str | None = None) -> int:
-    customer = customer_of(asked)
-    document = json.dumps(export(_client(redis_url), customer), ensure_ascii=False, indent=2)
+    customer, client = customer_of(asked), _client(redis_url)
+    document = json.dumps(export(client, customer), ensure_ascii=False, indent=2)
+    _audit(client, "export", customer.label, "to a file" if out else "to the terminal")
     if out is None:
         print(document)
         return 0
@@ -70,9 +88,11 @@ def run_erase(asked: str, force: bool, confirmed: bool, redis_url: str | None = 
     except HeldByAgent as refused:
         print(f"teranga privacy erase: {refused}", file=sys.stderr)
         return EXIT_HELD
+    forgotten = asyncio.run(audit.forget(client, customer.identifiers))
+    _audit(client, "erase", ERASED_CUSTOMER, f"{len(erased.keys)} keys deleted")
     print(f"erased {customer.label}: {len(erased.keys)} keys deleted, "
           f"{sum(erased.entries.values())} entries removed from {len(erased.entries)} "
-          "shared keys")
+          f"shared keys, {forgotten} audit entries about them removed")
     return _report_proof(client, customer)
 
 

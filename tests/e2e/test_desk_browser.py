@@ -74,6 +74,9 @@ def _work_the_conversation(page, server, sender: str) -> None:
             "Bonjour, je suis Fatou Sarr")), None))
 
     assert say(server.rasa_url, sender, "merci ! c'etait vers le 77 123 45 67") == []
+    # Personal data is masked until Fatou, who holds the conversation, asks to see it.
+    expect(page.locator("#transcript li.customer").last).to_contain_text("77 ••• •• 67")
+    page.click("#reveal")
     expect(page.locator("#transcript li.customer").last).to_contain_text("77 123 45 67")
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)

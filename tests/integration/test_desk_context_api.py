@@ -180,12 +180,12 @@ def test_the_context_summarises_the_conversation_from_the_tracker(desk, conversa
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert body["summary"] == {
-        "wants": "A money transfer that failed: “J'ai envoyé 5 000 FCFA au 77 123 45 67 hier, "
+        "wants": "A money transfer that failed: “J'ai envoyé 5 000 FCFA au 77 ••• •• 67 hier, "
                  "réf MP240315.1234.A12345, rien”",
         "tried": ["Answered from the knowledge base: Transfert échoué"],
         "why": ["The customer is upset (sentiment -0.80)"],
         "facts": [{"kind": "amount", "text": "5 000 FCFA"},
-                  {"kind": "phone", "text": "77 123 45 67"}, {"kind": "date", "text": "hier"},
+                  {"kind": "phone", "text": "77 ••• •• 67"}, {"kind": "date", "text": "hier"},
                   {"kind": "transaction_id", "text": "MP240315.1234.A12345"}]}
     assert body["history"] == [] and body["notes"] == []
 
@@ -196,7 +196,7 @@ def test_without_rasa_the_record_stands_in(desk, conversations, rasa):
     reply = desk.session(FRENCH).get(url(desk, conversation, "context"), timeout=10)
     assert reply.status_code == 200, reply.text
     assert reply.json()["summary"]["facts"] == [{"kind": "amount", "text": "5000 F"},
-                                                {"kind": "phone", "text": "77 123 45 67"}]
+                                                {"kind": "phone", "text": "77 ••• •• 67"}]
 
 
 def test_history_joins_sms_and_whatsapp_newest_first_without_the_open_one(
@@ -219,7 +219,7 @@ def test_history_joins_sms_and_whatsapp_newest_first_without_the_open_one(
         "history"]
     assert [(h["conversation_id"], h["channel"], h["agent_name"], h["reasons"])
             for h in history] == [(sms, "twilio_sms", "Awa Diop", ["voice_note"])]
-    assert history[0]["preview"] == "“J'ai envoyé 5000 F au 77 123 45 67”"
+    assert history[0]["preview"] == "“J'ai envoyé 5000 F au 77 ••• •• 67”"
     assert set(history[0]) == {"conversation_id", "channel", "started_at", "closed_at",
                                "agent_name", "wrap_up", "tags", "reasons", "preview"}
     # the SMS conversation's own episode is not its own history while it is open again...

@@ -401,3 +401,26 @@ def test_a_lagging_desk_process_never_puts_an_older_message_back(store):
         assert kept.parse(await store.client.get(kept.key("c1")))["text"] == "newest"
 
     asyncio.run(scenario())
+
+
+class RecordingSocket:
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    async def send(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+
+def test_live_news_shows_personal_data_masked_as_the_lists_do(store):
+    async def scenario():
+        await waiting(store, escalation("c1"))
+        socket = RecordingSocket()
+        connections = Connections()
+        connections.sockets[socket] = ("awa", "token")
+        await News(store, connections)._deliver(redis_keys.EVENTS, {
+            "conversation_id": "c1", "event": "user", "at": 5.0,
+            "text": "sama numéro mooy 77 123 45 67"})
+        [news] = socket.sent
+        assert "77 123 45 67" not in news["text"] and "••" in news["text"]
+
+    asyncio.run(scenario())

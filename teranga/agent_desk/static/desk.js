@@ -23,6 +23,8 @@ const state = {
   notes: new Map(),       // note id -> shown (for the open conversation)
   marked: new Set(),      // conversations that went back to the queue when we were marked away
   pending: null,          // a Close or Return waiting for its undo delay
+  revealed: null,         // the open conversation, once its holder asked for its personal data
+  revealedFacts: [],      // its facts, unmasked
   menu: { items: [], index: 0 },
   audio: null,
 };
@@ -421,6 +423,7 @@ function showView(view) {
 function closeView() {
   if (state.open) state.drafts.set(state.open, $("reply").value);
   state.open = null;
+  state.revealed = null;
   state.openData = null;
   for (const li of state.cards.values()) li.setAttribute("aria-selected", "false");
   showView(state.me.role === "supervisor" ? "overview" : "lists");
@@ -431,6 +434,7 @@ async function openConversation(id, { keepContext = false } = {}) {
   if (state.open && state.open !== id) state.drafts.set(state.open, $("reply").value);
   const switching = state.open !== id;
   state.open = id;
+  if (switching) state.revealed = null;  // personal data stays shown only in its own chat
   $("error").textContent = "";
   const data = await api(path(id));
   if (state.open !== id) return;  // another chat was opened meanwhile
@@ -471,6 +475,30 @@ function renderConversation(data) {
   for (const id of ["take-over", "reassign-to", "reassign"]) $(id).hidden = !(supervisor && heldByOther);
   for (const id of ["transfer", "transfer-to", "return", "close", "reply-form"]) $(id).hidden = !mine;
   $("note-form").hidden = false;
+  if (!mine) state.revealed = null;
+  $("reveal").hidden = !mine || state.revealed === data.conversation_id;
+  if (state.revealed === data.conversation_id) revealPersonalData(data.conversation_id);
+}
+
+function showRevealedFacts() {
+  const facts = $("summary").querySelector(".chips");
+  if (facts && state.revealedFacts.length) facts.replaceWith(chips(state.revealedFacts, "fact"));
+}
+
+// The holder only; the desk records each time it is shown (who, which conversation, when).
+async function revealPersonalData(id) {
+  try {
+    const revealed = await api(path(id, "reveal"), {});
+    if (state.open !== id) return;
+    state.revealed = id;
+    state.revealedFacts = revealed.facts || [];
+    $("reveal").hidden = true;
+    $("transcript").replaceChildren(...revealed.transcript.map(line));
+    if ($("transcript").lastElementChild) $("transcript").lastElementChild.scrollIntoView({ block: "end" });
+    showRevealedFacts();
+  } catch (error) {
+    $("error").textContent = `Personal data not shown: ${error.message}`;
+  }
 }
 
 async function loadCanned(language) {
@@ -500,6 +528,7 @@ async function loadContext(id) {
   if (state.open !== id) return;
   if (context.status === "fulfilled") {
     renderSummary(context.value.summary || {});
+    if (state.revealed === id) showRevealedFacts();
     renderHistory(context.value.history || []);
     state.notes.clear();
     $("notes").replaceChildren();
@@ -788,6 +817,22 @@ async function showOverview() {
     idCell(c), c.language, holder(c), { text: minutes(c.waiting_seconds), className: c.overdue ? "late" : "" },
     [c.overdue ? "past response time" : "", ...c.requeues.map((r) => `${r.agent}: ${r.why}`)].filter(Boolean).join("; ")],
   c.conversation_id)), "Nothing needs attention.");
+  // once: the overview refreshes every second, the audit when the supervisor asks
+  if (!$("audit").tBodies[0].rows.length) await showAudit();
+}
+
+// Who did what to which conversation (GET /api/audit): loaded with the overview and on demand.
+async function showAudit() {
+  const conversation = $("audit-conversation").value.trim();
+  const query = conversation ? `?conversation_id=${encodeURIComponent(conversation)}` : "";
+  try {
+    const data = await api(`/api/audit${query}`);
+    fillTable($("audit"), data.entries.map((a) => row([
+      a.at ? new Date(a.at * 1000).toLocaleString() : "", a.actor, a.action,
+      a.conversation_id, a.detail || ""])), "Nothing recorded.");
+  } catch (error) {
+    fillTable($("audit"), [], `Audit not available: ${error.message}`);
+  }
 }
 
 // ---- Keyboard ----------------------------------------------------------------------------
@@ -859,6 +904,8 @@ function wire() {
   $("show-help").addEventListener("click", showHelp);
   $("claim").addEventListener("click", () => act(state.open, "claim"));
   $("take-over").addEventListener("click", () => act(state.open, "take_over"));
+  $("reveal").addEventListener("click", () => state.open && revealPersonalData(state.open));
+  $("audit-form").addEventListener("submit", (e) => { e.preventDefault(); showAudit(); });
   $("reassign-to").addEventListener("change", (e) => { $("reassign").disabled = !e.target.value; });
   $("reassign").addEventListener("click", () => {
     const target = $("reassign-to").value.split(":")[1];
