@@ -61,6 +61,8 @@ def everything_in(redis_url: str) -> list[tuple[str, bytes]]:
         elif kind == "stream":
             values = [part for entry_id, fields in client.xrange(key)
                       for part in (entry_id, *fields.keys(), *fields.values())]
+        elif kind == "none":  # expired between the scan and the read (a flood counter)
+            values = []
         else:
             raise AssertionError(f"{name} is a {kind}: the scan does not read it")
         found += [(name, value) for value in values]
