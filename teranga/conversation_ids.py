@@ -60,6 +60,16 @@ def belongs_to(conversation_id: object, channel: str) -> bool:
     return shape is None or shape.fullmatch(conversation_id) is not None
 
 
+def customer_key(conversation_id: str) -> str:
+    """One customer across channels where an id says who they are: `phone:+221…` for SMS and
+    WhatsApp of one number alike; `id:<conversation id>` for the others."""
+    if belongs_to(conversation_id, WHATSAPP):
+        return f"phone:{conversation_id[len(WHATSAPP_PREFIX):]}"
+    if belongs_to(conversation_id, SMS):
+        return f"phone:{conversation_id}"
+    return f"id:{conversation_id}"
+
+
 def new_webchat_id() -> str:
     """An unguessable web-chat conversation id (128 random bits)."""
     return f"{WEBCHAT_PREFIX}{secrets.token_hex(16)}"

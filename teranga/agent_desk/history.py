@@ -21,7 +21,7 @@ import redis
 from teranga import redis_keys
 from teranga.agent_desk.context import lines_from_record, quote, wants
 from teranga.agent_desk.notes import notes_closed
-from teranga.conversation_ids import SMS, WHATSAPP, WHATSAPP_PREFIX, belongs_to, channel_of
+from teranga.conversation_ids import customer_key
 from teranga.handoff.agents import Agent
 from teranga.handoff.records import ConversationRecord
 from teranga.handoff.store import HandoffStore
@@ -31,16 +31,6 @@ logger = logging.getLogger(__name__)
 HISTORY_LENGTH = 20
 HISTORY_SECONDS = 90 * 24 * 3600
 PREVIEW_CHARS = 140
-
-
-def customer_key(conversation_id: str) -> str:
-    """`phone:+221…` for SMS and WhatsApp alike; `id:<conversation id>` for the others."""
-    channel = channel_of(conversation_id)
-    if channel == WHATSAPP and belongs_to(conversation_id, WHATSAPP):
-        return f"phone:{conversation_id[len(WHATSAPP_PREFIX):]}"
-    if channel == SMS and belongs_to(conversation_id, SMS):
-        return f"phone:{conversation_id}"
-    return f"id:{conversation_id}"
 
 
 def episode(record: ConversationRecord, agent: Agent | str | None, closed_at: float) -> dict:

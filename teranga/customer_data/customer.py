@@ -13,6 +13,7 @@ from teranga.conversation_ids import (
     WHATSAPP_PREFIX,
     belongs_to,
     channel_of,
+    customer_key,
     is_valid,
 )
 
@@ -52,17 +53,6 @@ class Customer:
             return re.compile(rf"(?<![0-9]){self.phone[1:]}(?![0-9])".encode())
         ids = "|".join(re.escape(cid) for cid in self.conversation_ids)
         return re.compile(rf"(?<![{_ID_CHARS}])(?:{ids})(?![{_ID_CHARS}])".encode())
-
-
-def customer_key(conversation_id: str) -> str:
-    """The desk's history key part (teranga/agent_desk/history.py's `customer_key`, which
-    this package sits beside in the import layers and may not import; a test checks they
-    agree): `phone:+221…` for SMS and WhatsApp, `id:<conversation id>` for the others."""
-    if belongs_to(conversation_id, WHATSAPP):
-        return f"phone:{conversation_id[len(WHATSAPP_PREFIX):]}"
-    if belongs_to(conversation_id, SMS):
-        return f"phone:{conversation_id}"
-    return f"id:{conversation_id}"
 
 
 def phone_customer(digits: str) -> Customer:

@@ -21,7 +21,6 @@ import redis.asyncio as aioredis
 
 from teranga import redis_keys
 from teranga.agent_desk.events import EVENTS_STREAM, desk_view
-from teranga.agent_desk.history import customer_key as desk_customer_key
 from teranga.agent_desk.history import remember_episode
 from teranga.agent_desk.notes import add_note
 from teranga.channels import delivery_status, flood, options, whatsapp_window
@@ -33,7 +32,7 @@ from teranga.channels.outbox import Outbox
 from teranga.channels.widget import WebChatSessions, transcript
 from teranga.conversation_ids import new_webchat_id
 from teranga.customer_data import commands, retention
-from teranga.customer_data.customer import customer_key, customer_of
+from teranga.customer_data.customer import customer_of
 from teranga.customer_data.erase import HeldByAgent, erase, prove
 from teranga.customer_data.export import export
 from teranga.customer_data.retention import purge
@@ -316,12 +315,6 @@ def test_a_customer_is_named_by_a_conversation_or_a_number(asked, ids):
 def test_anything_else_is_refused_clearly(asked):
     with pytest.raises(ValueError):
         customer_of(asked)
-
-
-@pytest.mark.parametrize("cid", ["+221771234567", "whatsapp:+221771234567", "telegram:7",
-                                 "web:" + "a" * 32, "someone"])
-def test_the_history_key_is_the_desks(cid):
-    assert customer_key(cid) == desk_customer_key(cid)
 
 
 def test_the_erase_command_exits_non_zero_when_something_remains(db, database_url,
