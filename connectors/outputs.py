@@ -16,6 +16,7 @@ from teranga.channels.outbound import Option
 from teranga.channels.outbox import DELIVERED_FIELDS, Outbox
 from teranga.channels.pipeline import INTAKE_ID, Pipeline
 from teranga.languages import default_language
+from teranga.privacy.notice import NOTICE_RESPONSE, notice_settings
 
 logger = logging.getLogger(__name__)
 # Said after the turn of a message a secret was removed from: never share it, how to change it.
@@ -76,8 +77,8 @@ class RasaTurns:
         collector = TurnReplies(channel)
         await self.on_new_message(UserMessage(text, collector, conversation,
                                               input_channel=channel, metadata=metadata))
-        warning = await warn_about_secret(self.agent, channel, conversation, metadata)
-        return collector.messages + ([warning] if warning else [])
+        return collector.messages + await after_turn_messages(self.agent, channel,
+                                                               conversation, metadata)
 
     async def stored_replies(self, conversation: str, message_id: str) -> list[dict] | None:
         """The bot's messages after this message in the tracker, if it holds the message
@@ -94,41 +95,73 @@ class RasaTurns:
         return None
 
 
-async def warn_about_secret(agent: Any, channel: str, conversation: str,
-                            metadata: dict) -> dict[str, Any] | None:
-    """After the turn of a message a secret was removed from, the warning in the
-    conversation's language (never share it; how to change it), stored in the tracker like
-    any bot message (the desk shows it) and returned to be sent after the turn's replies.
-    Added after the turn, not by a policy, so that the bot's answer to the rest of the
-    message is exactly what it would have been; the language is known only after the NLU."""
-    notes = (metadata or {}).get("teranga") or {}
-    if agent is None or not notes.get(SECRETS_REMOVED) or agent.tracker_store is None:
-        return None
+async def after_turn_messages(agent: Any, channel: str, conversation: str,
+                              metadata: dict) -> list[dict[str, Any]]:
+    """What the bot adds after a turn, in the conversation's language, stored in the tracker
+    like any bot message (the desk shows them) and returned to be sent after the turn's
+    replies: the warning when a secret was removed from the message (never share it; how to
+    change it), and the privacy notice at the customer's first contact on a channel that sends
+    it. Added after the turn, not by a policy, so that the bot's answer is exactly what it
+    would have been; the language is known only after the NLU."""
+    if agent is None or agent.tracker_store is None:
+        return []
     try:
-        return await _stored_warning(agent, channel, conversation)
+        due = await _due_after_turn(agent, conversation, channel, metadata)
+        return await _stored_messages(agent, channel, conversation, due) if due else []
     except Exception:  # the turn's own replies must still go out
-        logger.exception("Could not warn %s about the secret removed from their message",
-                         conversation)
-        return None
+        logger.exception("Could not add the warning or notice after a turn of %s", conversation)
+        return []
 
 
-async def _stored_warning(agent: Any, channel: str, conversation: str) -> dict | None:
+async def _due_after_turn(agent: Any, conversation: str, channel: str,
+                          metadata: dict) -> list[str]:
+    """The responses to add: read without the conversation's lock (most turns need none)."""
+    due = [SECRET_WARNING] if ((metadata or {}).get("teranga") or {}).get(SECRETS_REMOVED) \
+        else []
+    if _notice_due_on(channel):
+        tracker = await agent.tracker_store.retrieve(conversation)
+        if tracker is not None and not _said(tracker, NOTICE_RESPONSE):
+            due.append(NOTICE_RESPONSE)
+    return due
+
+
+async def _stored_messages(agent: Any, channel: str, conversation: str,
+                           due: list[str]) -> list[dict[str, Any]]:
     async with agent.lock_store.lock(conversation):
         tracker = await agent.tracker_store.retrieve(conversation)
         if tracker is None:
-            return None
-        slots = tracker.current_slot_values()
+            return []
+        policy_url = notice_settings().policy_url if NOTICE_RESPONSE in due else ""
+        slots = {**tracker.current_slot_values(), "policy_url": policy_url}
         slots["language"] = slots.get("language") or default_language()
-        response = agent.nlg.generate_from_slots(SECRET_WARNING, slots, channel) \
-            if hasattr(agent.nlg, "generate_from_slots") else \
-            await agent.nlg.generate(SECRET_WARNING, tracker, channel)
-        if not response:
-            return None
-        data = {k: v for k, v in response.items() if k != "text"}
-        event = BotUttered(response.get("text"), data, {"utter_action": SECRET_WARNING})
-        tracker.update(event)
-        await agent.tracker_store.save(tracker)
-    return event.message()
+        events = []
+        for name in due:
+            if name == NOTICE_RESPONSE and _said(tracker, name):
+                continue  # a turn that ran meanwhile sent it
+            response = agent.nlg.generate_from_slots(name, slots, channel) \
+                if hasattr(agent.nlg, "generate_from_slots") else \
+                await agent.nlg.generate(name, tracker, channel, policy_url=slots["policy_url"])
+            if response:
+                data = {k: v for k, v in response.items() if k != "text"}
+                events.append(BotUttered(response.get("text"), data, {"utter_action": name}))
+        for event in events:
+            tracker.update(event)
+        if events:
+            await agent.tracker_store.save(tracker)
+    return [event.message() for event in events]
+
+
+def _notice_due_on(channel: str) -> bool:
+    try:
+        return notice_settings().sent_on(channel)
+    except (OSError, ValueError):  # a broken settings file costs the notice, not the warning
+        logger.exception("The privacy notice is not sent: its settings cannot be read")
+        return False
+
+
+def _said(tracker: Any, response: str) -> bool:
+    return any(isinstance(event, BotUttered) and event.metadata.get("utter_action") == response
+               for event in tracker.events)
 
 
 def _until_next_user(events: list) -> list:

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError, ResponseError
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from connectors.outputs import OutboxOutputChannel, warn_about_secret
+from connectors.outputs import OutboxOutputChannel, after_turn_messages
 from teranga import conversation_ids
 from teranga.channels import flood
 from teranga.channels.inbound import InboundError, parse_rest_body
@@ -72,13 +72,12 @@ class RestInput(RasaRestInput):
                 await on_new_message(UserMessage(inbound.text, collector, inbound.sender,
                                                  input_channel=self.name(),
                                                  metadata=inbound.metadata))
-                warning = await warn_about_secret(getattr(request.app.ctx, "agent", None),
+                added = await after_turn_messages(getattr(request.app.ctx, "agent", None),
                                                   self.name(), inbound.sender,
                                                   inbound.metadata)
-                if warning:
-                    collector.messages.append(collector._message(
-                        inbound.sender, text=warning.get("text"),
-                        buttons=warning.get("buttons")))
+                collector.messages += [collector._message(
+                    inbound.sender, text=message.get("text"), buttons=message.get("buttons"))
+                    for message in added]
             except Exception:  # the request was fine; say so and keep the trace in the log
                 logger.exception("Failed to process a message from %s", inbound.sender)
                 return response.json({"error": "the assistant failed to process this "

@@ -15,11 +15,13 @@ class Reloading(Generic[T]):
         self.path = path  # a function: the file's location may come from the environment
         self.load = load
         self._value: T | None = None
-        self._stamp: tuple[Path, float] | None = None
+        self._stamp: tuple[Path, int, int] | None = None
 
     def get(self) -> T:
         path = self.path()
-        stamp = (path, path.stat().st_mtime if path.exists() else 0.0)
+        # The size too: two writes within the clock's tick can share a modification time.
+        stat = path.stat() if path.exists() else None
+        stamp = (path, stat.st_mtime_ns if stat else 0, stat.st_size if stat else -1)
         if self._value is None or stamp != self._stamp:
             self._value, self._stamp = self.load(path), stamp
         return self._value

@@ -83,6 +83,8 @@ class Settings:
         "TERANGA_DATASETS_DIR", "../shared/datasets", "the benchmarks' public datasets")
     retention_days: int = _variable(
         "TERANGA_RETENTION_DAYS", 365, "days a conversation is kept after its last event")
+    privacy_settings_file: Path = _variable(
+        "TERANGA_PRIVACY_SETTINGS", "privacy.yml", "the privacy notice's settings")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -60,6 +60,15 @@ def desk_files(tmp_path_factory) -> dict[str, Path]:
     return {"agents": folder / "agents.yml", "settings": folder / "settings.yml"}
 
 
+@pytest.fixture(scope="session")
+def privacy_file(tmp_path_factory) -> Path:
+    """The privacy settings the servers read: no notice, so that tests see each turn's own
+    replies; tests/e2e/test_privacy_notice.py switches it on while it runs."""
+    path = tmp_path_factory.mktemp("privacy") / "privacy.yml"
+    path.write_text("notice:\n  channels: []\n", "utf-8")
+    return path
+
+
 PUBLIC_URL = "https://bot.example.com"  # what Twilio would call, through a reverse proxy
 TELEGRAM_SECRET = uuid.uuid4().hex
 API_TOKEN = uuid.uuid4().hex  # the Rasa HTTP API's secret for this run
@@ -80,8 +89,8 @@ def fake_telegram() -> FakeTelegram:
 
 
 @pytest.fixture(scope="session")
-def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files, fake_twilio,
-           fake_telegram):
+def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files, privacy_file,
+           fake_twilio, fake_telegram):
     # The test database is the tests' own: start from nothing, so that no queue, owner or
     # presence left by an earlier run changes what these tests see.
     redis.Redis.from_url(real_redis_url).flushdb()
@@ -93,7 +102,7 @@ def server(trained_model, real_redis_url, tmp_path_factory, kb_dir, desk_files, 
         "TERANGA_KB_INDEX_DIR": str(tmp_path_factory.mktemp("kb-index")),
         "TERANGA_AGENTS_FILE": str(desk_files["agents"]),
         "TERANGA_DESK_SETTINGS": str(desk_files["settings"]),
-        "TERANGA_DESK_CONSUMER": "test-desk",
+        "TERANGA_DESK_CONSUMER": "test-desk", "TERANGA_PRIVACY_SETTINGS": str(privacy_file),
         "TERANGA_PUBLIC_URL": PUBLIC_URL, "TWILIO_API_URL": fake_twilio.url,
         "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
         "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,

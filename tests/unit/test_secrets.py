@@ -3,24 +3,14 @@ languages, and removed before anything stores them; look-alikes left alone."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
-from pathlib import Path
 
 import pytest
-import yaml
-from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
-from rasa.shared.core.events import BotUttered, SlotSet
-from rasa.shared.core.slots import TextSlot
-from rasa.shared.core.trackers import DialogueStateTracker
 
-from connectors.outputs import SECRET_WARNING, warn_about_secret
 from teranga.channels.inbound import SECRETS_REMOVED, prepare_text
 from teranga.channels.telegram_api import read_update
 from teranga.channels.twilio_api import read_webhook
 from teranga.channels.widget import customer_entry, read_user_message
-from teranga.languages import default_language
 from teranga.privacy.found import SECRET
 from teranga.privacy.secrets import (
     MASK,
@@ -189,66 +179,3 @@ def test_every_channel_parser_removes_the_secret():
     entry = customer_entry(text, metadata, {"shown": "sama code mooy 7393"}, None)
     assert "7393" not in entry["text"]
 
-
-def domain_responses() -> dict:
-    merged: dict = {}
-    for path in sorted(Path("domain/responses").glob("*.yml")):
-        for name, variations in yaml.safe_load(path.read_text("utf-8"))["responses"].items():
-            merged.setdefault(name, []).extend(variations)
-    return merged
-
-
-class StubAgent:
-    """What `warn_about_secret` uses of Rasa's Agent: its lock, tracker store and NLG."""
-
-    def __init__(self, tracker) -> None:
-        self.tracker = tracker
-        self.saved = []
-        self.locked = []
-        self.tracker_store = self
-        self.lock_store = self
-        self.nlg = TemplatedNaturalLanguageGenerator(domain_responses())
-
-    @contextlib.asynccontextmanager
-    async def lock(self, conversation_id):
-        self.locked.append(conversation_id)
-        yield
-
-    async def retrieve(self, conversation_id):
-        return self.tracker
-
-    async def save(self, tracker):
-        self.saved.append([e for e in tracker.events if isinstance(e, BotUttered)])
-
-
-@pytest.mark.parametrize("language", ["en", "fr", "wo", "sw", "ha", None])
-def test_the_warning_is_said_and_stored_in_the_conversations_language(language):
-    tracker = DialogueStateTracker("+221770000000", [TextSlot("language", mappings=[])])
-    if language:
-        tracker.update(SlotSet("language", language))
-    agent = StubAgent(tracker)
-    metadata = {"teranga": {SECRETS_REMOVED: [SECRET]}}
-    message = asyncio.run(warn_about_secret(agent, "twilio_sms", "+221770000000", metadata))
-    expected = yaml.safe_load(Path(f"domain/responses/{language or default_language()}.yml")
-                              .read_text("utf-8"))["responses"][SECRET_WARNING][0]["text"]
-    assert message["text"] == expected
-    assert agent.locked == ["+221770000000"] and agent.saved[-1][-1].text == expected
-
-
-def test_no_warning_without_a_removed_secret():
-    agent = StubAgent(DialogueStateTracker("x", []))
-    for metadata in ({}, {"teranga": {}}, {"teranga": {SECRETS_REMOVED: []}}):
-        assert asyncio.run(warn_about_secret(agent, "rest", "x", metadata)) is None
-    assert agent.saved == [] and agent.locked == []
-
-
-def test_a_failing_store_costs_the_warning_not_the_turn(caplog):
-    agent = StubAgent(DialogueStateTracker("x", []))
-
-    async def broken(_conversation_id):
-        raise ConnectionError("Redis is down")
-
-    agent.retrieve = broken
-    metadata = {"teranga": {SECRETS_REMOVED: [SECRET]}}
-    assert asyncio.run(warn_about_secret(agent, "rest", "x", metadata)) is None
-    assert "Could not warn x" in caplog.text
