@@ -211,9 +211,16 @@ _CURRENCY_BEFORE = re.compile(r"(?<![^\W\d_])(?:ksh|kes|tsh|ugx|ghs|sh|n|₦|\$|
                               re.IGNORECASE)
 
 
+# Dates as typed with dashes or dots ("2023-11-05", "05-11-2023", "05.11.24"): some are
+# valid numbers somewhere in the regions searched.
+_DATE_SHAPED = re.compile(r"\d{4}([-.])\d{2}\1\d{2}|\d{2}([-.])\d{2}\2(?:\d{4}|\d{2})")
+
+
 def _looks_like_something_else(text: str, start: int, end: int) -> bool:
-    """A USSD code (*145*6#), an amount (150000 F, KSh 250000) or a number glued to a
-    transaction id is not a phone number."""
+    """A USSD code (*145*6#), an amount (150000 F, KSh 250000), a date (2023-11-05) or a
+    number glued to a transaction id is not a phone number."""
+    if _DATE_SHAPED.fullmatch(text, start, end):
+        return True
     before, after = text[max(0, start - 6):start], text[end:end + 12]
     if before.rstrip().endswith(("*", "#")) or after.lstrip().startswith(("*", "#")):
         return True

@@ -33,28 +33,32 @@ MAX_SEARCH_CHARS = 4000
 _E = "[eéèêEÉÈÊ]"
 # Names of a secret whose value is digits: PIN, OTP, secret or confirmation codes.
 _CODE_NAMES = [
-    rf"code(?:\s+(?:pin|otp|secr{_E}te?|confidentiel|bu\s+kumpa|kumpa|sirri|siri))?",
+    rf"(?:code|kod)(?:\s+(?:pin|otp|secr{_E}te?|confidentiel|bu\s+kumpa|kumpa|sirri|siri))?",
     rf"code\s+(?:d['’]\s*|de\s+)?(?:confirmation|validation|v{_E}rification|s{_E}curit{_E}|"
     rf"retrait|acc{_E}s|activation)",
-    r"(?:pin|otp)(?:\s+(?:code|number|namba|nambari|lambar))?",
+    r"(?:pin|pini|otp)(?:\s+(?:code|number|namba|nambari|lambar))?",
     r"(?:verification|security|secret|confirmation|one[\s-]time|withdrawal)\s+(?:code|pin)",
     r"one[\s-]time\s+password",
-    r"(?:namba|nambari)\s+(?:ya\s+)?siri",
-    r"(?:lambar|lamba)\s+(?:sirri|siri|tsaro|pin)(?:na|nka|nki|nmu|nsu)?",  # sirrina: my
+    r"(?:namba|nambari)\s+(?:yangu\s+)?(?:ya\s+)?siri",  # namba yangu ya siri: my PIN
+    r"msimbo(?:\s+(?:wa\s+)?(?:siri|uthibitisho))?",  # Swahili for "code"
+    # lambar sirrina: my PIN; lambar tabbatarwa: verification number
+    r"(?:lambar|lamba|lambobin)\s+(?:sirri|siri|tsaro|pin|tabbatarwa)(?:na|nka|nki|nmu|nsu)?",
+    r"(?<=don\s)tabbatarwa",  # "lambar 602 119 don tabbatarwa": the number for verifying
+    r"siri(?=\s+(?:yangu|langu|yako|lako)(?:\s+ni)?[\s:]+\d)",  # "siri yangu ni 1597"
     r"cvv|cvc",
 ]
 # Names of a secret whose value may be any word: passwords.
 _PASSWORD_NAMES = [
-    r"mot\s+de\s+passe|mdp|pas+w(?:o|a)?r?d|passcode|pass\s+word",  # pasword, paswad
+    r"mot\s+de\s+pass?e?|mdp|pas+w(?:o|a)?r?d|pwd|passcode|pass\s+word",  # pasword, paswad
     r"neno\s+(?:la\s+)?siri|nenosiri",
-    r"kalmar\s+(?:sirri|siri|wucewa)",
+    r"kalmar\s+(?:sirri|siri|wucewa)(?:na|nka|nki|nmu|nsu)?",  # kalmar sirrina: my password
 ]
 # "code" that names something else: a merchant's, a promotion's, a USSD code...
 _NOT_A_SECRET_CODE = (
-    r"(?!\s+(?:d[eu]\s+|de\s+la\s+|de\s+l['’]\s*|of\s+(?:the\s+)?)?"
+    r"(?!\s+(?:d[eu]\s+|de\s+la\s+|de\s+l['’]\s*|of\s+(?:the\s+)?|wa\s+)?"
     r"(?:marchand|merchant|promo|postal|post|ussd|agent|client|customer|pays|country|"
     r"erreur|error|transaction|produit|product|parrainage|r[eé]f[eé]rence|reference|swift|"
-    r"bic|iban|qr|bancaire|banque|bank|court|short|source|zip)\b)")
+    r"bic|iban|qr|bancaire|banque|bank|court|short|source|zip|muamala|malipo|biashara)\b)")
 # "agent code 304512", "merchant code": the number of a shop, not a secret.
 _NOT_A_SECRET_BEFORE = re.compile(
     r"(?:agent|merchant|marchand|till|paybill|promo|ussd|short|postal|zip|country|area|"
@@ -75,6 +79,9 @@ _SENTENCE_END = re.compile(r"[.!?\n]$")
 # Digits, alone or spaced the way people type them ("4 5 8 2", "45 82"), with nothing
 # glued to either end that would make them an amount, a code or a date.
 _DIGIT_RUN = re.compile(r"\d(?:[ \u00a0]?\d)*")
+# A one-time code shown in two halves by the sender's app ("207-913") or typed digit by
+# digit ("3-8-1-2"); no other dash is taken: dates and references use them ("12-03-2024").
+_DASHED_CODE = re.compile(r"(?:\d{3}-\d{3}|\d(?:-\d){3,7})(?![\d-])")
 _GLUED_AFTER = re.compile(r"[\w*#/@€$£₦₵%]|[.,:/-]\d")
 _GLUED_BEFORE = re.compile(r"[\w*#/+@€$£₦₵.,-]$")
 _CURRENCY_AFTER = re.compile(
@@ -89,17 +96,36 @@ _CURRENCY_BEFORE = re.compile(
 _GAP_STOPS = frozenset("""
     depuis since tangu tun ago dès des jusqu until avant après apres before after
     retirer payer payé paye pay paid withdraw withdrew kulipa biya fey
-    montant amount kiasi numéro numero number""".split())
+    montant amount kiasi numéro numero number
+    balance solde salio fee fees frais price prix bei farashi""".split())
 # Words that may stand between a password's name and its value.
 _PASSWORD_FILLERS = frozenset("""
-    est c'est c’est cest is was it's its ni ne ta mooy moy mo la le l' my mon ma sama
+    est c'est c’est cest c is was it's its ni ne ta mooy moy mo la le l' my mon ma sama
     yangu wangu langu lako yako changu na shine ce voici here nouveau nouvelle new actuel
-    current ndio ndiyo
+    current ndio ndiyo dina nawa tawa jipya mpya sabuwa sabuwar itace ita
     ni: ne: est: is: da dafa di bi ba""".split())
-# Words that may stand between a value and the name after it ("4582 c'est mon code").
+# Words that may stand between a value and the name after it ("4582 c'est mon code",
+# "is 9044 my default pin?", "jai mis 5712 comme code secret", "na 5353 be my pin").
 _BEFORE_FILLERS = frozenset("""
     c'est c’est cest est is it's its ni ndio ndiyo mooy moy mo ne shine ta ce voici
-    mon ma my sama yangu wangu la le the that's""".split())
+    mon ma my sama yangu wangu la le the that's
+    as be was comme kama peut etre être sera new old default current nouveau nouvelle
+    ancien ancienne mpya sabuwar don""".split())
+# After a secret's value, a second one: a PIN change given in one breath ("ancien code
+# secret 2233 nouveau 5566", "pin ya zamani 3131 mpya 4242"), or a customer unsure which
+# it is ("2938 ou 2983 ?").
+_THEN_NEW_VALUE = re.compile(
+    r"[\s,;:]+(?:(?:and|et|na|ak|da|kuma|then|puis)[\s,;:]+)?(?:(?:the|my|mon|le|la|ma|sama|"
+    r"yangu)[\s,;:]+)?(?:new|nouveau|nouvelle|mpya|sabuwa|sabuwar|sabon|bu\s+bees)"
+    r"(?:[\s,;:=]+(?:one|pin|code|secret|est|c'est|is|ni|ne|ce|mooy|la)){0,2}[\s,;:=]+(?=\d)"
+    r"|[ \u00a0]+(?:or|ou|au|ama|walla|wala|ko)[ \u00a0]+(?=\d)",
+    re.IGNORECASE)
+# Words after which a number before a secret's name is a year or an amount ("since 2019 my
+# pin", "na tura 5000 don tabbatarwa": I sent 5000 for verification).
+_STOPS_BEFORE_VALUE = _GAP_STOPS | frozenset("""
+    in en ci mwaka year an année annee send sent envoye envoyé tura tuma nimetuma nilituma
+    yonne yonnee""".split())
+_LAST_WORD = re.compile(r"([^\W\d]+)[\s,]+$")
 _VALUE_BEFORE = re.compile(
     r"(?<![^\s\"'«(])(?P<value>\d(?:[ \u00a0]?\d)*)[\"'»)]?(?P<gap>(?:[ \u00a0,:]+[^\W\d]"
     r"[\w'’]*){0,4})[ \u00a0,:]+$")
@@ -140,6 +166,8 @@ def _secrets(text: str) -> list[tuple[Span, Span]]:
         value = _value_after(text, name.end(), name.group("password") is not None)
         if value:
             found.append(((name.start(), value[1]), value))
+            if new_value := _new_value_after(text, value[1]):
+                found.append(((value[1], new_value[1]), new_value))
         elif value := _value_before(text, name.start()):
             found.append(((value[0], name.end()), value))
     return found
@@ -167,7 +195,7 @@ def _value_after(text: str, position: int, password: bool) -> tuple[int, int] | 
     window_end = min(len(text), position + MAX_GAP_CHARS + MAX_PASSWORD_CHARS)
     if not password and not _ANY_DIGIT.search(text, position, window_end):
         return None  # the common case, checked at C speed: "j'ai oublié mon code pin"
-    explicit = False
+    explicit = after_question = False
     for index, token in enumerate(_TOKEN.finditer(text, position, window_end)):
         if index > MAX_GAP_WORDS or token.start() - position > MAX_GAP_CHARS:
             return None
@@ -195,18 +223,26 @@ def _value_after(text: str, position: int, password: bool) -> tuple[int, int] | 
                 return _password_span(raw, core_start, token.end())
             else:
                 return None
-        elif word in _GAP_STOPS:
+        elif word in _GAP_STOPS or after_question and word not in _BEFORE_FILLERS:
             return None
         explicit = explicit or bool(_EXPLICIT.search(raw))
-        if _SENTENCE_END.search(raw):
+        if raw.endswith("?") and not after_question:
+            after_question = True  # "pin yangu? ni 5128": the answer may follow the question
+        elif _SENTENCE_END.search(raw):
             return None
     return None
+
+
+def _new_value_after(text: str, position: int) -> tuple[int, int] | None:
+    """The new PIN given right after an old one: "2233 nouveau 5566"."""
+    then_new = _THEN_NEW_VALUE.match(text, position)
+    return _digit_value(text, then_new.end()) if then_new else None
 
 
 def _digit_value(text: str, start: int) -> tuple[int, int] | None:
     """The span of a PIN-like number starting at `start`: 4 to 8 digits, not an amount,
     a USSD code, a date or a phone number."""
-    run = _DIGIT_RUN.match(text, start)
+    run = _DASHED_CODE.match(text, start) or _DIGIT_RUN.match(text, start)
     if run is None:
         return None
     end = run.end()
@@ -248,6 +284,9 @@ def _value_before(text: str, name_start: int) -> tuple[int, int] | None:
     if any(word not in _BEFORE_FILLERS for word in gap_words):
         return None
     start = name_start - len(head) + match.start("value")
+    word_before = _LAST_WORD.search(text, max(0, start - 20), start)
+    if word_before and word_before.group(1).lower() in _STOPS_BEFORE_VALUE:
+        return None  # "since 2019 my pin is blocked": a year, not the PIN
     return _digit_value(text, start)
 
 

@@ -53,6 +53,10 @@ def test_phone_numbers_as_people_type_them(text, number):
     "paybill 522522 account 1234567, meter 04215678912",
     "version 2.4.1 of the app crashes",
     "my pin is 4 digits and i forgot it",
+    # dates typed with dashes or dots, some of which are valid numbers somewhere
+    "code 2023-11-05 sur le recu",
+    "paye le 05-11-2023 a 14h",
+    "depuis le 05.11.24",
 ])
 def test_look_alikes_are_not_personal_data(text):
     assert found(text) == []

@@ -50,6 +50,33 @@ SECRETS = [
     ("nambari ya siri yangu ni 3141, nisaidie", "3141"),
     ("lambar pin dina 8080 ne", "8080"),
     ("Mot de passe: «Dakar#77»", "Dakar#77"),
+    # the value before the name, with the words people put between them
+    ("is 9044 my default pin?", "9044"),
+    ("jai mis 5712 comme code secret", "5712"),
+    ("na 5353 be my pin", "5353"),
+    ("est-ce que 7007 peut etre mon nouveau code secret ?", "7007"),
+    # names of a secret in Hausa and Swahili, possessives included, and SMS abbreviations
+    ("kalmar sirrina Binta#2019", "Binta#2019"),
+    ("kalmar wucewa dina Jos2024$", "Jos2024$"),
+    ("password dina Sokoto_2022! ta ki", "Sokoto_2022!"),
+    ("lambar tabbatarwa ta 550 208", "550 208"),
+    ("siri yangu ni 1597 usiseme", "1597"),
+    ("namba yangu ya siri ni 7330", "7330"),
+    ("nimetumiwa msimbo 512 800", "512 800"),
+    ("mon mdp c Fanta2000! aidez moi", "Fanta2000!"),
+    ("my pwd is Segun2019", "Segun2019"),
+    ("sama kod secret 4 1 8 8", "4 1 8 8"),
+    ("pini yangu ni 4103", "4103"),
+    ("lambobin sirri na 4 7 4 7", "4 7 4 7"),
+    ("mot de pass: Traore@2020", "Traore@2020"),
+    ("neno la siri jipya ni Njeri@2025", "Njeri@2025"),
+    ("kalmar sirri ta sabuwa Gombe#11", "Gombe#11"),
+    ("an aiko min lambar 602 119 don tabbatarwa", "602 119"),
+    # the answer after the customer's own question
+    ("pin yangu? ni 5128", "5128"),
+    # a one-time code shown in two halves, or typed digit by digit with dashes
+    ("here is the otp 207-913", "207-913"),
+    ("code they sent: 3-8-1-2-9-0", "3-8-1-2-9-0"),
 ]
 LOOK_ALIKES = [
     "j'ai envoyé 5000 F à ma mère",
@@ -73,6 +100,21 @@ LOOK_ALIKES = [
     "nimetuma 2000 kwa PIN yangu jana?",
     "I forgot my PIN, I sent 1500 KES",
     "spin 1234",  # "pin" inside another word names nothing
+    # a year or an amount before a secret's name is not its value
+    "since 2019 my pin is blocked",
+    "I paid 2000 as my pin reset fee",
+    "depuis 2020 comme code secret j'utilise le meme",
+    "tangu 2018 pin yangu imefungwa",
+    "na tura 5000 don tabbatarwa",  # I sent 5000 for verification
+    # an amount named after the secret's name, a payment code, "my secret is that..."
+    "pin reset done, new balance 4500",
+    "msimbo wa malipo 400200 haufanyi",
+    "siri yangu ni kwamba nimetuma 5000 kwa kaka",
+    # dashes: only a code in two halves of three digits is a value
+    "pin blocked on 12-03-2024",
+    # a question ends the search unless the answer follows it
+    "pin imefungwa? nimetuma 2000 kwa mama",
+    "ref 459-220 for the reversal",
 ]
 
 
@@ -109,6 +151,20 @@ def test_the_rest_of_the_message_is_what_the_dialogue_reads(message, read):
 def test_amounts_codes_dates_and_phone_numbers_are_left_alone(message):
     assert find_secrets(message) == []
     assert remove_secrets(message) == (message, [])
+
+
+@pytest.mark.parametrize(("message", "old", "new"), [
+    ("ancien code secret 2233 nouveau 5566", "2233", "5566"),
+    ("sama pin bu njekk 1010 bu bees 2020", "1010", "2020"),
+    ("pin ya zamani 3131 mpya 4242", "3131", "4242"),
+    ("tsohuwar pin 3814 sabuwa 4183", "3814", "4183"),
+    ("my pin was 1111, the new one is 2222", "1111", "2222"),
+    ("c koi mon code? 2938 ou 2983?", "2938", "2983"),  # unsure which one it is
+])
+def test_a_new_pin_given_after_the_old_one_is_found_too(message, old, new):
+    assert [item.of(message) for item in find_secrets(message)] == [old, new]
+    cleaned, _kinds = remove_secret_mentions(message)
+    assert old not in cleaned and new not in cleaned
 
 
 def test_several_secrets_in_one_message_are_all_removed():
