@@ -1,5 +1,6 @@
 """Per-message latency and throughput through the REST channel: Teranga against a plain
-`rasa init` assistant, measured in the same run on the same machine.
+`rasa init` assistant, measured in the same run on the same machine; and the per-message
+cost of privacy detection, set against Teranga's turn.
 
     .venv/bin/python bench/latency.py [--messages 200] [--concurrency 1 10]
 
@@ -7,6 +8,12 @@ Both assistants run with a Redis tracker store and lock store on the same Redis
 (REDIS_URL, default redis://127.0.0.1:6379/14), the REST channel and an action server.
 The plain assistant is created with `rasa init --no-prompt` in a temporary folder (its
 training takes a minute or two).
+
+Detection is timed in this process, before the servers start, on the labelled messages of
+data/privacy/messages.yml (most hold a phone number, a card, a PIN...) and on this
+benchmark's own messages (none does): `prepare_text`, which every inbound message goes
+through (secrets removed), and `mask` (personal data found and masked, as the desk does for
+each message it shows; uncached here).
 """
 
 from __future__ import annotations
@@ -23,10 +30,13 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from teranga import runtime  # noqa: E402
+from teranga.channels.inbound import prepare_text  # noqa: E402
+from teranga.privacy.personal_data import mask  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings, rasa_environment  # noqa: E402
 
 MESSAGES = {
@@ -35,6 +45,10 @@ MESSAGES = {
                 "merci"],
     "plain": ["hello", "I am sad", "yes", "I am happy", "are you a bot?", "goodbye", "hi"],
 }
+
+PRIVACY_MESSAGES = PROJECT_ROOT / "data" / "privacy" / "messages.yml"
+DETECTION_ROUNDS = 5  # each message timed this many times, after one untimed pass
+DETECTION_MAX_CHARS = 2000  # as bench_services configures the channels
 
 
 # Rasa's own Redis stores, no event broker: what a team would deploy from `rasa init`.
@@ -137,6 +151,52 @@ async def run_load(url: str, texts: list[str], total: int, concurrency: int):
     return statistics.median(latencies) * 1000, p95 * 1000, len(latencies) / elapsed
 
 
+def percentiles_ms(durations: list[float]) -> tuple[float, float]:
+    """p50 and p95 of durations in seconds, in milliseconds."""
+    ordered = sorted(durations)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return statistics.median(ordered) * 1000, p95 * 1000
+
+
+def detection_cost(texts: list[str], rounds: int = DETECTION_ROUNDS
+                   ) -> dict[str, tuple[float, float]]:
+    """p50 and p95 per message (ms) of `prepare_text`, of `mask`, and of both in turn."""
+    for text in texts:  # the first call loads the phone-number metadata
+        prepare_text(text, DETECTION_MAX_CHARS)
+        mask(text)
+    timed: dict[str, list[float]] = {"prepare_text": [], "mask": [], "both": []}
+    for _ in range(rounds):
+        for text in texts:
+            start = time.perf_counter()
+            prepare_text(text, DETECTION_MAX_CHARS)
+            prepared = time.perf_counter()
+            mask(text)
+            masked = time.perf_counter()
+            timed["prepare_text"].append(prepared - start)
+            timed["mask"].append(masked - prepared)
+            timed["both"].append(masked - start)
+    return {step: percentiles_ms(durations) for step, durations in timed.items()}
+
+
+def detection_sets() -> dict[str, list[str]]:
+    labelled = yaml.safe_load(PRIVACY_MESSAGES.read_text("utf-8"))["messages"]
+    return {f"privacy set ({len(labelled)} messages)": [m["text"] for m in labelled],
+            f"benchmark's messages ({len(MESSAGES['teranga'])})": MESSAGES["teranga"]}
+
+
+def print_detection(costs: dict[str, dict[str, tuple[float, float]]],
+                    turn: tuple[float, float], concurrency: int) -> None:
+    """The detection table, each row against Teranga's turn at `concurrency`."""
+    print(f"\nDetection per message, against Teranga's turn at {concurrency} "
+          f"conversation(s) (p50 {turn[0]:.1f} ms, p95 {turn[1]:.1f} ms):")
+    print("| messages | step | p50 ms | p95 ms | p50 / turn p50 | p95 / turn p95 |")
+    print("|---|---|---|---|---|---|")
+    for messages, steps in costs.items():
+        for step, (p50, p95) in steps.items():
+            print(f"| {messages} | {step} | {p50:.3f} | {p95:.3f} | "
+                  f"{p50 / turn[0]:.2%} | {p95 / turn[1]:.2%} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=200)
@@ -148,6 +208,7 @@ def main() -> None:
     os.chdir(PROJECT_ROOT)
 
     model = runtime.train(Settings.from_env().models_dir)
+    detection = {name: detection_cost(texts) for name, texts in detection_sets().items()}
     teranga = bench_services(model, redis_url)
     plain_dir = args.plain_dir or Path(tempfile.mkdtemp(prefix="plain-rasa-"))
     plain_port = runtime.free_port()
@@ -171,6 +232,8 @@ def main() -> None:
         for concurrency in args.concurrency:
             ratio = results[("teranga", concurrency)][0] / results[("plain", concurrency)][0]
             print(f"p50 ratio teranga/plain at {concurrency} conversation(s): {ratio:.2f}")
+        lightest = min(args.concurrency)
+        print_detection(detection, results[("teranga", lightest)][:2], lightest)
         print(f"plain Rasa project: {plain_dir}")
     finally:
         teranga.stop()

@@ -15,8 +15,9 @@ from teranga.channels.inbound import SECRETS_REMOVED
 from teranga.channels.outbound import Option
 from teranga.channels.outbox import DELIVERED_FIELDS, Outbox
 from teranga.channels.pipeline import INTAKE_ID, Pipeline
+from teranga.channels.shared import redis_client
 from teranga.languages import default_language
-from teranga.privacy.notice import NOTICE_RESPONSE, notice_settings
+from teranga.privacy.notice import NOTICE_RESPONSE, NoticesGiven, notice_settings
 
 logger = logging.getLogger(__name__)
 # Said after the turn of a message a secret was removed from: never share it, how to change it.
@@ -59,17 +60,20 @@ class RasaTurns:
     gives each channel's blueprint), and its tracker store to find a turn already stored."""
 
     def __init__(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                 tracker_store: TrackerStore | None, agent: Any = None) -> None:
+                 tracker_store: TrackerStore | None, agent: Any = None,
+                 notices: NoticesGiven | None = None) -> None:
         self.on_new_message = on_new_message
         self.tracker_store = tracker_store
         self.agent = agent
+        self.notices = notices
 
     @classmethod
     def maker(cls, on_new_message) -> Callable[[Any], RasaTurns]:
         """For `Pipeline.attach`: the turns of the started Rasa server `app`."""
         def make(app) -> RasaTurns:
             agent = getattr(app.ctx, "agent", None)
-            return cls(on_new_message, getattr(agent, "tracker_store", None), agent)
+            return cls(on_new_message, getattr(agent, "tracker_store", None), agent,
+                       NoticesGiven(redis_client()))
         return make
 
     async def run(self, channel: str, conversation: str, text: str,
@@ -77,8 +81,8 @@ class RasaTurns:
         collector = TurnReplies(channel)
         await self.on_new_message(UserMessage(text, collector, conversation,
                                               input_channel=channel, metadata=metadata))
-        return collector.messages + await after_turn_messages(self.agent, channel,
-                                                               conversation, metadata)
+        return collector.messages + await after_turn_messages(
+            self.agent, channel, conversation, metadata, self.notices)
 
     async def stored_replies(self, conversation: str, message_id: str) -> list[dict] | None:
         """The bot's messages after this message in the tracker, if it holds the message
@@ -95,38 +99,39 @@ class RasaTurns:
         return None
 
 
-async def after_turn_messages(agent: Any, channel: str, conversation: str,
-                              metadata: dict) -> list[dict[str, Any]]:
+async def after_turn_messages(agent: Any, channel: str, conversation: str, metadata: dict,
+                              notices: NoticesGiven | None) -> list[dict[str, Any]]:
     """What the bot adds after a turn, in the conversation's language, stored in the tracker
     like any bot message (the desk shows them) and returned to be sent after the turn's
     replies: the warning when a secret was removed from the message (never share it; how to
     change it), and the privacy notice at the customer's first contact on a channel that sends
-    it. Added after the turn, not by a policy, so that the bot's answer is exactly what it
-    would have been; the language is known only after the NLU."""
+    it (`notices` keeps which conversations were given it). Added after the turn, not by a
+    policy, so that the bot's answer is exactly what it would have been; the language is
+    known only after the NLU."""
     if agent is None or agent.tracker_store is None:
         return []
     try:
-        due = await _due_after_turn(agent, conversation, channel, metadata)
-        return await _stored_messages(agent, channel, conversation, due) if due else []
+        due = await _due_after_turn(conversation, channel, metadata, notices)
+        return await _stored_messages(agent, channel, conversation, due, notices) \
+            if due else []
     except Exception:  # the turn's own replies must still go out
         logger.exception("Could not add the warning or notice after a turn of %s", conversation)
         return []
 
 
-async def _due_after_turn(agent: Any, conversation: str, channel: str,
-                          metadata: dict) -> list[str]:
+async def _due_after_turn(conversation: str, channel: str, metadata: dict,
+                          notices: NoticesGiven | None) -> list[str]:
     """The responses to add: read without the conversation's lock (most turns need none)."""
     due = [SECRET_WARNING] if ((metadata or {}).get("teranga") or {}).get(SECRETS_REMOVED) \
         else []
-    if _notice_due_on(channel):
-        tracker = await agent.tracker_store.retrieve(conversation)
-        if tracker is not None and not _said(tracker, NOTICE_RESPONSE):
-            due.append(NOTICE_RESPONSE)
+    if notices is not None and _notice_due_on(channel) and \
+            not await notices.given(conversation):
+        due.append(NOTICE_RESPONSE)
     return due
 
 
-async def _stored_messages(agent: Any, channel: str, conversation: str,
-                           due: list[str]) -> list[dict[str, Any]]:
+async def _stored_messages(agent: Any, channel: str, conversation: str, due: list[str],
+                           notices: NoticesGiven | None) -> list[dict[str, Any]]:
     async with agent.lock_store.lock(conversation):
         tracker = await agent.tracker_store.retrieve(conversation)
         if tracker is None:
@@ -136,8 +141,8 @@ async def _stored_messages(agent: Any, channel: str, conversation: str,
         slots["language"] = slots.get("language") or default_language()
         events = []
         for name in due:
-            if name == NOTICE_RESPONSE and _said(tracker, name):
-                continue  # a turn that ran meanwhile sent it
+            if name == NOTICE_RESPONSE and await notices.given(conversation):
+                continue  # a turn that ran meanwhile gave it
             response = agent.nlg.generate_from_slots(name, slots, channel) \
                 if hasattr(agent.nlg, "generate_from_slots") else \
                 await agent.nlg.generate(name, tracker, channel, policy_url=slots["policy_url"])
@@ -148,6 +153,8 @@ async def _stored_messages(agent: Any, channel: str, conversation: str,
             tracker.update(event)
         if events:
             await agent.tracker_store.save(tracker)
+        if any(e.metadata["utter_action"] == NOTICE_RESPONSE for e in events):
+            await notices.mark(conversation)
     return [event.message() for event in events]
 
 
@@ -157,11 +164,6 @@ def _notice_due_on(channel: str) -> bool:
     except (OSError, ValueError):  # a broken settings file costs the notice, not the warning
         logger.exception("The privacy notice is not sent: its settings cannot be read")
         return False
-
-
-def _said(tracker: Any, response: str) -> bool:
-    return any(isinstance(event, BotUttered) and event.metadata.get("utter_action") == response
-               for event in tracker.events)
 
 
 def _until_next_user(events: list) -> list:

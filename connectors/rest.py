@@ -18,6 +18,7 @@ from teranga import conversation_ids
 from teranga.channels import flood
 from teranga.channels.inbound import InboundError, parse_rest_body
 from teranga.channels.outbox import Outbox, outbox_position, outbox_wait
+from teranga.privacy.notice import NoticesGiven
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,10 @@ class RestInput(RasaRestInput):
         if self._outbox is None:  # created in the server's event loop, on first use
             self._outbox = Outbox()
         return self._outbox
+
+    @property
+    def notices(self) -> NoticesGiven:
+        return NoticesGiven(self.outbox.client)
 
     def get_output_channel(self) -> OutboxOutputChannel:
         return OutboxOutputChannel(self.outbox)
@@ -74,7 +79,7 @@ class RestInput(RasaRestInput):
                                                  metadata=inbound.metadata))
                 added = await after_turn_messages(getattr(request.app.ctx, "agent", None),
                                                   self.name(), inbound.sender,
-                                                  inbound.metadata)
+                                                  inbound.metadata, self.notices)
                 collector.messages += [collector._message(
                     inbound.sender, text=message.get("text"), buttons=message.get("buttons"))
                     for message in added]

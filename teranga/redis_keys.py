@@ -160,6 +160,11 @@ def rasa_lock(conversation_id: str, key_prefix: str = PREFIX) -> str:
     return f"{key_prefix}:lock:{conversation_id}"
 
 
+def privacy_notice_given(conversation_id: str, prefix: str = PREFIX) -> str:
+    """String: present once the conversation was given the privacy notice (its time)."""
+    return f"{prefix}:privacy:notice-given:{conversation_id}"
+
+
 # --- the audit (teranga/privacy/audit.py) ----------------------------------------------------
 
 def audit_log(prefix: str = PREFIX) -> str:

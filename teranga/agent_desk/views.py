@@ -13,6 +13,8 @@ from teranga.agent_desk.rasa_api import RasaApi
 from teranga.agent_desk.summaries import (
     QueueFilter,
     facets,
+    masked,
+    masked_fact,
     masked_transcript,
     summary,
     transcript,
@@ -106,13 +108,30 @@ class RevealView:
 
 
 class DeadLetters:
-    """The latest messages no channel could deliver (teranga/channels/delivery.py)."""
+    """The latest messages no channel could deliver (teranga/channels/delivery.py), masked
+    as the desk's other lists are."""
 
     def __init__(self, store: HandoffStore) -> None:
         self.store = store
 
     async def run(self, count: int = 20) -> list[dict]:
-        return await delivery.DeadLetters(self.store.client).latest(count)
+        return [masked_letter(letter)
+                for letter in await delivery.DeadLetters(self.store.client).latest(count)]
+
+
+def masked_letter(letter: dict) -> dict:
+    """The recipient (a phone number on SMS and WhatsApp, a chat id on Telegram) masked as a
+    phone fact is: a number the detector does not recognise keeps only its last two digits
+    (Twilio refuses exactly those, and its error quotes the number). The text and the error
+    have that number replaced likewise, then the rest of their personal data masked."""
+    recipient = letter.get("recipient")
+    number = recipient.rpartition(":")[2] if isinstance(recipient, str) else ""
+    shown = masked_fact({"kind": "phone", "text": number})["text"]
+    hidden = {name: masked(letter[name].replace(number, shown) if number else letter[name])
+              for name in ("text", "error") if isinstance(letter.get(name), str)}
+    if number:
+        hidden["recipient"] = recipient.removesuffix(number) + shown
+    return {**letter, **hidden}
 
 
 class Overview:

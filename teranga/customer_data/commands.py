@@ -13,6 +13,7 @@ from pathlib import Path
 
 import redis
 
+from teranga import redis_keys
 from teranga.customer_data.customer import customer_of
 from teranga.customer_data.erase import HeldByAgent, erase, prove
 from teranga.customer_data.export import export
@@ -88,11 +89,14 @@ def run_erase(asked: str, force: bool, confirmed: bool, redis_url: str | None = 
     except HeldByAgent as refused:
         print(f"teranga privacy erase: {refused}", file=sys.stderr)
         return EXIT_HELD
+    # The eraser removes the audit entries it finds with the other shared entries; forget
+    # takes those an agent's action added meanwhile.
     forgotten = asyncio.run(audit.forget(client, customer.identifiers))
+    audit_entries = erased.entries.get(redis_keys.audit_log(), 0) + forgotten
     _audit(client, "erase", ERASED_CUSTOMER, f"{len(erased.keys)} keys deleted")
     print(f"erased {customer.label}: {len(erased.keys)} keys deleted, "
           f"{sum(erased.entries.values())} entries removed from {len(erased.entries)} "
-          f"shared keys, {forgotten} audit entries about them removed")
+          f"shared keys, {audit_entries} audit entries about them removed")
     return _report_proof(client, customer)
 
 
@@ -118,14 +122,15 @@ def _report_proof(client: redis.Redis, customer) -> int:
 
 
 @_redis_errors_told
-def run_purge(days: int | None, redis_url: str | None = None) -> int:
+def run_purge(days: int | None, redis_url: str | None = None, now: float | None = None) -> int:
+    """`now`: the time the period is counted back from (the clock's, unless a test moves it)."""
     days = Settings.from_env().retention_days if days is None else days
     if days < 0:
         raise ValueError("the retention period is a number of days, 0 to keep forever")
     if days == 0:
         print("retention is 0 days: conversations are kept forever, nothing purged")
         return 0
-    result = purge(_client(redis_url), days)
+    result = purge(_client(redis_url), days, now)
     print(f"purged {len(result.erased)} customer(s) silent for over {days} days; kept "
           f"{result.kept_recent} recent conversation(s) and {len(result.kept_held)} old "
           "customer(s) an agent holds now")

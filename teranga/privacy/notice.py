@@ -1,16 +1,21 @@
 """The short privacy notice a customer reads at their first contact on a channel: where it is
-sent and what fills its text. The words are the bot's response `utter_privacy_notice` in each
-language (domain/responses/<language>.yml); this file's settings say on which channels it is
-sent and where the full policy is. The settings file is read again when it changes, so that
-an operator can switch the notice on or off for a channel without a restart."""
+sent, what fills its text, and which conversations were given it. The words are the bot's
+response `utter_privacy_notice` in each language (domain/responses/<language>.yml); the
+settings file says on which channels it is sent and where the full policy is, and is read
+again when it changes, so that an operator can switch the notice on or off without a restart.
+A conversation given the notice is marked in Redis (one key, erased with the customer): the
+tracker read at each turn holds only the current session."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis.asyncio as aioredis
 import yaml
 
+from teranga import redis_keys
 from teranga.reloading import Reloading
 from teranga.settings import Settings
 
@@ -54,3 +59,18 @@ _settings = Reloading(lambda: Settings.from_env().privacy_settings_file, load_no
 
 def notice_settings() -> NoticeSettings:
     return _settings.get()
+
+
+class NoticesGiven:
+    """Which conversations were given the notice: one small key each, read at every turn of
+    a channel that sends it (cheaper than reading the conversation's history)."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+
+    async def given(self, conversation_id: str) -> bool:
+        return bool(await self.client.exists(redis_keys.privacy_notice_given(conversation_id)))
+
+    async def mark(self, conversation_id: str) -> None:
+        await self.client.set(redis_keys.privacy_notice_given(conversation_id),
+                              int(time.time()))

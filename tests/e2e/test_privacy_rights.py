@@ -1,10 +1,13 @@
 """The customer's rights through the whole stack: one person writes on SMS and on WhatsApp
 with the same number, is handed to the desk, an agent answers; then `teranga privacy export`
 gives everything held about them and `teranga privacy erase` removes it, proven by a scan of
-every key and value of the database."""
+every key and value of the database. And the retention period: a customer served by the
+desk a day ago is purged everywhere, audit included, while a recent one and the anonymous
+aggregates stay."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -16,9 +19,14 @@ import pytest
 import redis
 
 from teranga import redis_keys
+from teranga.channels.delivery import DEAD_LETTERS
+from teranga.customer_data import commands
 from teranga.customer_data.customer import customer_of
 from teranga.customer_data.erase import prove
-from tests.e2e.desk_client import AgentSession, settled, wait_until
+from teranga.customer_data.retention import DAY_SECONDS
+from teranga.dialogue.event_log import EventLog
+from teranga.privacy import audit
+from tests.e2e.desk_client import AgentSession, responses, settled, wait_until
 from tests.e2e.test_twilio import deliver, phone
 
 pytestmark = pytest.mark.e2e
@@ -93,3 +101,74 @@ def test_a_customer_on_sms_and_whatsapp_is_exported_then_erased(server, fake_twi
                                                                                       404)
     logs = prove(client, customer_of(number), server.log_dir).log_files
     print(f"log files still naming the customer (not rewritten): {logs}")
+
+
+def said_to(fake_twilio, recipient: str) -> list[str]:
+    """What Twilio was asked to send, spaces normalised (SMS parts are joined back)."""
+    return [" ".join(text.split()) for text in fake_twilio.to(recipient)]
+
+
+def served_by_the_desk(server, fake_twilio, real_redis_url, number: str) -> None:
+    """A reply to the number's SMS is refused (a dead letter); on WhatsApp they ask for a
+    person, Fatou claims, reads, answers and hands back; they say they are satisfied."""
+    whatsapp = f"whatsapp:{number}"
+    fr = {name: " ".join(text.split()) for name, text in responses("fr").items()}
+    fake_twilio.fail(number, 400)
+    deliver(server, fake_twilio, "twilio_sms", number, "bonjour")
+    client = redis.Redis.from_url(real_redis_url)
+    wait_until(lambda: number.encode() in b"".join(client.lrange(DEAD_LETTERS, 0, -1)))
+    deliver(server, fake_twilio, "twilio_whatsapp", whatsapp,
+            "je veux parler a un conseiller svp")
+    fake_twilio.wait_for(whatsapp)
+    fatou = AgentSession(server.desk_url, "fatou")
+    wait_until(lambda: whatsapp in [c["conversation_id"]
+                                    for c in fatou.get("/api/queue").json()["waiting"]])
+    assert fatou.act(whatsapp, "claim").ok
+    assert fatou.get(f"/api/conversations/{quote(whatsapp, safe='')}").ok
+    assert fatou.act(whatsapp, "reply", text=AGENT_REPLY).ok
+    wait_until(lambda: AGENT_REPLY in fake_twilio.to(whatsapp))
+    assert fatou.act(whatsapp, "return").ok
+    wait_until(lambda: fr["utter_ask_satisfaction"] in said_to(fake_twilio, whatsapp))
+    deliver(server, fake_twilio, "twilio_whatsapp", whatsapp, "oui merci beaucoup")
+    wait_until(lambda: fr["utter_satisfaction_thanks"] in said_to(fake_twilio, whatsapp))
+    wait_until(lambda: settled(real_redis_url, number) and settled(real_redis_url, whatsapp)
+               and client.exists(redis_keys.customer_history(f"phone:{number}")))
+
+
+def audit_of(client: redis.Redis, conversation_id: str) -> list[str]:
+    return [entry["action"] for entry in asyncio.run(
+        audit.latest(client, audit.MAX_LATEST, conversation_id=conversation_id))]
+
+
+def test_retention_purges_an_old_customer_everywhere_and_keeps_the_recent_and_aggregates(
+        server, fake_twilio, real_redis_url, capsys):
+    old, recent = phone(), phone()
+    client = redis.Redis.from_url(real_redis_url)
+    served_by_the_desk(server, fake_twilio, real_redis_url, old)
+    assert {"claim", "read", "reply", "return"} <= set(audit_of(client, f"whatsapp:{old}"))
+    assert client.exists(redis_keys.conversation_record(f"whatsapp:{old}"))
+    time.sleep(1)  # the desk's live view has read the last events
+    # Everything about the old customer happened before this instant, the recent one's after.
+    boundary = time.time()
+    time.sleep(0.1)
+    deliver(server, fake_twilio, "twilio_sms", recent, "bonjour mon transfert est bloqué")
+    fake_twilio.wait_for(recent)
+    wait_until(lambda: settled(real_redis_url, recent))
+    satisfaction = client.hgetall(redis_keys.SATISFACTION)
+    assert int(satisfaction[b"fatou:yes"]) >= 1
+    before = prove(client, customer_of(old))
+
+    # The operator's daily purge, run a day after the boundary with a 1-day period.
+    assert commands.run_purge(1, real_redis_url, now=boundary + DAY_SECONDS) == 0
+    printed = capsys.readouterr().out
+
+    after = prove(client, customer_of(old))
+    assert after.clean, (after.keys, after.values)
+    assert audit_of(client, old) == audit_of(client, f"whatsapp:{old}") == []
+    assert EventLog(client).exists(recent)
+    assert not prove(client, customer_of(recent)).clean
+    assert client.hgetall(redis_keys.SATISFACTION) == satisfaction
+    assert AgentSession(server.desk_url, "sara").get("/api/overview").ok
+    print(f"\nbefore the purge: {len(before.keys)} keys, {sum(before.values.values())} "
+          f"values mention the old customer; {printed.strip()}; afterwards: "
+          f"{after.summary(old)}")

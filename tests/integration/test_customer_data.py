@@ -42,6 +42,7 @@ from teranga.handoff.agents import Agent
 from teranga.handoff.ownership import agent_owner
 from teranga.handoff.queue import Escalation
 from teranga.handoff.store import HandoffStore
+from teranga.privacy import audit
 
 DAY = 86400
 LIVE_SECONDS = 10  # a consumer that beat this recently is running (it beats every second)
@@ -330,3 +331,18 @@ def test_the_erase_command_exits_non_zero_when_something_remains(db, database_ur
     monkeypatch.setattr("teranga.customer_data.commands.erase", lambda *a, **k: erase(
         db, customer_of("nobody")))
     assert commands.run_erase(number, False, True, database_url) == commands.EXIT_REMAINS
+
+
+def test_the_erase_command_counts_the_audit_entries_it_removed(db, database_url,
+                                                                monkeypatch, capsys):
+    number = a_number()
+    keep_tracker(db, number, conversation(number, time.time(), "allo", "twilio_sms"))
+    for action in ("claim", "close"):
+        asyncio.run(audit.record(db, "awa", action, f"whatsapp:{number}"))
+    monkeypatch.setattr(commands, "LOGS_DIR", commands.LOGS_DIR / "none")
+
+    assert commands.run_erase(number, False, True, database_url) == 0
+
+    assert "2 audit entries about them removed" in capsys.readouterr().out
+    assert [fields[b"conversation_id"] for _, fields in db.xrange(redis_keys.audit_log())] == [
+        commands.ERASED_CUSTOMER.encode()]

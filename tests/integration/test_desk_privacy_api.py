@@ -1,6 +1,7 @@
 """Personal data in the desk, against the real Redis test database with a stand-in for
-Rasa's tracker: masked in the queue and the transcript, shown to the holder on demand (and
-recorded), refused to anyone else, and the audit readable by supervisors only."""
+Rasa's tracker: masked in the queue, the transcript and the overview's dead letters, shown to
+the holder on demand (and recorded), refused to anyone else, and the audit readable by
+supervisors only."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from urllib.parse import quote
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 
+from teranga.channels import delivery
+from teranga.channels.delivery import DEAD_LETTERS
 from teranga.privacy import audit
 from tests.integration.test_desk_context_api import (  # noqa: F401 - the fixtures
     ENGLISH,
@@ -91,3 +95,43 @@ def test_only_the_holder_may_reveal_and_only_supervisors_read_the_audit(
     too_long = desk.session(SUPERVISOR).get(f"{desk.url}/api/audit",
                                             params={"conversation_id": "x" * 201}, timeout=10)
     assert too_long.status_code == 400
+
+
+# A number the detector recognises, and one it does not (no such Senegalese prefix): Twilio
+# refuses the latter, and quotes it in its error.
+@pytest.fixture(params=["whatsapp:+22177", "+22172"])
+def dead_letter(request, real_redis_url):
+    """A reply Twilio refused, as the channel keeps it (removed afterwards)."""
+    client = redis.Redis.from_url(real_redis_url)
+    recipient = f"{request.param}{str(uuid.uuid4().int)[:7]}"
+    letter = {"channel": "twilio_whatsapp", "recipient": recipient,
+              "text": f"Nous rappelons le {NUMBER} demain",
+              "error": f"Twilio answered 400: The 'To' number {recipient} is not valid",
+              "status": 400, "attempts": 1}
+    asyncio.run(_add_dead_letter(real_redis_url, letter))
+    yield letter
+    for stored in client.lrange(DEAD_LETTERS, 0, -1):
+        if recipient in stored.decode():
+            client.lrem(DEAD_LETTERS, 0, stored)
+
+
+async def _add_dead_letter(url: str, letter: dict) -> None:
+    client = aioredis.Redis.from_url(url)
+    try:
+        await delivery.DeadLetters(client).add(letter)
+    finally:
+        await client.close()
+
+
+def test_the_overview_masks_the_dead_letters(desk, dead_letter):  # noqa: F811 - the fixtures
+    overview = desk.session(SUPERVISOR).get(f"{desk.url}/api/overview", timeout=10)
+    assert overview.status_code == 200, overview.text
+    channel_prefix, _, digits = dead_letter["recipient"].rpartition("+")
+    [shown] = [letter for letter in overview.json()["dead_letters"]
+               if letter["recipient"].startswith(f"{channel_prefix}+")
+               and letter["recipient"].endswith(digits[-2:]) and letter["status"] == 400]
+    assert shown["text"] == dead_letter["text"].replace(NUMBER, MASKED)
+    for field in ("recipient", "text", "error"):
+        assert digits[:-2] not in shown[field] and NUMBER not in shown[field], shown
+    assert shown["error"].startswith("Twilio answered 400: The 'To' number ")
+    assert (shown["channel"], shown["status"], shown["attempts"]) == ("twilio_whatsapp", 400, 1)

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from pathlib import Path
 
 import pytest
+import redis
+import redis.asyncio as aioredis
 import yaml
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.events import BotUttered, SlotSet
@@ -16,13 +19,20 @@ from rasa.shared.core.slots import TextSlot
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from connectors.outputs import SECRET_WARNING, after_turn_messages
+from teranga import redis_keys
 from teranga.channels.inbound import SECRETS_REMOVED
 from teranga.languages import default_language
 from teranga.privacy.found import SECRET
-from teranga.privacy.notice import NOTICE_RESPONSE, PrivacySettingsError, load_notice_settings
+from teranga.privacy.notice import (
+    NOTICE_RESPONSE,
+    NoticesGiven,
+    PrivacySettingsError,
+    load_notice_settings,
+)
 
 SECRET_REMOVED = {"teranga": {SECRETS_REMOVED: [SECRET]}}
 POLICY_URL = "https://privacy.test/policy"
+REDIS_URL = ""  # set by the `redis_url` fixture
 
 
 def domain_responses() -> dict:
@@ -61,7 +71,8 @@ class StubAgent:
         self.saved.append([e for e in tracker.events if isinstance(e, BotUttered)])
 
 
-def tracker_in(language: str | None, conversation_id: str = "+221770000000"):
+def tracker_in(language: str | None):
+    conversation_id = f"+2217{uuid.uuid4().int % 10**8:08d}"
     tracker = DialogueStateTracker(conversation_id, [TextSlot("language", mappings=[])])
     if language:
         tracker.update(SlotSet("language", language))
@@ -83,9 +94,23 @@ def notice_off(tmp_path, monkeypatch):
     monkeypatch.setenv("TERANGA_PRIVACY_SETTINGS", str(tmp_path / "absent.yml"))
 
 
+@pytest.fixture(autouse=True)
+def redis_url(real_redis_url):
+    """The real Redis that keeps which conversations were given the notice."""
+    global REDIS_URL
+    REDIS_URL = real_redis_url
+    return real_redis_url
+
+
 def after_turn(agent, channel="twilio_sms", metadata=None):
-    return asyncio.run(after_turn_messages(agent, channel, agent.tracker.sender_id,
-                                           metadata or {}))
+    async def run():
+        client = aioredis.Redis.from_url(REDIS_URL)
+        try:
+            return await after_turn_messages(agent, channel, agent.tracker.sender_id,
+                                              metadata or {}, NoticesGiven(client))
+        finally:
+            await client.close()
+    return asyncio.run(run())
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "wo", "sw", "ha", None])
@@ -94,7 +119,7 @@ def test_the_warning_is_said_and_stored_in_the_conversations_language(language, 
     [message] = after_turn(agent, metadata=SECRET_REMOVED)
     expected = response_text(SECRET_WARNING, language)
     assert message["text"] == expected
-    assert agent.locked == ["+221770000000"] and agent.saved[-1][-1].text == expected
+    assert agent.locked == [agent.tracker.sender_id] and agent.saved[-1][-1].text == expected
 
 
 def test_nothing_is_added_without_a_removed_secret_or_a_notice(notice_off):
@@ -112,7 +137,8 @@ def test_a_failing_store_costs_the_warning_not_the_turn(caplog, notice_off):
 
     agent.retrieve = broken
     assert after_turn(agent, metadata=SECRET_REMOVED) == []
-    assert "Could not add the warning or notice after a turn of +221770000000" in caplog.text
+    assert f"Could not add the warning or notice after a turn of {agent.tracker.sender_id}" \
+        in caplog.text
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "wo", "sw", "ha"])
@@ -133,6 +159,18 @@ def test_the_notice_is_said_once_per_conversation(notice_on):
         response_text(SECRET_WARNING, "fr")
 
 
+def test_a_new_session_is_not_a_first_contact(notice_on):
+    """Rasa's tracker store gives the current session only: the notice is remembered apart,
+    under a key erased with the customer."""
+    first_session = StubAgent(tracker_in("wo"))
+    assert len(after_turn(first_session)) == 1
+    conversation = first_session.tracker.sender_id
+    assert redis.Redis.from_url(REDIS_URL).exists(redis_keys.privacy_notice_given(conversation))
+    later_session = StubAgent(DialogueStateTracker(conversation,
+                                                   [TextSlot("language", mappings=[])]))
+    assert after_turn(later_session) == []
+
+
 def test_the_warning_comes_before_the_notice(notice_on):
     agent = StubAgent(tracker_in("sw"))
     said = [m["text"] for m in after_turn(agent, metadata=SECRET_REMOVED)]
@@ -147,7 +185,7 @@ def test_a_channel_left_out_of_the_settings_gets_no_notice(notice_on):
 
 
 def test_switching_the_notice_off_applies_without_a_restart(notice_on):
-    agent = StubAgent(tracker_in("en", "+254700000001"))
+    agent = StubAgent(tracker_in("en"))
     notice_on.write_text("notice:\n  channels: []\n")
     assert after_turn(agent) == []
     notice_on.write_text("notice:\n  channels: [twilio_sms]\n  policy_url: x\n")
