@@ -216,10 +216,34 @@ _CURRENCY_BEFORE = re.compile(r"(?<![^\W\d_])(?:ksh|kes|tsh|ugx|ghs|sh|n|₦|\$|
 _DATE_SHAPED = re.compile(r"\d{4}([-.])\d{2}\1\d{2}|\d{2}([-.])\d{2}\2(?:\d{4}|\d{2})")
 
 
+# A number right after the word for a transaction, an order or a reference is that id
+# ("otp not received for transaction 77410293").
+_REFERENCE_BEFORE = re.compile(
+    r"(?<![^\W_])(?:transaction|txn|trans|ref|r[eé]f[eé]rence|reference|order|commande|oda|odar"
+    r"|ticket|invoice|facture|receipt|muamala)(?:\s+(?:id|no|number|num[eé]ro|n°))?[\s:#.=-]*$",
+    re.IGNORECASE)
+# A Nigerian bank account number (NUBAN: 10 digits, typed in one block) after the word for an
+# account reads as an Ivorian or French phone number but is not one ("acct 0123456789",
+# "lambar asusuna 0134569820"). A mobile-money account is a phone number ("my momo account
+# 0244123456", "akaunti ya mpesa 0712345678"): the words allowed in between exclude it.
+_BANK_ACCOUNT_BEFORE = re.compile(
+    r"(?<![^\W_])(?:account|acct|acc|a/c|compte|cpte|akaunti|asusu[^\W\d]*)"
+    r"(?:[\s:#.=-]+(?:number|no|num|n°|num[eé]ro|nambari|namba|is|ni|ne|ce|est|c['’]?est"
+    r"|yangu|dina|na|my|mon|le|ya|bank|banki|benki|banque|bancaire))*[\s:#.=-]*$",
+    re.IGNORECASE)
+_MOBILE_MONEY_BEFORE = re.compile(
+    r"(?:momo|mobile\s+money|m-?pesa|wallet|orange\s+money|wave|airtel\s+money|tigo\s+pesa"
+    r"|free\s+money|mtn)\W+(?:[^\W\d]+\W+)?$", re.IGNORECASE)
+_NUBAN = re.compile(r"\d{10}")
+
+
 def _looks_like_something_else(text: str, start: int, end: int) -> bool:
-    """A USSD code (*145*6#), an amount (150000 F, KSh 250000), a date (2023-11-05) or a
-    number glued to a transaction id is not a phone number."""
-    if _DATE_SHAPED.fullmatch(text, start, end):
+    """A USSD code (*145*6#), an amount (150000 F, KSh 250000), a date (2023-11-05), a
+    number glued to a transaction id or named as one, or a bank account number is not a
+    phone number."""
+    if _DATE_SHAPED.fullmatch(text, start, end) or _is_a_reference(text, start):
+        return True
+    if _NUBAN.fullmatch(text, start, end) and _is_a_bank_account(text, start):
         return True
     before, after = text[max(0, start - 6):start], text[end:end + 12]
     if before.rstrip().endswith(("*", "#")) or after.lstrip().startswith(("*", "#")):
@@ -230,6 +254,16 @@ def _looks_like_something_else(text: str, start: int, end: int) -> bool:
     glued_after = bool(after) and (after[0].isalnum()
                                    or after[0] in "._-/" and after[1:2].isalnum())
     return glued_before or glued_after
+
+
+def _is_a_reference(text: str, start: int) -> bool:
+    return bool(_REFERENCE_BEFORE.search(text[max(0, start - 30):start]))
+
+
+def _is_a_bank_account(text: str, start: int) -> bool:
+    head = text[max(0, start - 40):start]
+    account = _BANK_ACCOUNT_BEFORE.search(head)
+    return bool(account) and not _MOBILE_MONEY_BEFORE.search(head, 0, account.start())
 
 
 def _emails(text: str) -> list[Found]:

@@ -3,10 +3,15 @@ words ("mon code secret c'est 4582", "PIN yangu ni 1234", "lambar sirri ta 0000"
 mooy 1234", "password: hunter2"), so that they are removed before anything stores them.
 
 A secret is found by its context: a word that names one ("code secret", "namba ya siri"),
-then, within a few words, the value itself. A bare number is never a secret: amounts
-(5000 F), USSD codes (*145*6#), dates, phone numbers and transaction ids are left alone. The
-value may also come first ("4582 c'est mon code"). Only the value is reported, not the words
-around it, so that the customer's question stays readable for the bot and the agent.
+then, within a few words, the value itself, or the value first and any short phrase before
+the name ("4582 c'est bien mon code ?", "4455 ndax mooy sama code bi?"). The value may be
+digits, digits written as words in the five languages ("quatre cinq huit deux", "tisa sita
+nne mbili"), or a password; a value of the same length given as a correction next to it
+("4545 sorry 4455") is one too. A bare number is never a secret, and words say what else a
+number is: amounts (5000 F, "2500 deducted", "5000 laa yónnee"), USSD codes (*145*6#), dates
+and years, phone numbers, order and transaction ids ("my order is 448120") are left alone.
+Only the value is reported, not the words around it, so that the customer's question stays
+readable for the bot and the agent.
 """
 
 from __future__ import annotations
@@ -17,12 +22,18 @@ from teranga.privacy.found import SECRET, Found
 
 MASK = "••••"
 Span = tuple[int, int]  # text[start:end]
-# Words between the name of a secret and its value ("le code reçu par SMS est 552211").
-MAX_GAP_WORDS = 6
+# Words between the name of a secret and its value ("code bi ma jot ci sms bi mooy 772045":
+# the code I got by SMS is).
+MAX_GAP_WORDS = 8
+# Words between a value and the name after it ("4481 that's what i use as pin").
+MAX_GAP_WORDS_BEFORE = 5
 # How far after the name the value may start, in characters: bounds the work per name.
 MAX_GAP_CHARS = 60
 MIN_DIGITS, MAX_DIGITS = 4, 8  # PINs have 4 to 6, one-time codes 4 to 8; phones have more
 MAX_PASSWORD_CHARS = 64
+# Words of no known kind a password's name may be followed by, when the value then looks like
+# a password ("mot de passe de l'appli Diallo77", "kalmar sirri ta app din Musa#2020").
+MAX_PASSWORD_UNKNOWN_WORDS = 2
 # The most of a text read in context: more than the channels pass on to Rasa (2000
 # characters by default), and no more, so that a message of thousands of "pin pin pin..."
 # costs milliseconds (each name costs a few microseconds, its window is bounded). Beyond it
@@ -44,7 +55,7 @@ _CODE_NAMES = [
     # lambar sirrina: my PIN; lambar tabbatarwa: verification number
     r"(?:lambar|lamba|lambobin)\s+(?:sirri|siri|tsaro|pin|tabbatarwa)(?:na|nka|nki|nmu|nsu)?",
     r"(?<=don\s)tabbatarwa",  # "lambar 602 119 don tabbatarwa": the number for verifying
-    r"siri(?=\s+(?:yangu|langu|yako|lako)(?:\s+ni)?[\s:]+\d)",  # "siri yangu ni 1597"
+    r"siri(?=\s+(?:yangu|langu|yako|lako)(?![^\W_]))",  # "siri yangu (ya mpesa) ni 1597"
     r"cvv|cvc",
 ]
 # Names of a secret whose value may be any word: passwords.
@@ -70,12 +81,15 @@ _NAME = re.compile(
 
 _TOKEN = re.compile(r"\S+")
 _ANY_DIGIT = re.compile(r"\d")
+_EMAIL_SHAPED = re.compile(r"[^@\s]+@[^@\s]+\.[^\W\d_]{2,}")
 _WORD_WITH_DIGIT = re.compile(r"\S*\d\S*")
 # What may surround a value without being part of it: quotes, brackets, punctuation.
 _EDGE = "\"'«»“”‘’()[]{}<>:;,.!?¿¡=-–—*_~`"
 _AFTER_PASSWORD = "\"'«»“”‘’()[]{}<>:;,.?"
 _EXPLICIT = re.compile(r"[:=]")  # "password: hunter2", "pin=1234"
 _SENTENCE_END = re.compile(r"[.!?\n]$")
+_ENDS_SENTENCE = re.compile(r"\s*(?:[.!?,;\n]|$)")
+_DIGITS_ONLY = re.compile(r"[\d \u00a0-]+")
 # Digits, alone or spaced the way people type them ("4 5 8 2", "45 82"), with nothing
 # glued to either end that would make them an amount, a code or a date.
 _DIGIT_RUN = re.compile(r"\d(?:[ \u00a0]?\d)*")
@@ -90,27 +104,52 @@ _CURRENCY_AFTER = re.compile(
     re.IGNORECASE)
 _CURRENCY_BEFORE = re.compile(
     r"(?<![^\W_])(?:ksh|kes|tsh|tzs|ugx|ngn|ghs|n|cfa|fcfa|xof|usd)\.?[ \u00a0]*$", re.IGNORECASE)
-# Words after which a number is a time, an amount or a phone number, not the secret named
-# before ("code pin bloqué depuis 2024"). Sending verbs are not among them: "the code they
-# sent me is 552211".
+# A number the customer says they sent, paid or withdrew is an amount: "5000 laa yónnee"
+# (5000 is what I sent), "5000 j'ai envoyé", "2000 nimetuma", "2000 na tura".
+_SENT_OR_PAID_AFTER = re.compile(
+    r"[\s,]+(?:(?:laa|naa|nga|la|na|i|je|j['’]\s*ai|nime|nili)\s*)(?:yónnee|yonnee|yobbu|"
+    r"fey|tura|biya|cire|sent|paid|withdrew|envoy[eé]|pay[eé]|retir[eé]|tuma|lipa|toa)"
+    r"(?![^\W_])", re.IGNORECASE)
+# Verbs of money moving: a number next to them is an amount ("2500 deducted, pin not changed").
+_MONEY_VERBS = frozenset("""
+    sent envoyé envoye took taken deducted debited withdrawn cire cira prélevé preleve
+    retiré retire tura tuma nimetuma nilituma yónnee yonnee""".split())
+# Words after which a number is a time, an amount, a count, a phone number or a reference,
+# not the secret named before ("code pin bloqué depuis 2024", "I did not get the code, my
+# order is 448120"). Sending verbs are not among them: "the code they sent me is 552211".
 _GAP_STOPS = frozenset("""
     depuis since tangu tun ago dès des jusqu until avant après apres before after
     retirer payer payé paye pay paid withdraw withdrew kulipa biya fey
     montant amount kiasi numéro numero number
-    balance solde salio fee fees frais price prix bei farashi""".split())
+    balance solde salio fee fees frais price prix bei farashi
+    times fois mara sau yoon kwamba""".split()) | frozenset("""
+    order commande oda odar transaction txn ref reference référence ticket invoice
+    facture receipt muamala till paybill meter compteur""".split())
+# Words right before a number that make it a year: "bloqué en 2024", "blocké ci 2025".
+_YEAR_BEFORE = frozenset("in en ci an year mwaka année annee".split())
+# Nouns that may follow the name itself, before the value ("secret pin number for my card is
+# 3319", "numéro de code secret c'est 2956"); elsewhere "number" announces a phone.
+_NAME_NOUNS = frozenset("number numéro numero no".split())
 # Words that may stand between a password's name and its value.
 _PASSWORD_FILLERS = frozenset("""
     est c'est c’est cest c is was it's its ni ne ta mooy moy mo la le l' my mon ma sama
     yangu wangu langu lako yako changu na shine ce voici here nouveau nouvelle new actuel
     current ndio ndiyo dina nawa tawa jipya mpya sabuwa sabuwar itace ita
     ni: ne: est: is: da dafa di bi ba""".split())
-# Words that may stand between a value and the name after it ("4582 c'est mon code",
-# "is 9044 my default pin?", "jai mis 5712 comme code secret", "na 5353 be my pin").
+# Words that may start a sentence that gives the value asked about in the one before ("pin
+# yangu? ni 5128", "they sent an otp. it is 448 120").
 _BEFORE_FILLERS = frozenset("""
-    c'est c’est cest est is it's its ni ndio ndiyo mooy moy mo ne shine ta ce voici
+    c'est c’est cest est is it it's its ni ndio ndiyo mooy moy mo ne shine ta ce voici
     mon ma my sama yangu wangu la le the that's
     as be was comme kama peut etre être sera new old default current nouveau nouvelle
     ancien ancienne mpya sabuwar don""".split())
+# Between a value and the name after it any short phrase may stand ("is 5521 the right pin",
+# "1234 c'est bien mon code ?", "4455 ndax mooy sama code bi?", "7060 ba pin dina ba ne?"),
+# except words that tie the number to something else: a purpose or a destination ("5000 ngir
+# code bi": 5000 for the code), another clause ("and", "but"), a time, an amount, a count.
+_BREAKS_LINK_BEFORE = _GAP_STOPS | _MONEY_VERBS | frozenset("""
+    to for pour à au aux kwa ga zuwa ngir ili into from kutoka daga
+    and et ak kuma but mais amma lakini waaye then puis""".split())
 # After a secret's value, a second one: a PIN change given in one breath ("ancien code
 # secret 2233 nouveau 5566", "pin ya zamani 3131 mpya 4242"), or a customer unsure which
 # it is ("2938 ou 2983 ?").
@@ -120,15 +159,51 @@ _THEN_NEW_VALUE = re.compile(
     r"(?:[\s,;:=]+(?:one|pin|code|secret|est|c'est|is|ni|ne|ce|mooy|la)){0,2}[\s,;:=]+(?=\d)"
     r"|[ \u00a0]+(?:or|ou|au|ama|walla|wala|ko)[ \u00a0]+(?=\d)",
     re.IGNORECASE)
-# Words after which a number before a secret's name is a year or an amount ("since 2019 my
-# pin", "na tura 5000 don tabbatarwa": I sent 5000 for verification).
-_STOPS_BEFORE_VALUE = _GAP_STOPS | frozenset("""
-    in en ci mwaka year an année annee send sent envoye envoyé tura tuma nimetuma nilituma
-    yonne yonnee""".split())
+# Words after which a number before a secret's name is a year, an amount, a time or a number
+# called ("since 2019 my pin", "i called 1414 about my pin", "na tura 5000 don tabbatarwa":
+# I sent 5000 for verification).
+_STOPS_BEFORE_VALUE = _GAP_STOPS | _MONEY_VERBS | frozenset("""
+    in en ci mwaka year an année annee send yonne call called appel appelé appele piga
+    nimepiga kira dial composer tapez tape at à saa karfe vers around""".split())
+# Words that say what a number before a secret's name is ("1964 na my pin", "5521 is
+# definitely my pin"): without one, a year is a year ("2019 my pin was set by the agent").
+_LINKING_VERBS = frozenset("""
+    c'est c’est cest est était etait is was it's its ni ndio ndiyo ilikuwa mooy moy mo ne ce
+    la na be as comme kama shine itace sera""".split())
+_YEAR_SHAPED = re.compile(r"(?:19[5-9]|20[0-3])\d")
 _LAST_WORD = re.compile(r"([^\W\d]+)[\s,]+$")
 _VALUE_BEFORE = re.compile(
     r"(?<![^\s\"'«(])(?P<value>\d(?:[ \u00a0]?\d)*)[\"'»)]?(?P<gap>(?:[ \u00a0,:]+[^\W\d]"
-    r"[\w'’]*){0,4})[ \u00a0,:]+$")
+    rf"[\w'’]*){{0,{MAX_GAP_WORDS_BEFORE}}})[ \u00a0,:]+$")
+# Digits written as words, in the five languages ("four three two one", "quatre cinq huit
+# deux", "tisa sita nne mbili", "biyar takwas uku tara", "ñett benn ñaar juróom"): at least
+# four in a row, as a PIN has. Wolof says 6 to 9 in two words ("juróom benn": five one), so
+# words are counted, not digits.
+_DIGIT_WORDS = """
+    zero oh one two three four five six seven eight nine double triple
+    zéro un deux trois quatre cinq sept huit neuf
+    sifuri moja mbili tatu nne tano sita saba nane tisa
+    sifiri sifili daya biyu uku hudu huɗu biyar shida bakwai takwas tara
+    benn ñaar naar ñett nett ñeent neent juróom juroom""".split()
+_DIGIT_WORD = "(?:" + "|".join(sorted(_DIGIT_WORDS, key=len, reverse=True)) + ")"
+_SPELLED_DIGITS = re.compile(
+    rf"(?<![^\W_]){_DIGIT_WORD}(?:[ \u00a0,-]+{_DIGIT_WORD}){{{MIN_DIGITS - 1},15}}(?![^\W_])",
+    re.IGNORECASE)
+# A second value right after or before a secret's value, of the same length: a correction or
+# a hesitation ("4545 sorry 4455", "3377 sio 3737", "4521 ne ba 4512 ba", "2424 la, baal ma
+# 2244", "2281 walla 2218 mooy sama code"), linked by at most three words, one of which says
+# "or", "not", "sorry", "I mean", "now" or "new" ("pin 4455 and 2000 was deducted" is not one).
+_CORRECTION_WORDS = frozenset("""
+    or ou au ama walla wala ko not pas sio si ba du no non hapana sorry pardon samahani baal
+    hakuri mean dire yaani actually plutôt plutot kumbe oops maybe perhaps peut-être
+    peut-etre labda wataƙila watakila now maintenant sasa yanzu léegi leegi new nouveau
+    nouvelle mpya sabuwa sabuwar bees""".split())
+_COMPANION_WORDS = _CORRECTION_WORDS | frozenset("""
+    ma yi i je veux and et na ak da kuma then puis la ce ne ni est is c'est mooy bu""".split())
+_COMPANION_GAP = r"(?:[\s,;:.!]+[^\W\d][\w'’-]*){0,3}[\s,;:.!]+"
+_COMPANION_AFTER = re.compile(rf"(?P<gap>{_COMPANION_GAP})(?=\d)")
+_COMPANION_BEFORE = re.compile(
+    rf"(?<![^\s\"'«(])(?P<value>\d(?:[ \u00a0]?\d)*)(?P<gap>{_COMPANION_GAP})$")
 
 
 def find_secrets(text: str) -> list[Found]:
@@ -163,14 +238,15 @@ def _secrets(text: str) -> list[tuple[Span, Span]]:
     for name in _NAME.finditer(text):
         if _NOT_A_SECRET_BEFORE.search(text, max(0, name.start() - 12), name.start()):
             continue
-        value = _value_after(text, name.end(), name.group("password") is not None)
-        if value:
+        if value := _value_after(text, name.end(), name.group("password") is not None):
             found.append(((name.start(), value[1]), value))
             if new_value := _new_value_after(text, value[1]):
                 found.append(((value[1], new_value[1]), new_value))
-        elif value := _value_before(text, name.start()):
+        # both sides: "c'est 3902 mon code pas 3920"
+        if value := _value_before(text, name.start()):
             found.append(((value[0], name.end()), value))
-    return found
+    return found + [companion for _mention, value in found
+                    for companion in _companions(text, value)]
 
 
 def _masked(text: str, spans: list[Span]) -> tuple[str, list[str]]:
@@ -193,9 +269,12 @@ def _masked(text: str, spans: list[Span]) -> tuple[str, list[str]]:
 def _value_after(text: str, position: int, password: bool) -> tuple[int, int] | None:
     """The value following a secret's name at `position`, within a few words."""
     window_end = min(len(text), position + MAX_GAP_CHARS + MAX_PASSWORD_CHARS)
-    if not password and not _ANY_DIGIT.search(text, position, window_end):
+    if not (password or _ANY_DIGIT.search(text, position, window_end)
+            or _SPELLED_DIGITS.search(text, position, window_end)):
         return None  # the common case, checked at C speed: "j'ai oublié mon code pin"
-    explicit = after_question = False
+    explicit = after_sentence = False
+    word = ""
+    unknown_words = 0  # words a password's name may be followed by: "mot de passe Wave:"
     for index, token in enumerate(_TOKEN.finditer(text, position, window_end)):
         if index > MAX_GAP_WORDS or token.start() - position > MAX_GAP_CHARS:
             return None
@@ -206,12 +285,20 @@ def _value_after(text: str, position: int, password: bool) -> tuple[int, int] | 
             explicit = explicit or bool(_EXPLICIT.search(raw))
             continue
         if any(c.isdigit() for c in core):
+            if word in _YEAR_BEFORE:
+                return None  # "sama code secret dafa blocké ci 2025"
             digits = _digit_value(text, core_start)
+            if digits and after_sentence and not _ENDS_SENTENCE.match(text, digits[1]):
+                return None  # "my pin is blocked. 2000 was taken": not a bare answer
             if digits:
                 return digits
             if password and len(core) <= MAX_PASSWORD_CHARS and not raw.startswith(("*", "#")):
+                if unknown_words and not _mixes_letters_and_others(core):
+                    return None  # "password reset on 12/03/2024"
                 return _password_span(raw, core_start, token.end())
             return None
+        if spelled := _SPELLED_DIGITS.match(text, core_start):
+            return spelled.span()
         word = core.lower()
         if password:
             if word in _PASSWORD_FILLERS or raw.lower() in _PASSWORD_FILLERS:
@@ -221,16 +308,51 @@ def _value_after(text: str, position: int, password: bool) -> tuple[int, int] | 
                 return (core_start, core_start + len(core)) if len(core) >= 4 else None
             elif _looks_like_password(core):
                 return _password_span(raw, core_start, token.end())
-            else:
+            elif word in _GAP_STOPS or unknown_words == MAX_PASSWORD_UNKNOWN_WORDS:
                 return None
-        elif word in _GAP_STOPS or after_question and word not in _BEFORE_FILLERS:
+            else:
+                unknown_words += 1  # its colon says nothing: "mot de passe oublié: aidez moi"
+                continue
+        elif (word in _GAP_STOPS and not (index == 0 and word in _NAME_NOUNS)
+              or after_sentence and word not in _BEFORE_FILLERS):
             return None
         explicit = explicit or bool(_EXPLICIT.search(raw))
-        if raw.endswith("?") and not after_question:
-            after_question = True  # "pin yangu? ni 5128": the answer may follow the question
-        elif _SENTENCE_END.search(raw):
-            return None
+        if _SENTENCE_END.search(raw):
+            if after_sentence:
+                return None
+            # the value may open the next sentence: "pin yangu? ni 5128", "le code reçu. 663018"
+            after_sentence = True
     return None
+
+
+def _companions(text: str, value: Span) -> list[tuple[Span, Span]]:
+    """Values of the same length next to a secret's value: "4545 sorry 4455"."""
+    start, end = value
+    if not _DIGITS_ONLY.fullmatch(text, start, end):
+        return []  # a password or spelled digits
+    found = []
+    after = _COMPANION_AFTER.match(text, end)
+    if after and _only_companion_words(after.group("gap")):
+        companion = _digit_value(text, after.end())
+        if companion and _digit_count(text, companion) == _digit_count(text, value):
+            found.append(((start, companion[1]), companion))
+    head = text[max(0, start - MAX_GAP_CHARS):start]
+    before = _COMPANION_BEFORE.search(head)
+    if before and _only_companion_words(before.group("gap")):
+        companion = _digit_value(text, start - len(head) + before.start("value"))
+        if companion and _digit_count(text, companion) == _digit_count(text, value):
+            found.append(((companion[0], end), companion))
+    return found
+
+
+def _digit_count(text: str, span: Span) -> int:
+    return sum(c.isdigit() for c in text[span[0]:span[1]])
+
+
+def _only_companion_words(gap: str) -> bool:
+    words = [word for word in (raw.strip(_EDGE).lower() for raw in gap.split()) if word]
+    return (all(word in _COMPANION_WORDS for word in words)
+            and not _CORRECTION_WORDS.isdisjoint(words))
 
 
 def _new_value_after(text: str, position: int) -> tuple[int, int] | None:
@@ -249,7 +371,8 @@ def _digit_value(text: str, start: int) -> tuple[int, int] | None:
     count = sum(c.isdigit() for c in run.group())
     if not MIN_DIGITS <= count <= MAX_DIGITS:
         return None
-    if _GLUED_AFTER.match(text, end) or _CURRENCY_AFTER.match(text, end):
+    if (_GLUED_AFTER.match(text, end) or _CURRENCY_AFTER.match(text, end)
+            or _SENT_OR_PAID_AFTER.match(text, end)):
         return None
     before = text[max(0, start - 8):start]
     if _GLUED_BEFORE.search(before) or _CURRENCY_BEFORE.search(before):
@@ -263,11 +386,17 @@ def _password_span(raw: str, core_start: int, token_end: int) -> tuple[int, int]
     return core_start, token_end - (len(raw) - len(raw.rstrip(_AFTER_PASSWORD)))
 
 
+def _mixes_letters_and_others(word: str) -> bool:
+    """Letters and digits or symbols, not an e-mail address: "Diallo77", "Moussa!2021"."""
+    return (any(c.isalpha() for c in word) and any(not c.isalpha() for c in word)
+            and not _EMAIL_SHAPED.fullmatch(word))
+
+
 def _looks_like_password(word: str) -> bool:
     """A word no language has: letters mixed with digits or symbols, or capitals inside."""
-    if not 4 <= len(word) <= MAX_PASSWORD_CHARS:
+    if not 4 <= len(word) <= MAX_PASSWORD_CHARS or _EMAIL_SHAPED.fullmatch(word):
         return False
-    has_other = any(not c.isalpha() for c in word)
+    has_other = any(not c.isalpha() and c not in "'’-" for c in word)  # not "l'appli"
     inner_capital = any(c.isupper() for c in word[1:]) and any(c.islower() for c in word)
     return has_other or inner_capital
 
@@ -281,7 +410,10 @@ def _value_before(text: str, name_start: int) -> tuple[int, int] | None:
     if match is None:
         return None
     gap_words = match.group("gap").replace(",", " ").replace(":", " ").lower().split()
-    if any(word not in _BEFORE_FILLERS for word in gap_words):
+    if any(word in _BREAKS_LINK_BEFORE for word in gap_words):
+        return None
+    if _YEAR_SHAPED.fullmatch(match.group("value")) and not _LINKING_VERBS.intersection(
+            gap_words):
         return None
     start = name_start - len(head) + match.start("value")
     word_before = _LAST_WORD.search(text, max(0, start - 20), start)

@@ -57,9 +57,30 @@ def test_phone_numbers_as_people_type_them(text, number):
     "code 2023-11-05 sur le recu",
     "paye le 05-11-2023 a 14h",
     "depuis le 05.11.24",
+    # a Nigerian bank account number (NUBAN, 10 digits) reads as an Ivorian or French phone
+    "my account number is 0123456789 and the pin is blocked",
+    "send it to acct 0134569820 gtbank",
+    "a/c no: 0567812349 first bank, transfer not received",
+    "mon compte 0134569820 chez ecobank",
+    "akaunti 0123456789 ya benki",
+    "lambar asusuna 0134569820 access bank",
+    "asusun banki dina 0567812349",
+    # a number named as a transaction id
+    "otp not received for transaction 77410293",
 ])
 def test_look_alikes_are_not_personal_data(text):
     assert found(text) == []
+
+
+@pytest.mark.parametrize("text, number", [
+    ("my momo account 0244123456 did not receive the cash", "0244123456"),
+    ("mon numero de compte mobile money 0748552190", "0748552190"),
+    ("akaunti yangu ya mpesa ni 0712098456", "0712098456"),
+    ("mon compte orange money c'est le 07 58 12 34 90", "07 58 12 34 90"),
+    ("my account is locked, call me on 0803 123 9876", "0803 123 9876"),
+])
+def test_a_mobile_money_account_or_a_phone_near_the_word_account_is_a_phone(text, number):
+    assert found(text) == [(PHONE, number)]
 
 
 def test_emails_cards_and_ibans():

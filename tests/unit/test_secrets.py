@@ -77,6 +77,33 @@ SECRETS = [
     # a one-time code shown in two halves, or typed digit by digit with dashes
     ("here is the otp 207-913", "207-913"),
     ("code they sent: 3-8-1-2-9-0", "3-8-1-2-9-0"),
+    # any short phrase between a value and the name after it
+    ("is 5521 the right pin for my wallet?", "5521"),
+    ("6712 c'est bien mon code ?", "6712"),
+    ("4455 ndax mooy sama code bi?", "4455"),
+    ("nadhani 5930 ndio namba ya siri", "5930"),
+    ("wai 7060 ba pin dina ba ne?", "7060"),
+    ("1964 na my pin o, no tell anybody", "1964"),  # a year with a verb: a PIN
+    # a noun after the name, a possessive after "siri", a long way from name to value
+    ("the secret pin number for my card is 3319 please block it", "3319"),
+    ("my atm pin code number na 2284", "2284"),
+    ("siri yangu ya mpesa ni 2727", "2727"),
+    ("code bi ma jot ci sms bi mooy 772 045", "772 045"),
+    # the value as the next sentence
+    ("le code reçu. 663 018. il ne marche pas", "663 018"),
+    # digits written as words, in the five languages
+    ("my pin is seven two nine one", "seven two nine one"),
+    ("pin is double four one nine", "double four one nine"),
+    ("code secret: quatre cinq huit deux", "quatre cinq huit deux"),
+    ("pin yangu ni tisa sita nne mbili", "tisa sita nne mbili"),
+    ("pin dina biyar takwas uku tara", "biyar takwas uku tara"),
+    ("sama code secret mooy ñett benn ñaar juróom", "ñett benn ñaar juróom"),
+    ("code secret bi mooy juróom ñaar ñett benn", "juróom ñaar ñett benn"),  # 7 is 5 2
+    # a password after words of no known kind, when it looks like one
+    ("mot de passe Wave: Moussa!2021", "Moussa!2021"),
+    ("neno la siri la app ni Wanjiku_90", "Wanjiku_90"),
+    ("kalmar sirri ta app din Musa#2020 ce", "Musa#2020"),
+    ("my password is now Lagos@2025", "Lagos@2025"),
 ]
 LOOK_ALIKES = [
     "j'ai envoyé 5000 F à ma mère",
@@ -115,6 +142,27 @@ LOOK_ALIKES = [
     # a question ends the search unless the answer follows it
     "pin imefungwa? nimetuma 2000 kwa mama",
     "ref 459-220 for the reversal",
+    # before a secret's name: a number tied to a purpose, a source, a money verb, a call,
+    # or a year without a verb
+    "yónnee naa 5000 ngir code bi",
+    "they took 1500 from me, my pin was not even used",
+    "2500 deducted, pin not changed",
+    "asusun banki dina, an cire 5000 ba tare da pin ba",
+    "i called 1414 about my pin and nobody answered",
+    "2019 my pin was set by the agent",
+    # after it: an order or a transaction id, a year, an amount the customer sent
+    "i did not get the code, my order is 448120",
+    "jotuma code bi, sama commande mooy 448120",
+    "ban samu lambar tabbatarwa ba, odar 558120",
+    "sama code secret dafa blocké ci 2025",
+    "sama code bi dafa bañ, 5000 laa yónnee",
+    "my pin is blocked. 2000 was taken",  # a number opening a sentence, not an answer
+    # fewer than four digits in words, words that are not a password
+    "I tried one two three times my pin",
+    "code bi ñett yoon laa ko dugal",
+    "mot de passe oublié: aidez moi",
+    "password reset on 12/03/2024",
+    "password for my email is awa@gmail.com",
 ]
 
 
@@ -160,11 +208,30 @@ def test_amounts_codes_dates_and_phone_numbers_are_left_alone(message):
     ("tsohuwar pin 3814 sabuwa 4183", "3814", "4183"),
     ("my pin was 1111, the new one is 2222", "1111", "2222"),
     ("c koi mon code? 2938 ou 2983?", "2938", "2983"),  # unsure which one it is
+    # corrections and hesitations: a value of the same length, on either side
+    ("my pin is 4545 sorry 4455", "4545", "4455"),
+    ("samahani, pin ni 3377 sio 3737", "3377", "3737"),
+    ("yi hakuri, pin dina 4521 ne ba 4512 ba", "4521", "4512"),
+    ("sama code 2424 la, baal ma 2244", "2424", "2244"),
+    ("code 1357 ou peut-être 1375", "1357", "1375"),
+    ("xamuma ndax 2281 walla 2218 mooy sama code", "2281", "2218"),
+    # a value on each side of the name
+    ("c'est 3902 mon code pas 3920", "3902", "3920"),
 ])
 def test_a_new_pin_given_after_the_old_one_is_found_too(message, old, new):
     assert [item.of(message) for item in find_secrets(message)] == [old, new]
     cleaned, _kinds = remove_secret_mentions(message)
     assert old not in cleaned and new not in cleaned
+
+
+def test_a_number_joined_without_a_correction_is_not_a_second_value():
+    message = "pin 4455 and 2000 was deducted"
+    assert [item.of(message) for item in find_secrets(message)] == ["4455"]
+
+
+def test_a_password_after_a_pin_is_found_without_the_words_before_it():
+    message = "code pin 1122 et le mot de passe de l'appli Diallo77"
+    assert [item.of(message) for item in find_secrets(message)] == ["1122", "Diallo77"]
 
 
 def test_several_secrets_in_one_message_are_all_removed():
