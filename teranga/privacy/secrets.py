@@ -44,18 +44,22 @@ MAX_SEARCH_CHARS = 4000
 _E = "[eéèêEÉÈÊ]"
 # Names of a secret whose value is digits: PIN, OTP, secret or confirmation codes.
 _CODE_NAMES = [
-    rf"(?:code|kod)(?:\s+(?:pin|otp|secr{_E}te?|confidentiel|bu\s+kumpa|kumpa|sirri|siri))?",
+    # "codes", and Wolof's "code bi" written as one word: "sama codebi"
+    rf"(?:codes?|code(?:bi|yi)|kod)(?:\s+(?:pin|otp|secr{_E}te?|confidentiel|bu\s+kumpa|kumpa|"
+    r"sirri|siri))?",
     rf"code\s+(?:d['’]\s*|de\s+)?(?:confirmation|validation|v{_E}rification|s{_E}curit{_E}|"
     rf"retrait|acc{_E}s|activation)",
     r"(?:pin|pini|otp)(?:\s+(?:code|number|namba|nambari|lambar))?",
     r"(?:verification|security|secret|confirmation|one[\s-]time|withdrawal)\s+(?:code|pin)",
     r"one[\s-]time\s+password",
-    r"(?:namba|nambari)\s+(?:yangu\s+)?(?:ya\s+)?siri",  # namba yangu ya siri: my PIN
+    # namba yangu ya siri: my PIN; nambari ya uthibitisho: confirmation number
+    r"(?:namba|nambari)\s+(?:yangu\s+)?(?:ya\s+)?(?:siri|uthibitisho)",
     r"msimbo(?:\s+(?:wa\s+)?(?:siri|uthibitisho))?",  # Swahili for "code"
     # lambar sirrina: my PIN; lambar tabbatarwa: verification number
     r"(?:lambar|lamba|lambobin)\s+(?:sirri|siri|tsaro|pin|tabbatarwa)(?:na|nka|nki|nmu|nsu)?",
     r"(?<=don\s)tabbatarwa",  # "lambar 602 119 don tabbatarwa": the number for verifying
-    r"siri(?=\s+(?:yangu|langu|yako|lako)(?![^\W_]))",  # "siri yangu (ya mpesa) ni 1597"
+    # "siri yangu (ya mpesa) ni 1597", "siri ya tigo pesa: 5 8 2 6"
+    r"siri(?=\s+(?:yangu|langu|yako|lako|ya)(?![^\W_]))",
     r"cvv|cvc",
 ]
 # Names of a secret whose value may be any word: passwords.
@@ -170,6 +174,26 @@ _STOPS_BEFORE_VALUE = _GAP_STOPS | _MONEY_VERBS | frozenset("""
 _LINKING_VERBS = frozenset("""
     c'est c’est cest est était etait is was it's its ni ndio ndiyo ilikuwa mooy moy mo ne ce
     la na be as comme kama shine itace sera""".split())
+# Digits in one run, as typed ("4 5 8 2", "45 82"), and two-part codes ("207-913"): the whole
+# run is judged, so that the end of a phone number ("77 123 45 67") is never taken alone.
+_NUMBER = re.compile(r"(?<![\w*#/+@€$£₦₵.,-])\d(?:[ \u00a0-]?\d)*")
+# Words right before a number elsewhere in a message that make it something else than a secret.
+_MARKS_BEFORE = _GAP_STOPS | _MONEY_VERBS | frozenset("""
+    nimelipa nilipa nimetoa payé envoyé call called appelle appelé appeler piga nimepiga
+    kira woo""".split())
+# Nouns that mark a number one word further on too ("till no 512340", "compte n° 5512").
+_NOUNS_BEFORE = frozenset("""
+    agent merchant marchand account acct compte akaunti asusu id facture bill order commande
+    oda odar transaction txn ref reference référence ticket invoice receipt muamala till
+    paybill meter compteur fee fees frais balance solde salio price prix amount montant
+    kiasi bei farashi""".split())
+_PAIRS = re.compile(r"(\d\d)-(\d\d)-(\d\d)")
+_COUNT_AFTER = re.compile(
+    r"[\s]*(?:digits?|chiffres?|tarakimu|lambobi|characters?|caract[eè]res?|times|fois|"
+    r"mara|sau|yoon)(?![^\W_])", re.IGNORECASE)
+# Transaction ids and references, which look like passwords: "MP240611.1532.A12345",
+# "QK71HX9P2M", "TX-88231".
+_REFERENCE_SHAPED = re.compile(r"[A-Z0-9]{8,}|[A-Z]{2,4}[-.]?\d[\w.-]*|\d[\d.-]*[A-Z][\w.-]*")
 _YEAR_SHAPED = re.compile(r"(?:19[5-9]|20[0-3])\d")
 _LAST_WORD = re.compile(r"([^\W\d]+)[\s,]+$")
 _VALUE_BEFORE = re.compile(
@@ -245,8 +269,73 @@ def _secrets(text: str) -> list[tuple[Span, Span]]:
         # both sides: "c'est 3902 mon code pas 3920"
         if value := _value_before(text, name.start()):
             found.append(((value[0], name.end()), value))
-    return found + [companion for _mention, value in found
-                    for companion in _companions(text, value)]
+    found += [companion for _mention, value in found for companion in _companions(text, value)]
+    return found + _elsewhere_in_the_message(text, found)
+
+
+def _elsewhere_in_the_message(text: str, found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
+    """In a message that names a secret, every other PIN-like number (and, if it names a
+    password, every password-like word) that nothing marks as something else: the
+    customers' word orders are too many for the rules above ("i received 2 codes: 118820 and
+    440972"), and a PIN left in the store cannot be taken back, whereas a masked reference
+    only costs the agent a question."""
+    names = [name for name in _NAME.finditer(text)
+             if not _NOT_A_SECRET_BEFORE.search(text, max(0, name.start() - 12), name.start())]
+    if not names:
+        return []
+    taken = [value for _mention, value in found]
+    more = []
+    for run in _NUMBER.finditer(text):
+        value = _digit_value(text, run.start()) or _code_not_a_date(run)
+        if value and value[1] >= run.end() and not _overlaps(value, taken) \
+                and not _YEAR_SHAPED.fullmatch(run.group()) \
+                and not _marked_as_something_else(text, value):
+            more.append((value, value))
+    if any(name.group("password") for name in names):
+        for token in _TOKEN.finditer(text):
+            core = token.group().strip(_EDGE)
+            start = token.start() + token.group().find(core) if core else token.start()
+            span = _password_span(token.group(), start, token.end()) if core else None
+            if span and _looks_like_password(core) and _ANY_DIGIT.search(core) \
+                    and any(c.isalpha() for c in core) \
+                    and not _overlaps(span, taken) and not _REFERENCE_SHAPED.fullmatch(core):
+                more.append((span, span))
+    return more
+
+
+def _code_not_a_date(run: re.Match) -> Span | None:
+    """Three pairs of digits that cannot be a date ("07-19-44", "93-04-61"): a one-time code
+    as some apps show it. "12-03-24" is a date."""
+    pairs = _PAIRS.fullmatch(run.group())
+    if pairs is None:
+        return None
+    first, second, third = (int(pair) for pair in pairs.groups())
+    could_be_date = (1 <= first <= 31 and 1 <= second <= 12) or \
+        (1 <= second <= 12 and 1 <= third <= 31)
+    return None if could_be_date else run.span()
+
+
+def _overlaps(span: Span, spans: list[Span]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end in spans)
+
+
+def _marked_as_something_else(text: str, value: Span) -> bool:
+    """A number that the two words before it, or the word after it, make a reference, an
+    amount, a phone number or a count ("till 512340", "since 2019", "4 digits", "2500
+    deducted")."""
+    before = [word.strip(_EDGE) for word in
+              text[max(0, value[0] - 40):value[0]].lower().replace(",", " ").split()[-2:]]
+    if before and before[-1] in _MARKS_BEFORE | _NOUNS_BEFORE:
+        return True
+    # "fee was 1500", "my order is 448120", "yónnee naa 5000"; not "code bi ñu ma yonnee
+    # mooy 845227", where the verb tells where the code came from
+    if len(before) == 2 and (before[0] in _NOUNS_BEFORE or (
+            before[0] in _MARKS_BEFORE and before[1] not in _LINKING_VERBS)):
+        return True
+    after = text[value[1]:value[1] + 30].lower().split()[:1]
+    if after and after[0].strip(_EDGE) in _MONEY_VERBS:  # "2500 deducted"
+        return True
+    return bool(_COUNT_AFTER.match(text, value[1]))
 
 
 def _masked(text: str, spans: list[Span]) -> tuple[str, list[str]]:

@@ -302,3 +302,27 @@ def test_every_channel_parser_removes_the_secret():
     entry = customer_entry(text, metadata, {"shown": "sama code mooy 7393"}, None)
     assert "7393" not in entry["text"]
 
+
+
+@pytest.mark.parametrize(("message", "secrets"), [
+    # a message that names a secret: its other PIN-like numbers and passwords are secrets too
+    ("they sent me two codes, 552910 and 118347, which is right", ["552910", "118347"]),
+    ("nimepata codes mbili 402177 na 993015", ["402177", "993015"]),
+    ("mdp oublié, j'ai essayé Dakar2021 puis dakar2021!", ["Dakar2021", "dakar2021!"]),
+    ("otp yi 07-19-44 dafa jeex", ["07-19-44"]),  # three pairs that cannot be a date
+    ("sama codebi 5 1 7 0 la", ["5 1 7 0"]),
+    ("nimepokea nambari ya uthibitisho 604 381 jana", ["604 381"]),
+    ("siri ya airtel money: 8 2 4 6", ["8 2 4 6"]),
+    # ...unless something marks them as something else
+    ("my pin is 4417, till 512340 took my money", ["4417"]),
+    ("pin reset fee was 1500, is that normal? my pin is 3092", ["3092"]),
+    ("i called 1414 about my pin", []),
+    ("2019 my pin was set by the agent", []),
+    ("yónnee naa 5000 ngir code bi", []),
+    ("i did not get the code, my order is 448120", []),
+    ("my pin was blocked on 12-03-24", []),
+    ("password reset failed, ref QK71HX9P2M", []),
+    ("code pin bi 6 chiffres la wala 4 chiffres?", []),
+])
+def test_a_message_naming_a_secret_has_its_other_codes_masked(message, secrets):
+    assert [found.of(message) for found in find_secrets(message)] == secrets
