@@ -45,7 +45,7 @@ _E = "[eéèêEÉÈÊ]"
 # Names of a secret whose value is digits: PIN, OTP, secret or confirmation codes.
 _CODE_NAMES = [
     # "codes", and Wolof's "code bi" written as one word: "sama codebi"
-    rf"(?:codes?|code(?:bi|yi)|kod)(?:\s+(?:pin|otp|secr{_E}te?|confidentiel|bu\s+kumpa|kumpa|"
+    rf"(?:codes?|code(?:bi|yi)|kod|kood)(?:\s+(?:pin|otp|secr{_E}te?|confidentiel|bu\s+kumpa|kumpa|"
     r"sirri|siri))?",
     rf"code\s+(?:d['’]\s*|de\s+)?(?:confirmation|validation|v{_E}rification|s{_E}curit{_E}|"
     rf"retrait|acc{_E}s|activation)",
@@ -58,6 +58,7 @@ _CODE_NAMES = [
     # lambar sirrina: my PIN; lambar tabbatarwa: verification number
     r"(?:lambar|lamba|lambobin)\s+(?:sirri|siri|tsaro|pin|tabbatarwa)(?:na|nka|nki|nmu|nsu)?",
     r"(?<=don\s)tabbatarwa",  # "lambar 602 119 don tabbatarwa": the number for verifying
+    r"sirrin",  # Hausa "the secret of": "sirrin wallet dina 63-18"
     # "siri yangu (ya mpesa) ni 1597", "siri ya tigo pesa: 5 8 2 6"
     r"siri(?=\s+(?:yangu|langu|yako|lako|ya)(?![^\W_]))",
     r"cvv|cvc",
@@ -65,7 +66,8 @@ _CODE_NAMES = [
 # Names of a secret whose value may be any word: passwords.
 _PASSWORD_NAMES = [
     r"mot\s+de\s+pass?e?|mdp|pas+w(?:o|a)?r?d|pwd|passcode|pass\s+word",  # pasword, paswad
-    r"neno\s+(?:la\s+)?siri|nenosiri",
+    r"neno\s+(?:la\s+)?siri|nenosiri|pasiwedi|paswedi",  # Swahili, and its loan word
+    r"baatu\s+j[aà]ll",  # Wolof: the word that lets you pass
     r"kalmar\s+(?:sirri|siri|wucewa)(?:na|nka|nki|nmu|nsu)?",  # kalmar sirrina: my password
 ]
 # "code" that names something else: a merchant's, a promotion's, a USSD code...
@@ -99,7 +101,7 @@ _DIGITS_ONLY = re.compile(r"[\d \u00a0-]+")
 _DIGIT_RUN = re.compile(r"\d(?:[ \u00a0]?\d)*")
 # A one-time code shown in two halves by the sender's app ("207-913") or typed digit by
 # digit ("3-8-1-2"); no other dash is taken: dates and references use them ("12-03-2024").
-_DASHED_CODE = re.compile(r"(?:\d{3}-\d{3}|\d(?:-\d){3,7})(?![\d-])")
+_DASHED_CODE = re.compile(r"(?:\d{3}-\d{3}|\d\d-\d\d|\d(?:-\d){3,7})(?![\d-])")
 _GLUED_AFTER = re.compile(r"[\w*#/@€$£₦₵%]|[.,:/-]\d")
 _GLUED_BEFORE = re.compile(r"[\w*#/+@€$£₦₵.,-]$")
 _CURRENCY_AFTER = re.compile(
@@ -187,6 +189,8 @@ _NOUNS_BEFORE = frozenset("""
     oda odar transaction txn ref reference référence ticket invoice receipt muamala till
     paybill meter compteur fee fees frais balance solde salio price prix amount montant
     kiasi bei farashi""".split())
+_COUNTED_AFTER = re.compile(r"[ \u00a0]\d$")  # one digit at a run's end: maybe a count
+_TWO_PAIRS = re.compile(r"(\d\d)-(\d\d)")
 _PAIRS = re.compile(r"(\d\d)-(\d\d)-(\d\d)")
 _COUNT_AFTER = re.compile(
     r"[\s]*(?:digits?|chiffres?|tarakimu|lambobi|characters?|caract[eè]res?|times|fois|"
@@ -301,6 +305,15 @@ def _elsewhere_in_the_message(text: str, found: list[tuple[Span, Span]]) -> list
                     and not _overlaps(span, taken) and not _REFERENCE_SHAPED.fullmatch(core):
                 more.append((span, span))
     return more
+
+
+def _could_be_a_date(value: str) -> bool:
+    """Two pairs that read as a day and a month ("05-11"): a PIN typed "58-20" cannot."""
+    pairs = _TWO_PAIRS.fullmatch(value)
+    if pairs is None:
+        return False
+    first, second = int(pairs.group(1)), int(pairs.group(2))
+    return (1 <= first <= 31 and 1 <= second <= 12) or (1 <= first <= 12 and 1 <= second <= 31)
 
 
 def _code_not_a_date(run: re.Match) -> Span | None:
@@ -454,10 +467,12 @@ def _digit_value(text: str, start: int) -> tuple[int, int] | None:
     """The span of a PIN-like number starting at `start`: 4 to 8 digits, not an amount,
     a USSD code, a date or a phone number."""
     run = _DASHED_CODE.match(text, start) or _DIGIT_RUN.match(text, start)
-    if run is None:
+    if run is None or _could_be_a_date(run.group()):
         return None
     end = run.end()
-    count = sum(c.isdigit() for c in run.group())
+    if (counted := _COUNTED_AFTER.search(run.group())) and _COUNT_AFTER.match(text, end):
+        end = run.start() + counted.start()  # "2280 3 times": the 3 counts the tries
+    count = sum(c.isdigit() for c in text[start:end])
     if not MIN_DIGITS <= count <= MAX_DIGITS:
         return None
     if (_GLUED_AFTER.match(text, end) or _CURRENCY_AFTER.match(text, end)

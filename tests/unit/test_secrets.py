@@ -326,3 +326,15 @@ def test_every_channel_parser_removes_the_secret():
 ])
 def test_a_message_naming_a_secret_has_its_other_codes_masked(message, secrets):
     assert [found.of(message) for found in find_secrets(message)] == secrets
+
+
+@pytest.mark.parametrize(("message", "secrets"), [
+    ("sama kood mooy 4 0 7 2", ["4 0 7 2"]),  # Wolof spelling
+    ("baatu jall bi mooy Ndar2019", ["Ndar2019"]),  # Wolof: password
+    ("pasiwedi yangu ni Mombasa.Raha9", ["Mombasa.Raha9"]),  # Swahili loan word
+    ("sirrin katin ATM dina 71-39 ne", ["71-39"]),  # a PIN typed as two pairs
+    ("i typed my pin 5521 2 times and it locked", ["5521"]),  # the 2 counts the tries
+    ("my pin was changed on 05-11 at 14:20", []),  # two pairs that read as a date
+])
+def test_names_spellings_and_shapes_seen_in_the_held_out_blocks(message, secrets):
+    assert [found.of(message) for found in find_secrets(message)] == secrets
