@@ -65,14 +65,15 @@ _CODE_NAMES = [
 ]
 # Names of a secret whose value may be any word: passwords.
 _PASSWORD_NAMES = [
-    r"mot\s+de\s+pass?e?|mdp|pas+w(?:o|a)?r?d|pwd|passcode|pass\s+word",  # pasword, paswad
+    # pasword, paswad, pword, p/word, pswd
+    r"mot\s+de\s+pass?e?|mdp|pas+w(?:o|a)?r?d|pwd|pswd|p/?word|passcode|pass\s+word",
     r"neno\s+(?:la\s+)?siri|nenosiri|pasiwedi|paswedi",  # Swahili, and its loan word
     r"baatu\s+j[aà]ll",  # Wolof: the word that lets you pass
     r"kalmar\s+(?:sirri|siri|wucewa)(?:na|nka|nki|nmu|nsu)?",  # kalmar sirrina: my password
 ]
 # "code" that names something else: a merchant's, a promotion's, a USSD code...
 _NOT_A_SECRET_CODE = (
-    r"(?!\s+(?:d[eu]\s+|de\s+la\s+|de\s+l['’]\s*|of\s+(?:the\s+)?|wa\s+)?"
+    r"(?!\s+(?:d[eu]\s+|d['’]\s*|de\s+la\s+|de\s+l['’]\s*|of\s+(?:the\s+)?|wa\s+)?"
     r"(?:marchand|merchant|promo|postal|post|ussd|agent|client|customer|pays|country|"
     r"erreur|error|transaction|produit|product|parrainage|r[eé]f[eé]rence|reference|swift|"
     r"bic|iban|qr|bancaire|banque|bank|court|short|source|zip|muamala|malipo|biashara)\b)")
@@ -80,6 +81,9 @@ _NOT_A_SECRET_CODE = (
 _NOT_A_SECRET_BEFORE = re.compile(
     r"(?:agent|merchant|marchand|till|paybill|promo|ussd|short|postal|zip|country|area|"
     r"swift|bank|product|reference|error)[\s:]*$", re.IGNORECASE)
+# Names that stay a secret's after those words: "nilimpa agent pin 2486" (I gave the agent
+# my PIN) is a PIN; "agent code 304512" is a shop's number.
+_ALWAYS_A_SECRET = re.compile(r"pin|pini|otp|cvv|cvc", re.IGNORECASE)
 _NAME = re.compile(
     r"(?<![^\W_])(?:(?P<password>" + "|".join(_PASSWORD_NAMES) + r")|(?P<code>"
     + "|".join(_CODE_NAMES) + r"))(?![^\W_])" + _NOT_A_SECRET_CODE,
@@ -162,7 +166,7 @@ _BREAKS_LINK_BEFORE = _GAP_STOPS | _MONEY_VERBS | frozenset("""
 _THEN_NEW_VALUE = re.compile(
     r"[\s,;:]+(?:(?:and|et|na|ak|da|kuma|then|puis)[\s,;:]+)?(?:(?:the|my|mon|le|la|ma|sama|"
     r"yangu)[\s,;:]+)?(?:new|nouveau|nouvelle|mpya|sabuwa|sabuwar|sabon|bu\s+bees)"
-    r"(?:[\s,;:=]+(?:one|pin|code|secret|est|c'est|is|ni|ne|ce|mooy|la)){0,2}[\s,;:=]+(?=\d)"
+    r"(?:[\s,;:=]+(?:one|pin|code|secret|est|c'est|is|ni|ne|ce|mooy|la|bi)){0,2}[\s,;:=]+(?=\d)"
     r"|[ \u00a0]+(?:or|ou|au|ama|walla|wala|ko)[ \u00a0]+(?=\d)",
     re.IGNORECASE)
 # Words after which a number before a secret's name is a year, an amount, a time or a number
@@ -263,9 +267,8 @@ def _secrets(text: str) -> list[tuple[Span, Span]]:
         return []
     text = text[:MAX_SEARCH_CHARS]
     found: list[tuple[Span, Span]] = []
-    for name in _NAME.finditer(text):
-        if _NOT_A_SECRET_BEFORE.search(text, max(0, name.start() - 12), name.start()):
-            continue
+    names = _names(text)
+    for name in names:
         if value := _value_after(text, name.end(), name.group("password") is not None):
             found.append(((name.start(), value[1]), value))
             if new_value := _new_value_after(text, value[1]):
@@ -274,25 +277,29 @@ def _secrets(text: str) -> list[tuple[Span, Span]]:
         if value := _value_before(text, name.start()):
             found.append(((value[0], name.end()), value))
     found += [companion for _mention, value in found for companion in _companions(text, value)]
-    return found + _elsewhere_in_the_message(text, found)
+    return found + _elsewhere_in_the_message(text, names, found) if names else found
 
 
-def _elsewhere_in_the_message(text: str, found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
+def _names(text: str) -> list[re.Match]:
+    """The words naming a secret, but not a shop's or a promotion's code ("agent code")."""
+    return [name for name in _NAME.finditer(text)
+            if _ALWAYS_A_SECRET.fullmatch(name.group())
+            or not _NOT_A_SECRET_BEFORE.search(text, max(0, name.start() - 12), name.start())]
+
+
+def _elsewhere_in_the_message(text: str, names: list[re.Match],
+                              found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
     """In a message that names a secret, every other PIN-like number (and, if it names a
     password, every password-like word) that nothing marks as something else: the
     customers' word orders are too many for the rules above ("i received 2 codes: 118820 and
     440972"), and a PIN left in the store cannot be taken back, whereas a masked reference
     only costs the agent a question."""
-    names = [name for name in _NAME.finditer(text)
-             if not _NOT_A_SECRET_BEFORE.search(text, max(0, name.start() - 12), name.start())]
-    if not names:
-        return []
     taken = [value for _mention, value in found]
     more = []
     for run in _NUMBER.finditer(text):
         value = _digit_value(text, run.start()) or _code_not_a_date(run)
-        if value and value[1] >= run.end() and not _overlaps(value, taken) \
-                and not _YEAR_SHAPED.fullmatch(run.group()) \
+        whole = value and (value[1] >= run.end() or _COUNT_AFTER.match(text, run.end()))
+        if whole and not _overlaps(value, taken) and not _a_year(text, value) \
                 and not _marked_as_something_else(text, value):
             more.append((value, value))
     if any(name.group("password") for name in names):
@@ -314,6 +321,15 @@ def _could_be_a_date(value: str) -> bool:
         return False
     first, second = int(pairs.group(1)), int(pairs.group(2))
     return (1 <= first <= 31 and 1 <= second <= 12) or (1 <= first <= 12 and 1 <= second <= 31)
+
+
+def _a_year(text: str, value: Span) -> bool:
+    """A year-shaped number ("2019 my pin was set"), unless the customer corrects a value
+    with it ("1975 pardon je voulais dire 1957")."""
+    if not _YEAR_SHAPED.fullmatch(text[value[0]:value[1]]):
+        return False
+    before = text[max(0, value[0] - 40):value[0]].lower().replace(",", " ").split()[-3:]
+    return not _CORRECTION_WORDS.intersection(word.strip(_EDGE) for word in before)
 
 
 def _code_not_a_date(run: re.Match) -> Span | None:

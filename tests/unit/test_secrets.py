@@ -335,6 +335,13 @@ def test_a_message_naming_a_secret_has_its_other_codes_masked(message, secrets):
     ("sirrin katin ATM dina 71-39 ne", ["71-39"]),  # a PIN typed as two pairs
     ("i typed my pin 5521 2 times and it locked", ["5521"]),  # the 2 counts the tries
     ("my pin was changed on 05-11 at 14:20", []),  # two pairs that read as a date
+    ("pword: kofi4life", ["kofi4life"]),  # an SMS spelling of password
+    ("code d'erreur 4015 quand je paie", []),  # an error's code, not a secret
+    ("sama pin bu njëkk 7711 la, bu bees bi 1990", ["7711", "1990"]),  # a new PIN, year-shaped
+    ("nimempa agent pin 3391 kimakosa", ["3391"]),  # the PIN given to an agent is a PIN
+    ("agent code 304512 alinisaidia", []),  # the agent's own number is not
+    ("j'ai tapé 6230 3 fois pour le code", ["6230"]),  # the 3 counts the tries
+    ("code secret 1964 pardon je voulais dire 1946", ["1964", "1946"]),  # a correction
 ])
 def test_names_spellings_and_shapes_seen_in_the_held_out_blocks(message, secrets):
     assert [found.of(message) for found in find_secrets(message)] == secrets
