@@ -45,11 +45,11 @@ _E = "[eéèêEÉÈÊ]"
 # Names of a secret whose value is digits: PIN, OTP, secret or confirmation codes.
 _CODE_NAMES = [
     # "codes", and Wolof's "code bi" written as one word: "sama codebi"
-    rf"(?:codes?|code(?:bi|yi)|kod|kood)(?:\s+(?:pin|otp|secr{_E}te?|confidentiel|bu\s+kumpa|kumpa|"
+    rf"(?:codes?|code(?:bi|yi)|cod|kod|kood)(?:\s+(?:pin|otp|secr{_E}te?|confidentiel|bu\s+kumpa|kumpa|"
     r"sirri|siri))?",
     rf"code\s+(?:d['’]\s*|de\s+)?(?:confirmation|validation|v{_E}rification|s{_E}curit{_E}|"
     rf"retrait|acc{_E}s|activation)",
-    r"(?:pin|pini|otp)(?:\s+(?:code|number|namba|nambari|lambar))?",
+    r"(?:pin+|pini|otp)(?:\s+(?:code|number|namba|nambari|lambar))?",  # "pinn" too
     r"(?:verification|security|secret|confirmation|one[\s-]time|withdrawal)\s+(?:code|pin)",
     r"one[\s-]time\s+password",
     # namba yangu ya siri: my PIN; nambari ya uthibitisho: confirmation number
@@ -57,6 +57,7 @@ _CODE_NAMES = [
     r"msimbo(?:\s+(?:wa\s+)?(?:siri|uthibitisho))?",  # Swahili for "code"
     # lambar sirrina: my PIN; lambar tabbatarwa: verification number
     r"(?:lambar|lamba|lambobin)\s+(?:sirri|siri|tsaro|pin|tabbatarwa)(?:na|nka|nki|nmu|nsu)?",
+    r"verify|v[eé]rifier|thibitisha",  # "enter 739215 to verify"
     r"(?<=don\s)tabbatarwa",  # "lambar 602 119 don tabbatarwa": the number for verifying
     r"sirrin",  # Hausa "the secret of": "sirrin wallet dina 63-18"
     # "siri yangu (ya mpesa) ni 1597", "siri ya tigo pesa: 5 8 2 6"
@@ -66,7 +67,7 @@ _CODE_NAMES = [
 # Names of a secret whose value may be any word: passwords.
 _PASSWORD_NAMES = [
     # pasword, paswad, pword, p/word, pswd
-    r"mot\s+de\s+pass?e?|mdp|pas+w(?:o|a)?r?d|pwd|pswd|p/?word|passcode|pass\s+word",
+    r"mot\s+de\s+pass?e?|mdp|pas+w(?:o|a)?r?d|pwd|pswd|pw|p/?word|passcode|pass\s+word",
     r"neno\s+(?:la\s+)?siri|nenosiri|pasiwedi|paswedi",  # Swahili, and its loan word
     r"baatu\s+j[aà]ll",  # Wolof: the word that lets you pass
     r"kalmar\s+(?:sirri|siri|wucewa)(?:na|nka|nki|nmu|nsu)?",  # kalmar sirrina: my password
@@ -193,6 +194,11 @@ _NOUNS_BEFORE = frozenset("""
     oda odar transaction txn ref reference référence ticket invoice receipt muamala till
     paybill meter compteur fee fees frais balance solde salio price prix amount montant
     kiasi bei farashi""".split())
+# After a value, within two words, how many times it was typed: "9127 sau uku", "2280 3
+# times", "5521 entered three times", "4380 nimeingiza mara tatu".
+_TYPED_TIMES = re.compile(
+    r"(?:[\s,]+[^\W\d][\w'’]*){0,2}[\s,]+(?:\d\s+|\w+\s+)?(?:times|fois|mara|sau|yoon)(?![^\W_])",
+    re.IGNORECASE)
 _COUNTED_AFTER = re.compile(r"[ \u00a0]\d$")  # one digit at a run's end: maybe a count
 _TWO_PAIRS = re.compile(r"(\d\d)-(\d\d)")
 _PAIRS = re.compile(r"(\d\d)-(\d\d)-(\d\d)")
@@ -277,7 +283,22 @@ def _secrets(text: str) -> list[tuple[Span, Span]]:
         if value := _value_before(text, name.start()):
             found.append(((value[0], name.end()), value))
     found += [companion for _mention, value in found for companion in _companions(text, value)]
-    return found + _elsewhere_in_the_message(text, names, found) if names else found
+    found += _elsewhere_in_the_message(text, names, found) if names else []
+    return found + _typed_again_and_again(text, found)
+
+
+def _typed_again_and_again(text: str, found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
+    """A number the customer typed several times, named or not: "4380 nimeingiza mara
+    tatu, akaunti imefungwa", "i typed 5521 three times": what is typed again and again
+    until the account locks is a PIN."""
+    taken = [value for _mention, value in found]
+    more = []
+    for run in _NUMBER.finditer(text):
+        value = _digit_value(text, run.start())
+        if value and not _overlaps(value, taken) and _TYPED_TIMES.match(text, value[1]) \
+                and not _a_year(text, value) and not _marked_as_something_else(text, value):
+            more.append((value, value))
+    return more
 
 
 def _names(text: str) -> list[re.Match]:
@@ -350,8 +371,8 @@ def _overlaps(span: Span, spans: list[Span]) -> bool:
 
 def _marked_as_something_else(text: str, value: Span) -> bool:
     """A number that the two words before it, or the word after it, make a reference, an
-    amount, a phone number or a count ("till 512340", "since 2019", "4 digits", "2500
-    deducted")."""
+    amount or a phone number ("till 512340", "since 2019", "2500 deducted"). A count word
+    after it ("9127 sau uku": 9127, three times) says how often the value was typed."""
     before = [word.strip(_EDGE) for word in
               text[max(0, value[0] - 40):value[0]].lower().replace(",", " ").split()[-2:]]
     if before and before[-1] in _MARKS_BEFORE | _NOUNS_BEFORE:
@@ -362,9 +383,7 @@ def _marked_as_something_else(text: str, value: Span) -> bool:
             before[0] in _MARKS_BEFORE and before[1] not in _LINKING_VERBS)):
         return True
     after = text[value[1]:value[1] + 30].lower().split()[:1]
-    if after and after[0].strip(_EDGE) in _MONEY_VERBS:  # "2500 deducted"
-        return True
-    return bool(_COUNT_AFTER.match(text, value[1]))
+    return bool(after) and after[0].strip(_EDGE) in _MONEY_VERBS  # "2500 deducted"
 
 
 def _masked(text: str, spans: list[Span]) -> tuple[str, list[str]]:

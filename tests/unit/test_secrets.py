@@ -342,6 +342,15 @@ def test_a_message_naming_a_secret_has_its_other_codes_masked(message, secrets):
     ("agent code 304512 alinisaidia", []),  # the agent's own number is not
     ("j'ai tapé 6230 3 fois pour le code", ["6230"]),  # the 3 counts the tries
     ("code secret 1964 pardon je voulais dire 1946", ["1964", "1946"]),  # a correction
+    ("my pinn na 4 8 1 2 abeg", ["4 8 1 2"]),  # a doubled letter
+    ("mn cod secret 3 0 5 7 march pa", ["3 0 5 7"]),  # "code" without its e
+    ("pw: Kumasi.Gold7", ["Kumasi.Gold7"]),
+    ("tap 552918 to verify your number", ["552918"]),
+    # a number typed again and again is a PIN, named or not
+    ("nilikosea 6621 mara tatu, akaunti imefungwa", ["6621"]),
+    ("na saka 7305 sau biyu yanzu an kulle", ["7305"]),
+    ("nimetuma 2000 mara tatu bila mafanikio", []),  # an amount sent three times
+    ("i called 3 times since 2021", []),
 ])
 def test_names_spellings_and_shapes_seen_in_the_held_out_blocks(message, secrets):
     assert [found.of(message) for found in find_secrets(message)] == secrets
