@@ -1,0 +1,6 @@
+"""The action server's actions (`python -m rasa_sdk --actions actions` imports this package
+first): its log lines are masked like every Teranga process's."""
+
+from teranga.privacy.logs import mask_personal_data_in_logs
+
+mask_personal_data_in_logs()

@@ -48,6 +48,7 @@ from rasa.shared.utils.common import all_subclasses
 
 from addons.action_fallback import run_or_hand_over
 from teranga.http_api import JWT_METHOD, TOKEN_VARIABLE
+from teranga.privacy.logs import mask_personal_data_in_logs
 from teranga.settings import Settings
 
 _original_validate = jsonschema.validate
@@ -153,6 +154,7 @@ def main() -> None:
     from rasa.__main__ import main as rasa_main
 
     patch()
+    mask_personal_data_in_logs()
     sys.argv = ["rasa", *with_api_secret(sys.argv[1:])]
     rasa_main()
 

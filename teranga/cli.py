@@ -13,6 +13,7 @@ from contextlib import nullcontext
 
 from teranga import languages, redis_keys, runtime
 from teranga.http_api import api_token, auth_header
+from teranga.privacy.logs import mask_personal_data_in_logs
 from teranga.settings import PROJECT_ROOT, Settings, masked
 
 
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_tracker_commands(commands)
 
     args = parser.parse_args(argv)
+    mask_personal_data_in_logs()
     os.chdir(PROJECT_ROOT)
     try:
         return args.handler(args)

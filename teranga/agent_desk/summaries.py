@@ -25,7 +25,6 @@ PREVIEW_CHARS = 140
 # A number cut in two at the preview's end would escape masking: mask a little more first.
 MASKED_BEYOND_PREVIEW = 40
 MASKED_CACHE_SIZE = 4096
-MASK_PIECE_CHARS = 3000  # under personal_data.MAX_CHARS
 FACETS = ("language", "channel", "reason", "skill")
 
 
@@ -41,15 +40,8 @@ def short_id(conversation_id: str) -> str:
 def masked(text: str) -> str:
     """`text` with its personal data masked (teranga/privacy/personal_data.py). Cached: a
     message with digits costs milliseconds to check, and the same previews come back at
-    every refresh of every open desk. Masked in pieces cut at spaces: the detector reads
-    only the first MASK_PIECE_CHARS of what it is given."""
-    pieces = []
-    while len(text) > MASK_PIECE_CHARS:
-        cut = text.rfind(" ", 0, MASK_PIECE_CHARS)
-        cut = cut if cut > 0 else MASK_PIECE_CHARS
-        pieces.append(mask(text[:cut]))
-        text = text[cut:]
-    return "".join([*pieces, mask(text)])
+    every refresh of every open desk."""
+    return mask(text)
 
 
 def masked_preview(text: str) -> str:

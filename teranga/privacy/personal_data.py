@@ -19,9 +19,12 @@ from phonenumbers import Leniency
 from teranga.privacy import secrets
 from teranga.privacy.found import CARD, EMAIL, IBAN, NAME, NATIONAL_ID, PHONE, SECRET, Found
 
-# Longer messages are cut: a phone number or a name past this point stays in clear, which is
-# the price of bounded work on hostile input (channels already cut messages shorter).
+# What find_personal_data reads of a text: bounded work on hostile input (channels already
+# cut messages shorter). `mask` reads longer texts in pieces, up to MASK_READ_CHARS; past
+# those, which only hostile input or a long log line has, it hides every digit, cheaply.
 MAX_CHARS = 4000
+MASK_PIECE_CHARS = 3000  # under MAX_CHARS, so that a piece is read whole
+MASK_READ_CHARS = 12000
 # Where Teranga's customers are, and where their families call from. A number with its +code
 # is found whatever the region; these decide how a number without one is read.
 PHONE_REGIONS = ("SN", "CI", "ML", "GN", "CM", "NG", "GH", "KE", "TZ", "UG", "FR")
@@ -92,6 +95,8 @@ na ni wa ya kwa mteja nina nimetuma na yangu
 da kuma ina ne ce daga don abokin ciniki
 """.split())
 _ANY_DIGIT = re.compile(r"\d")
+_SPACE_BETWEEN_WORDS = re.compile(r"(?<=[^\d\s+])\s+(?=[^\d\s+])")
+_NUMBER_BEFORE = re.compile(r"[\d\s+().-]+$")
 _TITLES = frozenset({"mr", "mrs", "ms", "mme", "mlle", "m", "dr", "alhaji", "hajiya", "mallam",
                      "bwana", "mama", "baba"})
 
@@ -112,9 +117,36 @@ def find_personal_data(text: str, *, phone_leniency: Leniency = PHONE_LENIENCY) 
 
 def mask(text: str) -> str:
     """`text` with every secret and personal item replaced by a masked form that keeps its
-    kind readable; the rest unchanged. Never raises."""
+    kind readable; the rest unchanged. A long text is masked in pieces cut at spaces (the
+    detectors read MAX_CHARS at a time); past MASK_READ_CHARS every digit is hidden. Never
+    raises."""
     if not isinstance(text, str) or not text:
         return text if isinstance(text, str) else ""
+    beyond = ""
+    if len(text) > MASK_READ_CHARS:
+        cut = _cut(text, MASK_READ_CHARS)
+        text, beyond = text[:cut], _ANY_DIGIT.sub("•", text[cut:])
+    pieces = []
+    while len(text) > MASK_PIECE_CHARS:
+        cut = _cut(text, MASK_PIECE_CHARS)
+        pieces.append(_mask_piece(text[:cut]))
+        text = text[cut:]
+    return "".join([*pieces, _mask_piece(text), beyond])
+
+
+def _cut(text: str, limit: int) -> int:
+    """Where to cut `text` before `limit`: at a space between words, not inside a number
+    typed with spaces ("77 123 45 67"), whose halves would not be recognised."""
+    last = None
+    for match in _SPACE_BETWEEN_WORDS.finditer(text, max(0, limit - 400), limit):
+        last = match.start()
+    if last:
+        return last
+    number_start = _NUMBER_BEFORE.search(text, 0, limit)  # no such space: cut before a number
+    return number_start.start() if number_start and number_start.start() > 0 else limit
+
+
+def _mask_piece(text: str) -> str:
     try:
         found = _without_overlaps(_secrets(text) + find_personal_data(text))
         for item in reversed(found):

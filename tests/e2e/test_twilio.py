@@ -130,6 +130,10 @@ def test_a_refused_message_becomes_a_dead_letter(server, fake_twilio, real_redis
     shown = [letter["recipient"] for letter in overview["dead_letters"]]
     assert masked_letter({"recipient": customer})["recipient"] in shown
     assert customer not in json.dumps(overview["dead_letters"])
+    # The delivery's log line ("Giving up sending to ...") names the number masked, as every
+    # log line of every process does
+    logs = " ".join(path.read_text(errors="replace") for path in server.log_dir.glob("*.log"))
+    assert "Giving up sending to +" in logs and customer[1:] not in logs
 
 
 def test_whatsapp_replies_and_an_agent_reaches_the_customer(server, fake_twilio,

@@ -234,3 +234,20 @@ def test_the_labelled_set_is_big_enough_in_each_language():
         secrets = sum(e["kind"] == "secret" for m in test if m["language"] == language
                       for e in m["entities"])
         assert secrets >= 50, language
+
+
+def test_a_long_text_is_masked_whole_and_no_number_is_cut_in_two():
+    number = "+221 77 123 45 67"
+    for filler in ("mot " * 740, "mot " * 745, "a" * 2990 + " "):  # the number across a cut
+        text = f"{filler}{number} et {filler}{number} fin {filler}{number} fin"
+        masked = mask(text)
+        assert "123 45" not in masked and "23 45 6" not in masked, len(filler)
+        assert masked.count("•• 67") == 3
+
+
+def test_past_what_is_read_every_digit_is_hidden_and_it_stays_fast():
+    text = "salut " * 3000 + "appelle le 77 123 45 67 " + "9" * 500_000
+    start = time.perf_counter()
+    masked = mask(text)
+    assert time.perf_counter() - start < 1.0
+    assert not any(c.isdigit() for c in masked[len("salut ") * 3000:])
