@@ -16,9 +16,15 @@ readable for the bot and the agent.
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 
 from teranga.privacy.found import SECRET, Found
+from teranga.privacy.secret_names import SecretNames, secret_names
+
+logger = logging.getLogger(__name__)
+_broken_names_said: list[bool] = []
 
 MASK = "••••"
 Span = tuple[int, int]  # text[start:end]
@@ -80,15 +86,25 @@ _NOT_A_SECRET_CODE = (
     r"bic|iban|qr|bancaire|banque|bank|court|short|source|zip|muamala|malipo|biashara)\b)")
 # "agent code 304512", "merchant code": the number of a shop, not a secret.
 _NOT_A_SECRET_BEFORE = re.compile(
-    r"(?:agent|merchant|marchand|till|paybill|promo|ussd|short|postal|zip|country|area|"
+    r"(?<![^\W_])(?:agent|merchant|marchand|till|paybill|promo|ussd|short|postal|zip|country|area|"
     r"swift|bank|product|reference|error)[\s:]*$", re.IGNORECASE)
 # Names that stay a secret's after those words: "nilimpa agent pin 2486" (I gave the agent
 # my PIN) is a PIN; "agent code 304512" is a shop's number.
-_ALWAYS_A_SECRET = re.compile(r"pin|pini|otp|cvv|cvc", re.IGNORECASE)
-_NAME = re.compile(
-    r"(?<![^\W_])(?:(?P<password>" + "|".join(_PASSWORD_NAMES) + r")|(?P<code>"
-    + "|".join(_CODE_NAMES) + r"))(?![^\W_])" + _NOT_A_SECRET_CODE,
-    re.IGNORECASE)
+_ALWAYS_A_SECRET = re.compile(r"(?<![^\W_])(?:pin+|pini|otp|cvv|cvc)(?![^\W_])", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4)
+def _name_patterns(names: SecretNames) -> tuple[re.Pattern, re.Pattern | None]:
+    """The names of a secret (the rules' and the names file's), and the file's phrases that
+    name something else; built again only when the file changes."""
+    passwords = [*_PASSWORD_NAMES, *([names.password] if names.password else [])]
+    codes = [*_CODE_NAMES, *([names.code] if names.code else [])]
+    name = re.compile(
+        r"(?<![^\W_])(?:(?P<password>" + "|".join(passwords) + r")|(?P<code>"
+        + "|".join(codes) + r"))(?![^\W_])" + _NOT_A_SECRET_CODE, re.IGNORECASE)
+    other = re.compile(r"(?<![^\W_])(?:" + names.not_a_secret + r")(?![^\W_])",
+                       re.IGNORECASE) if names.not_a_secret else None
+    return name, other
 
 _TOKEN = re.compile(r"\S+")
 _ANY_DIGIT = re.compile(r"\d")
@@ -303,9 +319,24 @@ def _typed_again_and_again(text: str, found: list[tuple[Span, Span]]) -> list[tu
 
 def _names(text: str) -> list[re.Match]:
     """The words naming a secret, but not a shop's or a promotion's code ("agent code")."""
-    return [name for name in _NAME.finditer(text)
-            if _ALWAYS_A_SECRET.fullmatch(name.group())
-            or not _NOT_A_SECRET_BEFORE.search(text, max(0, name.start() - 12), name.start())]
+    name_pattern, other_pattern = _name_patterns(_current_names())
+    others = [m.span() for m in other_pattern.finditer(text)] if other_pattern else []
+    return [name for name in name_pattern.finditer(text)
+            if not _overlaps(name.span(), others) and (
+                _ALWAYS_A_SECRET.search(name.group())
+                or not _NOT_A_SECRET_BEFORE.search(text, max(0, name.start() - 12),
+                                                   name.start()))]
+
+
+def _current_names() -> SecretNames:
+    """The names file as it is now; if it cannot be read, the rules' own names, said once."""
+    try:
+        return secret_names()
+    except (OSError, ValueError) as error:
+        if not _broken_names_said:
+            logger.error("Secrets are found with the built-in names only: %s", error)
+            _broken_names_said.append(True)
+        return SecretNames("", "", "")
 
 
 def _elsewhere_in_the_message(text: str, names: list[re.Match],

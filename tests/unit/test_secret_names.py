@@ -1,0 +1,61 @@
+"""The names of a secret read from a file (teranga/privacy/secret_names.py): a name added
+there is found at once, without a developer or a restart; a broken file costs the added
+names, not the built-in ones."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from teranga.privacy import secret_names, secrets
+from teranga.privacy.secret_names import SecretNamesError, load_secret_names, trie_pattern
+
+
+@pytest.fixture
+def names_file(tmp_path, monkeypatch):
+    path = tmp_path / "secret_names.yml"
+    monkeypatch.setattr(secret_names._names, "path", lambda: path)
+    monkeypatch.setattr(secrets, "_broken_names_said", [])
+    return path
+
+
+def found(text: str) -> list[str]:
+    return [item.of(text) for item in secrets.find_secrets(text)]
+
+
+def test_a_trie_matches_every_phrase_and_prefers_the_longest():
+    pattern = re.compile(r"(?:" + trie_pattern(["pin", "pin code", "pincode", "mot de passe"])
+                         + r")\b")
+    assert [pattern.match(t).group() for t in ("pin", "pin  code", "pincode", "mot de passe")] \
+        == ["pin", "pin  code", "pincode", "mot de passe"]
+    assert trie_pattern([]) == ""
+
+
+def test_a_name_added_to_the_file_is_found_at_once(names_file):
+    assert found("nywila yangu ni Dodoma2023") == found("sabuni 4412") == []
+    names_file.write_text("password:\n  sw: [nywila, nywila yangu]\n", "utf-8")
+    assert found("nywila yangu ni Dodoma2023") == ["Dodoma2023"]
+    names_file.write_text("code:\n  sw: [sabuni]\n", "utf-8")  # the file is read again
+    assert found("sabuni 4412") == ["4412"] and found("nywila yangu ni Dodoma2023") == []
+
+
+def test_a_phrase_that_names_something_else_is_no_secret(names_file):
+    assert found("my lucky code 4471 won nothing") == ["4471"]
+    names_file.write_text("not_a_secret:\n  en: [lucky code]\n", "utf-8")
+    assert found("my lucky code 4471 won nothing") == []
+
+
+@pytest.mark.parametrize("content", ["[pin]", "code: [pin]", "code:\n  en: pin",
+                                     "code:\n  en: [1]"])
+def test_a_malformed_file_is_refused_clearly(names_file, content):
+    names_file.write_text(content, "utf-8")
+    with pytest.raises(SecretNamesError):
+        load_secret_names(names_file)
+
+
+def test_a_broken_file_costs_its_names_not_the_built_in_ones(names_file, caplog):
+    names_file.write_text("code:\n  en: pin", "utf-8")
+    assert found("my pin is 4821") == ["4821"]
+    assert found("my pin is 4822") == ["4822"]
+    assert caplog.text.count("built-in names only") == 1
