@@ -124,10 +124,12 @@ _DIGIT_RUN = re.compile(r"\d(?:[ \u00a0]?\d)*")
 # digit ("3-8-1-2"); no other dash is taken: dates and references use them ("12-03-2024").
 _DASHED_CODE = re.compile(r"(?:\d{3}-\d{3}|\d\d-\d\d|\d(?:-\d){3,7})(?![\d-])")
 _GLUED_AFTER = re.compile(r"[\w*#/@€$£₦₵%]|[.,:/-]\d")
-_GLUED_BEFORE = re.compile(r"[\w*#/+@€$£₦₵.,-]$")
+# A dash after a word is a separator ("otp-882610"); after a digit it joins ("2023-11").
+_GLUED_BEFORE = re.compile(r"(?:[\w*#/+@€$£₦₵.,]|(?<![^\W\d_])-)$")
 _CURRENCY_AFTER = re.compile(
     r"[ \u00a0]*(?:f|fr|frs|francs?|fcfa|cfa|xof|xaf|ksh|kes|tsh|tzs|ugx|ngn|naira|ghs|"
-    r"cedis?|shillings?|sh|usd|eur|euros?|dollars?|mille|k|milles?)(?![^\W_])",
+    r"cedis?|shillings?|sh|usd|eur|euros?|dollars?|mille|k|milles?)(?![^\W_])"
+    r"(?![ \u00a0]*\d)",  # "PIN 3342 KES 2,500": the currency is the next number's
     re.IGNORECASE)
 _CURRENCY_BEFORE = re.compile(
     r"(?<![^\W_])(?:ksh|kes|tsh|tzs|ugx|ngn|ghs|n|cfa|fcfa|xof|usd)\.?[ \u00a0]*$", re.IGNORECASE)
@@ -300,7 +302,27 @@ def _secrets(text: str) -> list[tuple[Span, Span]]:
             found.append(((value[0], name.end()), value))
     found += [companion for _mention, value in found for companion in _companions(text, value)]
     found += _elsewhere_in_the_message(text, names, found) if names else []
-    return found + _typed_again_and_again(text, found)
+    found += _typed_again_and_again(text, found)
+    return found + _corrected(text, found)
+
+
+def _corrected(text: str, found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
+    """Two numbers close together with the same digits in another order, named or not:
+    a PIN corrected or hesitated over ("niliweka 9031 samahani nilimaanisha 9013", "ban san
+    ko 6051 ne ko 6015 ba"). An amount or a reference is corrected by another number, not
+    by a shuffle of its own digits."""
+    values = [value for run in _NUMBER.finditer(text)
+              if (value := _digit_value(text, run.start()))
+              and not _marked_as_something_else(text, value)]
+    taken = [value for _mention, value in found]
+    more = []
+    for first, second in zip(values, values[1:], strict=False):
+        digits = [re.sub(r"\D", "", text[start:end]) for start, end in (first, second)]
+        if digits[0] != digits[1] and sorted(digits[0]) == sorted(digits[1]) \
+                and second[0] - first[1] <= MAX_GAP_CHARS:
+            more += [(value, value) for value in (first, second)
+                     if not _overlaps(value, taken)]
+    return more
 
 
 def _typed_again_and_again(text: str, found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:

@@ -354,3 +354,17 @@ def test_a_message_naming_a_secret_has_its_other_codes_masked(message, secrets):
 ])
 def test_names_spellings_and_shapes_seen_in_the_held_out_blocks(message, secrets):
     assert [found.of(message) for found in find_secrets(message)] == secrets
+
+
+@pytest.mark.parametrize(("message", "secrets"), [
+    # a PIN corrected or hesitated over: the same digits in another order, named or not
+    ("nimeandika 7140 samahani nilimaanisha 7104", ["7140", "7104"]),
+    ("ban sani ba ko 3829 ne ko 3892", ["3829", "3892"]),
+    ("I sent 5000 sorry 500 to my brother", []),  # an amount corrected by another amount
+    ("my pn na 6612", ["6612"]),  # an SMS spelling
+    ("otp-550918 never worked", ["550918"]),  # a dash after the name is a separator
+    ("PIN 4471 KES 2,500 not received", ["4471"]),  # the currency is the next number's
+    ("ma facture 2023-11 est fausse, mon code pin marche", []),  # a dash after a digit joins
+])
+def test_corrections_spellings_and_separators_seen_in_block_8(message, secrets):
+    assert [found.of(message) for found in find_secrets(message)] == secrets
