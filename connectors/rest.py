@@ -18,6 +18,7 @@ from teranga import conversation_ids
 from teranga.channels import flood
 from teranga.channels.inbound import InboundError, parse_rest_body
 from teranga.channels.outbox import Outbox, outbox_position, outbox_wait
+from teranga.channels.secret_context import remove_secret_sent_after_its_name
 from teranga.privacy.notice import NoticesGiven
 from teranga.settings import Settings
 
@@ -74,12 +75,14 @@ class RestInput(RasaRestInput):
                     status=429, headers={"Retry-After": str(verdict.retry_after)})
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(UserMessage(inbound.text, collector, inbound.sender,
+                text, metadata = await remove_secret_sent_after_its_name(
+                    self.outbox.client, inbound.sender, inbound.text, inbound.metadata)
+                await on_new_message(UserMessage(text, collector, inbound.sender,
                                                  input_channel=self.name(),
-                                                 metadata=inbound.metadata))
+                                                 metadata=metadata))
                 added = await after_turn_messages(getattr(request.app.ctx, "agent", None),
-                                                  self.name(), inbound.sender,
-                                                  inbound.metadata, self.notices)
+                                                  self.name(), inbound.sender, metadata,
+                                                  self.notices)
                 collector.messages += [collector._message(
                     inbound.sender, text=message.get("text"), buttons=message.get("buttons"))
                     for message in added]

@@ -15,6 +15,7 @@ from sanic.request import Request
 from connectors.outputs import ProviderOutput, QueuedOutput, RasaTurns
 from teranga.channels.inbound import InboundError, parse_json_object
 from teranga.channels.pipeline import Pipeline
+from teranga.channels.secret_context import remove_secret_sent_after_its_name
 from teranga.channels.shared import redis_client
 from teranga.channels.telegram_api import (
     CHANNEL,
@@ -91,9 +92,10 @@ class TelegramInput(InputChannel):
             if message is None:
                 return response.json({"ok": True})
             try:
+                text, metadata = await remove_secret_sent_after_its_name(
+                    self.pipeline.client, message.sender, message.text, message.metadata)
                 if not await self.pipeline.accept(CHANNEL, message.sender,
-                                                  str(message.update_id), message.text,
-                                                  message.metadata):
+                                                  str(message.update_id), text, metadata):
                     logger.info("Telegram delivered update %s again: ignored",
                                 message.update_id)
             except RedisError:

@@ -18,6 +18,7 @@ from teranga.channels import delivery_status, options
 from teranga.channels.inbound import InboundError
 from teranga.channels.outbound import chosen_option
 from teranga.channels.pipeline import Pipeline
+from teranga.channels.secret_context import remove_secret_sent_after_its_name
 from teranga.channels.shared import redis_client
 from teranga.channels.twilio_api import (
     EMPTY_TWIML,
@@ -125,9 +126,11 @@ class TwilioSmsInput(InputChannel):
     async def _accept(self, message) -> None:
         """Store the message for Rasa (once per MessageSid) and remember the customer wrote
         (WhatsApp's window)."""
-        text = await self._picked_option(message.sender, message.text)
+        text, metadata = await remove_secret_sent_after_its_name(
+            self.sender.redis, message.sender, message.text, message.metadata)
+        text = await self._picked_option(message.sender, text)
         if not await self.pipeline.accept(self.name(), message.sender, message.sid, text,
-                                          message.metadata):
+                                          metadata):
             logger.info("%s delivered %s again: ignored", self.name(), message.sid)
             return
         await record_inbound(self.sender.redis, self.name(), message.sender)

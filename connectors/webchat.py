@@ -54,6 +54,7 @@ from teranga.channels import flood
 from teranga.channels.inbound import InboundError
 from teranga.channels.outbox import Outbox
 from teranga.channels.pipeline import Pipeline
+from teranga.channels.secret_context import remove_secret_sent_after_its_name
 from teranga.channels.shared import redis_client
 from teranga.channels.widget import (
     STATIC,
@@ -222,6 +223,8 @@ class WebChatInput(InputChannel):
                 return {"status": "retry", "after": verdict.retry_after}
             client_id = client_message_id(data)
             try:
+                text, metadata = await remove_secret_sent_after_its_name(
+                    self.sessions.client, session_id, text, metadata)
                 accepted = await self.pipeline.accept(
                     self.name(), session_id, intake_message_id(session_id, client_id), text,
                     metadata)

@@ -160,6 +160,12 @@ def rasa_lock(conversation_id: str, key_prefix: str = PREFIX) -> str:
     return f"{key_prefix}:lock:{conversation_id}"
 
 
+def secret_named(conversation_id: str, prefix: str = PREFIX) -> str:
+    """String, short-lived: the conversation's latest message named a PIN, a code or a
+    password (teranga/channels/secret_context.py)."""
+    return f"{prefix}:privacy:secret-named:{conversation_id}"
+
+
 def privacy_notice_given(conversation_id: str, prefix: str = PREFIX) -> str:
     """String: present once the conversation was given the privacy notice (its time)."""
     return f"{prefix}:privacy:notice-given:{conversation_id}"

@@ -29,6 +29,8 @@ MAX_METADATA_DEPTH = 8
 MAX_JSON_DEPTH = 32
 # In metadata["teranga"]: the kinds of secret removed from the message (never their values).
 SECRETS_REMOVED = "secrets_removed"
+# ...because the message before named it (teranga/channels/secret_context.py).
+SENT_AFTER_ITS_NAME = "secret_sent_after_its_name"
 
 
 class InboundError(ValueError):

@@ -35,7 +35,8 @@ def exact_keys(conversation_id: str) -> list[str]:
             redis_keys.OUTBOX + cid, redis_keys.WEBCHAT_TRANSCRIPT + cid,
             redis_keys.webchat_session(cid), redis_keys.owner(cid),
             redis_keys.conversation_record(cid), redis_keys.last_message(cid),
-            redis_keys.conversation_notes(cid), redis_keys.privacy_notice_given(cid)]
+            redis_keys.conversation_notes(cid), redis_keys.privacy_notice_given(cid),
+            redis_keys.secret_named(cid)]
 
 
 # Keys that name a conversation beside something else, and how to read the id out of the

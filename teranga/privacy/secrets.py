@@ -199,6 +199,11 @@ _STOPS_BEFORE_VALUE = _GAP_STOPS | _MONEY_VERBS | frozenset("""
 _LINKING_VERBS = frozenset("""
     c'est c’est cest est était etait is was it's its ni ndio ndiyo ilikuwa mooy moy mo ne ce
     la na be as comme kama shine itace sera""".split())
+# A value sent alone: the words that may come with it ("it's 4582", "ni 4582", "mooy 4582").
+_LONGEST_VALUE_ALONE = 40
+_BEFORE_A_VALUE = frozenset("""
+    it's its it is c'est cest c’est est ni ne ce mooy moy la na is pin code =
+    """.split())
 # Digits in one run, as typed ("4 5 8 2", "45 82"), and two-part codes ("207-913"): the whole
 # run is judged, so that the end of a phone number ("77 123 45 67") is never taken alone.
 _NUMBER = re.compile(r"(?<![\w*#/+@€$£₦₵.,-])\d(?:[ \u00a0-]?\d)*")
@@ -282,6 +287,26 @@ def remove_secret_mentions(text: str) -> tuple[str, list[str]]:
     "mon •••• et mon transfert est bloqué" is a failed transfer, not a PIN question."""
     return _masked(text, [mention for mention, _value in _secrets(text)])
 
+
+def names_a_secret(text: str) -> bool:
+    """Whether `text` names a PIN, a code or a password ("my pin?", "nataka kubadilisha pin
+    yangu"), with or without its value."""
+    return isinstance(text, str) and bool(_names(text[:MAX_SEARCH_CHARS]))
+
+
+def a_value_alone(text: str) -> bool:
+    """Whether `text` is nothing but what a secret looks like, as a customer sends it right
+    after naming one: "4582", "4 5 8 2.", "c'est 4582", "ni 4582", "Awa@2024"."""
+    if not isinstance(text, str) or len(text) > _LONGEST_VALUE_ALONE:
+        return False
+    words = [w for w in text.strip().split() if w.lower().strip(_EDGE) not in _BEFORE_A_VALUE]
+    value = " ".join(words).strip(_EDGE + " ")
+    if not value:
+        return False
+    digits = _digit_value(value, 0)
+    return bool(digits and digits[1] == len(value)) or (
+        len(words) == 1 and _looks_like_password(value) and bool(_ANY_DIGIT.search(value))
+        and any(c.isalpha() for c in value))
 
 
 def _secrets(text: str) -> list[tuple[Span, Span]]:

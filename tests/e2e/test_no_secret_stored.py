@@ -156,3 +156,38 @@ def test_a_pin_sent_on_every_channel_is_stored_nowhere(server, fake_twilio, fake
 
     assert where(pins, real_redis_url, server.log_dir,
                  {name: reply.text for name, reply in desk_payloads.items()}) == []
+
+
+def test_a_pin_sent_alone_after_the_message_naming_it_is_stored_nowhere(
+        server, fake_twilio, fake_telegram, real_redis_url):
+    """"I forgot my PIN" then the PIN alone, on every channel: each message alone looks
+    harmless, the second is the secret."""
+    pins = {channel: new_pin() for channel in
+            ("rest", "twilio_sms", "twilio_whatsapp", "telegram", "webchat")}
+
+    rest = f"rest-{uuid.uuid4().hex[:12]}"
+    say(server.rasa_url, rest, "I forgot my PIN, what do I do")
+    assert say(server.rasa_url, rest, pins["rest"])[-1] == responses("en")["utter_secret_removed"]
+
+    senders = {"twilio_sms": phone(), "twilio_whatsapp": f"whatsapp:{phone()}"}
+    for channel, sender in senders.items():
+        assert deliver(server, fake_twilio, channel, sender, "j'ai oublié mon code secret").ok
+        assert deliver(server, fake_twilio, channel, sender, pins[channel]).ok
+    chat_id = chat()
+    assert post(server, fake_telegram.update(chat_id, "nimesahau PIN yangu")).ok
+    assert post(server, fake_telegram.update(chat_id, spaced(pins["telegram"]))).ok
+
+    with Visit(server.rasa_url) as visit:
+        session_id, _history = visit.new_session()
+        said = []
+        for message in ("sama code secret dafa réer", pins["webchat"]):
+            visit.emit("user_uttered", {"message": message, "session_id": session_id,
+                                        "client_id": uuid.uuid4().hex})
+            said.append(visit.event("bot_uttered", timeout=30)["text"])
+        while warning("fr") not in joined(said) and warning("wo") not in joined(said):
+            said.append(visit.event("bot_uttered", timeout=30)["text"])
+
+    for sender in senders.values():
+        wait_until(lambda s=sender: warning("fr") in joined(fake_twilio.to(s)))
+    wait_until(lambda: warning("sw") in joined(fake_telegram.to(chat_id)))
+    assert where(pins, real_redis_url, server.log_dir, {}) == []

@@ -32,6 +32,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from teranga import conversation_ids, redis_keys
 from teranga.channels.inbound import (
+    SENT_AFTER_ITS_NAME,
     InboundError,
     client_metadata,
     parse_json_object,
@@ -92,7 +93,8 @@ def customer_entry(text: str, metadata: dict, data: dict,
     client message id."""
     notes = metadata.get("teranga") or {}
     shown = data.get("shown")
-    if isinstance(shown, str) and shown.strip():
+    # what the widget showed, unless it is a secret the message before named (then: the mask)
+    if isinstance(shown, str) and shown.strip() and not notes.get(SENT_AFTER_ITS_NAME):
         text, _notes = prepare_text(shown, 200)
     else:
         text = notes.get("full_text") or text
