@@ -326,19 +326,20 @@ def _secrets(text: str) -> list[tuple[Span, Span]]:
         if value := _value_before(text, name.start()):
             found.append(((value[0], name.end()), value))
     found += [companion for _mention, value in found for companion in _companions(text, value)]
-    found += _elsewhere_in_the_message(text, names, found) if names else []
-    found += _typed_again_and_again(text, found)
-    return found + _corrected(text, found)
+    numbers = [(run, _digit_value(text, run.start())) for run in _NUMBER.finditer(text)]
+    found += _elsewhere_in_the_message(text, names, numbers, found) if names else []
+    found += _typed_again_and_again(text, numbers, found)
+    return found + _corrected(text, numbers, found)
 
 
-def _corrected(text: str, found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
+def _corrected(text: str, numbers: list[tuple[re.Match, Span | None]],
+               found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
     """Two numbers close together with the same digits in another order, named or not:
     a PIN corrected or hesitated over ("niliweka 9031 samahani nilimaanisha 9013", "ban san
     ko 6051 ne ko 6015 ba"). An amount or a reference is corrected by another number, not
     by a shuffle of its own digits."""
-    values = [value for run in _NUMBER.finditer(text)
-              if (value := _digit_value(text, run.start()))
-              and not _marked_as_something_else(text, value)]
+    values = [value for _run, value in numbers
+              if value and not _marked_as_something_else(text, value)]
     taken = [value for _mention, value in found]
     more = []
     for first, second in zip(values, values[1:], strict=False):
@@ -350,14 +351,14 @@ def _corrected(text: str, found: list[tuple[Span, Span]]) -> list[tuple[Span, Sp
     return more
 
 
-def _typed_again_and_again(text: str, found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
+def _typed_again_and_again(text: str, numbers: list[tuple[re.Match, Span | None]],
+                           found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
     """A number the customer typed several times, named or not: "4380 nimeingiza mara
     tatu, akaunti imefungwa", "i typed 5521 three times": what is typed again and again
     until the account locks is a PIN."""
     taken = [value for _mention, value in found]
     more = []
-    for run in _NUMBER.finditer(text):
-        value = _digit_value(text, run.start())
+    for _run, value in numbers:
         if value and not _overlaps(value, taken) and _TYPED_TIMES.match(text, value[1]) \
                 and not _a_year(text, value) and not _marked_as_something_else(text, value):
             more.append((value, value))
@@ -387,6 +388,7 @@ def _current_names() -> SecretNames:
 
 
 def _elsewhere_in_the_message(text: str, names: list[re.Match],
+                              numbers: list[tuple[re.Match, Span | None]],
                               found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
     """In a message that names a secret, every other PIN-like number (and, if it names a
     password, every password-like word) that nothing marks as something else: the
@@ -395,8 +397,8 @@ def _elsewhere_in_the_message(text: str, names: list[re.Match],
     only costs the agent a question."""
     taken = [value for _mention, value in found]
     more = []
-    for run in _NUMBER.finditer(text):
-        value = _digit_value(text, run.start()) or _code_not_a_date(run)
+    for run, digits in numbers:
+        value = digits or _code_not_a_date(run)
         whole = value and (value[1] >= run.end() or _COUNT_AFTER.match(text, run.end()))
         if whole and not _overlaps(value, taken) and not _a_year(text, value) \
                 and not _marked_as_something_else(text, value):
@@ -419,7 +421,7 @@ def _could_be_a_date(value: str) -> bool:
     if pairs is None:
         return False
     first, second = int(pairs.group(1)), int(pairs.group(2))
-    return (1 <= first <= 31 and 1 <= second <= 12) or (1 <= first <= 12 and 1 <= second <= 31)
+    return _day_and_month(first, second) or _day_and_month(second, first)
 
 
 def _a_year(text: str, value: Span) -> bool:
@@ -438,9 +440,12 @@ def _code_not_a_date(run: re.Match) -> Span | None:
     if pairs is None:
         return None
     first, second, third = (int(pair) for pair in pairs.groups())
-    could_be_date = (1 <= first <= 31 and 1 <= second <= 12) or \
-        (1 <= second <= 12 and 1 <= third <= 31)
+    could_be_date = _day_and_month(first, second) or _day_and_month(third, second)
     return None if could_be_date else run.span()
+
+
+def _day_and_month(day: int, month: int) -> bool:
+    return 1 <= day <= 31 and 1 <= month <= 12
 
 
 def _overlaps(span: Span, spans: list[Span]) -> bool:
