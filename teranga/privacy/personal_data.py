@@ -44,7 +44,11 @@ _PRIORITY = {SECRET: 0, IBAN: 1, CARD: 2, NATIONAL_ID: 3, EMAIL: 4, PHONE: 5, NA
 _EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]{1,63}"
                     r"(?:\.[A-Za-z0-9-]{1,63}){0,4}\.[A-Za-z]{2,12}\b")
 # 13-19 digits, grouped by spaces or dashes as typed, not inside a longer number or a USSD code.
-_CARD = re.compile(r"(?<![\w*#.,-])\d(?:[ -]?\d){12,18}(?![\w#*]|[.,-]\d)")
+_CARD = re.compile(r"(?<![\w*#.,+-])\d(?:[ -]?\d){12,18}(?![\w#*]|[.,-]\d)")
+# Payment cards start with 2 to 6 (ISO/IEC 7812's banking and financial industries: Visa 4,
+# Mastercard 2 and 5, Amex 3, Verve 5 and 6); a CNI starts with 1 or 2, a phone typed with its
+# international prefix with 0 ("00221 78 640 11 27"), and one in ten of them passes Luhn.
+_CARD_FIRST_DIGITS = "23456"
 # Two letters, two check digits, then groups of up to four letters or digits.
 _IBAN = re.compile(r"(?<![\w])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}\b")
 _IBAN_LENGTHS = {"FR": 27, "SN": 28, "CI": 28, "ML": 28, "CM": 27, "BJ": 28, "BF": 28, "NE": 28,
@@ -58,7 +62,7 @@ _IBAN_LENGTHS = {"FR": 27, "SN": 28, "CI": 28, "ML": 28, "CM": 27, "BJ": 28, "BF
 # spaces allowed: Senegal's CNI is typed "1 751 1990 01234"). The context is required: a bare
 # 8 or 11-digit number is as likely a meter or account number.
 _ID_CONTEXT = (
-    r"cni|c\.n\.i|nin|bvn|national\s+id(?:entity)?(?:\s+card)?|id\s+card|id\s+(?:number|no\.?|num)"
+    r"cni|c\.n\.i|nin|bvn|national\s+id(?:entity)?(?:\s+card)?|id\s+card|id\s+(?:number|no\.?|num|namba|nambari|lambar?|num[eé]ro)"
     r"|my\s+id|(?:num[eé]ro\s+de\s+)?(?:la\s+)?(?:carte|pi[eè]ce)\s+d['’ ]?\s*identit[eé]"
     r"(?:\s+nationale)?"
     r"|kart\s+d?idantite|kart\s+identite|kitambulisho|id\s+yangu|katin\s+dan\s+kasa|katin\s+shaida"
@@ -252,7 +256,8 @@ _DATE_SHAPED = re.compile(r"\d{4}([-.])\d{2}\1\d{2}|\d{2}([-.])\d{2}\2(?:\d{4}|\
 # ("otp not received for transaction 77410293").
 _REFERENCE_BEFORE = re.compile(
     r"(?<![^\W_])(?:transaction|txn|trans|ref|r[eé]f[eé]rence|reference|order|commande|oda|odar"
-    r"|ticket|invoice|facture|receipt|muamala)(?:\s+(?:id|no|number|num[eé]ro|n°))?[\s:#.=-]*$",
+    r"|ticket|invoice|facture|receipt|muamala|serial|s[eé]rie)(?:\s+(?:id|no|number|num[eé]ro|n°))?"
+    r"(?:\s+(?:is|was|est|ni|ne|ce|c['’]est))?[\s:#.=-]*$",
     re.IGNORECASE)
 # A Nigerian bank account number (NUBAN: 10 digits, typed in one block) after the word for an
 # account reads as an Ivorian or French phone number but is not one ("acct 0123456789",
@@ -306,7 +311,7 @@ def _emails(text: str) -> list[Found]:
 
 def _cards(text: str) -> list[Found]:
     return [Found(CARD, m.start(), m.end()) for m in _CARD.finditer(text)
-            if _luhn_valid(_digits(m.group()))]
+            if m.group()[0] in _CARD_FIRST_DIGITS and _luhn_valid(_digits(m.group()))]
 
 
 def _luhn_valid(digits: str) -> bool:

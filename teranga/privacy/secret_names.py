@@ -4,7 +4,9 @@ a word the detector does not know can be added by editing a file, without a deve
 restart: the file is read again when it changes.
 
 Each list becomes one regular expression built as a trie of words, so that hundreds of
-phrases cost one pass over the text."""
+phrases cost one pass over the text. The names of a secret are found with the typing slips
+customers make in their long words too ("pasword", "verfication", "nenosri", "passwrod"):
+one letter left out, doubled, swapped with the next, or a vowel for another."""
 
 from __future__ import annotations
 
@@ -37,7 +39,9 @@ def load_secret_names(path: Path) -> SecretNames:
     data = yaml.safe_load(path.read_text("utf-8")) if path.exists() else {}
     if not isinstance(data, dict):
         raise SecretNamesError(f"{path}: expected the sections {', '.join(KINDS)}")
-    return SecretNames(*(trie_pattern(_phrases(path, data, kind)) for kind in KINDS))
+    code, password, not_a_secret = (_phrases(path, data, kind) for kind in KINDS)
+    return SecretNames(trie_pattern(_with_slips(code)), trie_pattern(_with_slips(password)),
+                       trie_pattern(not_a_secret))
 
 
 def _phrases(path: Path, data: dict, kind: str) -> list[str]:
@@ -60,6 +64,36 @@ def _possessive_of(phrase: str, phrases: set[str]) -> bool:
     return first in _LEADING_POSSESSIVES and rest in phrases
 
 
+def _with_slips(phrases: list[str]) -> list[str]:
+    """`phrases` and, for each of their words of MIN_SLIP_LETTERS letters or more, the same
+    phrase with that word typed with one slip."""
+    more = set(phrases)
+    for phrase in phrases:
+        words = phrase.split(" ")
+        for index, word in enumerate(words):
+            if len(word) >= MIN_SLIP_LETTERS and word.isalpha():
+                more.update(" ".join([*words[:index], slip, *words[index + 1:]])
+                            for slip in _slips(word))
+    return sorted(more)
+
+
+def _slips(word: str) -> set[str]:
+    """`word` with one letter left out, doubled, swapped with the next, or a vowel changed."""
+    slips = set()
+    for i, letter in enumerate(word):
+        slips.add(word[:i] + word[i + 1:])
+        slips.add(word[:i] + letter + word[i:])
+        if i + 1 < len(word):
+            slips.add(word[:i] + word[i + 1] + letter + word[i + 2:])
+        if letter in _VOWELS:
+            slips.update(word[:i] + vowel + word[i + 1:] for vowel in _VOWELS)
+    slips.discard(word)
+    return slips
+
+
+# Shorter words have real words one slip away ("pin" and "pen", "code" and "code").
+MIN_SLIP_LETTERS = 7
+_VOWELS = "aeiou"
 _LEADING_POSSESSIVES = frozenset("my mon ma mes notre our sama sa your votre ton".split())
 # Words apart by any spaces; an apostrophe typed straight or curly ("qu’on m’a envoyé").
 _SPELLED = {" ": r"\s+", "'": "['’]", "’": "['’]"}

@@ -55,19 +55,17 @@ _CODE_NAMES = [
     r"sirri|siri))?",
     rf"code\s+(?:d['’]\s*|de\s+)?(?:confirmation|validation|v{_E}rification|s{_E}curit{_E}|"
     rf"retrait|acc{_E}s|activation)",
-    r"(?:pin+|pini|otp)(?:\s+(?:code|number|namba|nambari|lambar))?",  # "pinn" too
+    r"(?:pin+s?|pini|otps?)(?:\s+(?:code|number|namba|nambari|lambar))?",  # "pinn", "otps"
     r"(?:verification|security|secret|confirmation|one[\s-]time|withdrawal)\s+(?:code|pin)",
     r"one[\s-]time\s+password",
     # namba yangu ya siri: my PIN; nambari ya uthibitisho: confirmation number
-    r"(?:namba|nambari)\s+(?:yangu\s+)?(?:ya\s+)?(?:siri|uthibitisho)",
+    r"(?:namba|nambari)\s+(?:yangu\s+)?(?:ya\s+)?(?:siri|uthibitisho|kuthibitisha|kuingia)",
     r"msimbo(?:\s+(?:wa\s+)?(?:siri|uthibitisho))?",  # Swahili for "code"
     # lambar sirrina: my PIN; lambar tabbatarwa: verification number
-    r"(?:lambar|lamba|lambobin)\s+(?:sirri|siri|tsaro|pin|tabbatarwa)(?:na|nka|nki|nmu|nsu)?",
-    r"verify|v[eé]rifier|thibitisha",  # "enter 739215 to verify"
+    r"(?:lambar|lamba|lambobin)\s+(?:sirri|siri|tsaro|pin|tabbatarwa|tabbatar|tantancewa|"
+    r"tantance)(?:na|nka|nki|nmu|nsu)?",
+    r"verify|v[eé]rifier|thibitisha|verification|v[eé]rification",  # "enter 739215 to verify"
     r"(?<=don\s)tabbatarwa",  # "lambar 602 119 don tabbatarwa": the number for verifying
-    r"sirrin",  # Hausa "the secret of": "sirrin wallet dina 63-18"
-    # "siri yangu (ya mpesa) ni 1597", "siri ya tigo pesa: 5 8 2 6"
-    r"siri(?=\s+(?:yangu|langu|yako|lako|ya)(?![^\W_]))",
     r"cvv|cvc",
 ]
 # Names of a secret whose value may be any word: passwords.
@@ -76,7 +74,13 @@ _PASSWORD_NAMES = [
     r"mot\s+de\s+pass?e?|mdp|pas+w(?:o|a)?r?d|pwd|pswd|pw|p/?word|passcode|pass\s+word",
     r"neno\s+(?:la\s+)?siri|nenosiri|pasiwedi|paswedi",  # Swahili, and its loan word
     r"baatu\s+j[aà]ll",  # Wolof: the word that lets you pass
-    r"kalmar\s+(?:sirri|siri|wucewa)(?:na|nka|nki|nmu|nsu)?",  # kalmar sirrina: my password
+    r"kalmar\s+(?:sirri|siri|wucewa)(?:na|nka|nki|nmu|nsu|n)?",  # kalmar sirrina: my password
+    # "secret" alone names a code or a password: "sirrin wallet dina 63-18" (Hausa: the
+    # secret of my wallet), "siri yangu (ya mpesa) ni 1597", "siri yangu ya app ni Zawadi*7"
+    r"sirrin",
+    r"siri(?=\s+(?:yangu|langu|yako|lako|ya|ni)(?![^\W_])|\s*:)",  # "siri ni 8824"
+    # "login pass", "app pass": "pass" alone is also a bundle or a bus ticket
+    r"(?:login|app|account|compte|wifi|email|mail)\s+pass",
 ]
 # "code" that names something else: a merchant's, a promotion's, a USSD code...
 _NOT_A_SECRET_CODE = (
@@ -119,10 +123,11 @@ _ENDS_SENTENCE = re.compile(r"\s*(?:[.!?,;\n]|$)")
 _DIGITS_ONLY = re.compile(r"[\d \u00a0-]+")
 # Digits, alone or spaced the way people type them ("4 5 8 2", "45 82"), with nothing
 # glued to either end that would make them an amount, a code or a date.
-_DIGIT_RUN = re.compile(r"\d(?:[ \u00a0]?\d)*")
-# A one-time code shown in two halves by the sender's app ("207-913") or typed digit by
-# digit ("3-8-1-2"); no other dash is taken: dates and references use them ("12-03-2024").
-_DASHED_CODE = re.compile(r"(?:\d{3}-\d{3}|\d\d-\d\d|\d(?:-\d){3,7})(?![\d-])")
+_DIGIT_RUN = re.compile(r"\d(?:[ \u00a0]{0,2}\d)*")
+# A one-time code shown in two halves by the sender's app ("207-913", "4471-0932", "4471-88")
+# or typed digit by digit ("3-8-1-2"); not three parts or more: dates and references
+# ("12-03-2024"); two halves that read as a date or a range are left (`_could_be_a_date`).
+_DASHED_CODE = re.compile(r"(?:\d{2,4}[ \u00a0]?-[ \u00a0]?\d{2,4}|\d(?:-\d){3,7})(?![\d-])")
 _GLUED_AFTER = re.compile(r"[\w*#/@€$£₦₵%]|[.,:/-]\d")
 # A dash after a word is a separator ("otp-882610"); after a digit it joins ("2023-11").
 _GLUED_BEFORE = re.compile(r"(?:[\w*#/+@€$£₦₵.,]|(?<![^\W\d_])-)$")
@@ -134,9 +139,10 @@ _CURRENCY_AFTER = re.compile(
 _CURRENCY_BEFORE = re.compile(
     r"(?<![^\W_])(?:ksh|kes|tsh|tzs|ugx|ngn|ghs|n|cfa|fcfa|xof|usd)\.?[ \u00a0]*$", re.IGNORECASE)
 # A number the customer says they sent, paid or withdrew is an amount: "5000 laa yónnee"
-# (5000 is what I sent), "5000 j'ai envoyé", "2000 nimetuma", "2000 na tura".
+# (5000 is what I sent), "5000 j'ai envoyé", "2000 nimetuma", "2000 na tura"; not after a
+# comma: "code 3348, j'ai envoyé 25.000 FCFA".
 _SENT_OR_PAID_AFTER = re.compile(
-    r"[\s,]+(?:(?:laa|naa|nga|la|na|i|je|j['’]\s*ai|nime|nili)\s*)(?:yónnee|yonnee|yobbu|"
+    r"\s+(?:(?:laa|naa|nga|la|na|i|je|j['’]\s*ai|nime|nili)\s*)(?:yónnee|yonnee|yobbu|"
     r"fey|tura|biya|cire|sent|paid|withdrew|envoy[eé]|pay[eé]|retir[eé]|tuma|lipa|toa)"
     r"(?![^\W_])", re.IGNORECASE)
 # Verbs of money moving: a number next to them is an amount ("2500 deducted, pin not changed").
@@ -150,10 +156,13 @@ _GAP_STOPS = frozenset("""
     depuis since tangu tun ago dès des jusqu until avant après apres before after
     retirer payer payé paye pay paid withdraw withdrew kulipa biya fey
     montant amount kiasi numéro numero number
-    balance solde salio fee fees frais price prix bei farashi
-    times fois mara sau yoon kwamba""".split()) | frozenset("""
+    balance solde salio fee fees frais price prix bei farashi kwamba""".split()) | frozenset("""
+    times fois mara sau yoon""".split()) | frozenset("""
     order commande oda odar transaction txn ref reference référence ticket invoice
     facture receipt muamala till paybill meter compteur""".split())
+# Words that count tries or codes: the number before them is a count, the numbers after them
+# are what was counted ("I tried 2 times: 6307 and 6370", "mara 2: 318266 na 901744").
+_COUNT_WORDS = frozenset("times fois mara sau yoon".split())
 # Words right before a number that make it a year: "bloqué en 2024", "blocké ci 2025".
 _YEAR_BEFORE = frozenset("in en ci an year mwaka année annee".split())
 # Nouns that may follow the name itself, before the value ("secret pin number for my card is
@@ -164,7 +173,9 @@ _PASSWORD_FILLERS = frozenset("""
     est c'est c’est cest c is was it's its ni ne ta mooy moy mo la le l' my mon ma sama
     yangu wangu langu lako yako changu na shine ce voici here nouveau nouvelle new actuel
     current ndio ndiyo dina nawa tawa jipya mpya sabuwa sabuwar itace ita
-    ni: ne: est: is: da dafa di bi ba""".split())
+    ni: ne: est: is: da dafa di bi ba
+    je j' i crois pense think guess believe c'était cétait cetait était etait nadhani
+    nafikiri ina ganin tunanin xalaat defe""".split())
 # Words that may start a sentence that gives the value asked about in the one before ("pin
 # yangu? ni 5128", "they sent an otp. it is 448 120").
 _BEFORE_FILLERS = frozenset("""
@@ -198,7 +209,7 @@ _STOPS_BEFORE_VALUE = _GAP_STOPS | _MONEY_VERBS | frozenset("""
 # definitely my pin"): without one, a year is a year ("2019 my pin was set by the agent").
 _LINKING_VERBS = frozenset("""
     c'est c’est cest est était etait is was it's its ni ndio ndiyo ilikuwa mooy moy mo ne ce
-    la na be as comme kama shine itace sera""".split())
+    la na be as comme kama shine itace sera etre être kuwa zama""".split())
 # A value sent alone: the words that may come with it ("it's 4582", "ni 4582", "mooy 4582").
 _LONGEST_VALUE_ALONE = 40
 _BEFORE_A_VALUE = frozenset("""
@@ -206,9 +217,9 @@ _BEFORE_A_VALUE = frozenset("""
     """.split())
 # Digits in one run, as typed ("4 5 8 2", "45 82"), and two-part codes ("207-913"): the whole
 # run is judged, so that the end of a phone number ("77 123 45 67") is never taken alone.
-_NUMBER = re.compile(r"(?<![\w*#/+@€$£₦₵.,-])\d(?:[ \u00a0-]?\d)*")
+_NUMBER = re.compile(r"(?<![\w*#/+@€$£₦₵.,-])\d(?:[ \u00a0]{0,2}\d|[ \u00a0]?-[ \u00a0]?\d)*")
 # Words right before a number elsewhere in a message that make it something else than a secret.
-_MARKS_BEFORE = _GAP_STOPS | _MONEY_VERBS | frozenset("""
+_MARKS_BEFORE = (_GAP_STOPS - _COUNT_WORDS) | _MONEY_VERBS | frozenset("""
     nimelipa nilipa nimetoa payé envoyé call called appelle appelé appeler piga nimepiga
     kira woo""".split())
 # Nouns that mark a number one word further on too ("till no 512340", "compte n° 5512").
@@ -217,13 +228,16 @@ _NOUNS_BEFORE = frozenset("""
     oda odar transaction txn ref reference référence ticket invoice receipt muamala till
     paybill meter compteur fee fees frais balance solde salio price prix amount montant
     kiasi bei farashi""".split())
+# Words for "number" between a noun and its number ("agent n° 302145", "agent mai lamba").
+_NUMBER_WORDS = frozenset("n° no no. num number numéro numero mai lamba lambar namba ya".split())
+_ELISION = re.compile(r"^[ldj]['’]")  # "l'agent", "d'agent"
 # After a value, within two words, how many times it was typed: "9127 sau uku", "2280 3
 # times", "5521 entered three times", "4380 nimeingiza mara tatu".
 _TYPED_TIMES = re.compile(
     r"(?:[\s,]+[^\W\d][\w'’]*){0,2}[\s,]+(?:\d\s+|\w+\s+)?(?:times|fois|mara|sau|yoon)(?![^\W_])",
     re.IGNORECASE)
 _COUNTED_AFTER = re.compile(r"[ \u00a0]\d$")  # one digit at a run's end: maybe a count
-_TWO_PAIRS = re.compile(r"(\d\d)-(\d\d)")
+_TWO_HALVES = re.compile(r"(\d{2,4})[ \u00a0]?-[ \u00a0]?(\d{2,4})")
 _PAIRS = re.compile(r"(\d\d)-(\d\d)-(\d\d)")
 _COUNT_AFTER = re.compile(
     r"[\s]*(?:digits?|chiffres?|tarakimu|lambobi|characters?|caract[eè]res?|times|fois|"
@@ -231,6 +245,48 @@ _COUNT_AFTER = re.compile(
 # Transaction ids and references, which look like passwords: "MP240611.1532.A12345",
 # "QK71HX9P2M", "TX-88231".
 _REFERENCE_SHAPED = re.compile(r"[A-Z0-9]{8,}|[A-Z]{2,4}[-.]?\d[\w.-]*|\d[\d.-]*[A-Z][\w.-]*")
+# Verbs of typing a number or handing it over; the value follows ("i told him 1029", "ma
+# jox ko 8185", "na ba shi 204118", "nimeingiza 3359", "je lui ai donne 3387").
+_TYPED_OR_GIVEN = re.compile(
+    r"(?<![^\W_])(?:typed|type|entered|enter|input|put|tap[eé]e?|tapais|saisi|compos[eé]|"
+    r"nimeweka|niliweka|weka|nimeingiza|niliingiza|ingiza|saka|dugal|"
+    r"(?:told|gave)\s+(?:him|her|them|the\s+agent)|nilimpa|nimempa|nimemtumia|"
+    r"(?:fada|gaya)\s+(?:masa|mata|musu)|ba\s+(?:shi|ta|su)|"
+    r"lui\s+ai\s+(?:dit|donn[eé]e?)|(?:wax|jox)\s+ko)[\s:]+", re.IGNORECASE)
+# A value typed against its name: "PIN4582", "pin#4582", "OTP:552019".
+_GLUED_TO_NAME = re.compile(
+    r"(?<![^\W_])(?:pins?|otps?|codes?|mdp|pwd)[#:=]?(?P<value>\d{4,8})(?![\w,.]\d|\w)",
+    re.IGNORECASE)
+# Thousands, as amounts are said without their currency ("I put 5000 but the pin screen
+# froze"); a PIN is rarely one, and "0000" is not one of them.
+_ROUND_AMOUNT = re.compile(r"[1-9]\d?(?:[ \u00a0]?0){3,}")
+# "pass" alone names a password only for words of letters and digits ("nimesahau pass, ni
+# Kevo254"): it also names bundles ("pass internet 1500").
+_PASSWORD_NAMED_LOOSELY = re.compile(r"(?<![^\W_])pass[e']?(?![^\W_])", re.IGNORECASE)
+# A value denied right before the right one: "si 1234, ni 6543", "ba 1234 ba ce, 9157 ce".
+_DENIED_BEFORE = re.compile(
+    r"(?<![^\W_])(?:not|isn['’]?t|pas|pa|si|sio|siyo|ba|du|hapana)[\s,:]+$", re.IGNORECASE)
+# The rest of a clause that is a question: a value asked about is not denied.
+_ASKED = re.compile(r"[^.!,;\n?]{0,40}\?")
+_DENIED_AFTER = re.compile(
+    r"[\s,]+(?:is\s+not|isn['’]?t|was\s+not|wasn['’]?t|(?:ce\s+)?n['’]?\s*est\s+pas|"
+    r"nest\s+pas|c['’]?\s*est\s+pas|du|sio|siyo|si|ba|not)(?![^\W_])", re.IGNORECASE)
+# How far before the negation the name may end: "the pin is not", "mon code pin cé pa".
+_DENIAL_AFTER_NAME = 12
+# The rest of a phone number after its country code: "+223 65 48 20 17".
+_COUNTRY_CODE_BEFORE = re.compile(r"(?:\+|\b00)\d{1,3}[ \u00a0.-]?$")
+# A user name, which is not secret: "password: Tunde.okoro#99 and username tunde99".
+_USERNAME_BEFORE = re.compile(
+    r"(?<![^\W_])(?:user\s*name|user\s*id|login\s*id|identifiant|nom\s+d['’]\s*utilisateur|"
+    r"pseudo|jina\s+la\s+mtumiaji|sunan\s+mai\s+amfani)"
+    r"(?:\s+(?:yangu|langu|wangu|dina|na|bi|mooy))?[\s:=\"'«“]*(?:is|est|ni|ne|c'est|shine)?"
+    r"[\s:=\"'«“]*$", re.IGNORECASE)
+# Words before a date: a date after a secret's name is when it happened, not the secret.
+_DATE_BEFORE = frozenset("le du on date tarehe ranar expire expires expiry valid au".split())
+_RECENT_YEAR = 35  # two-digit years up to 2035
+# "sent 618 302 as code": the value is given as the secret, whatever verb brought it
+_AS_WORDS = frozenset("as comme kama matsayin".split())
+_SENT_VERBS = frozenset("sent envoyé envoye yónnee yonnee tuma tura".split())
 _YEAR_SHAPED = re.compile(r"(?:19[5-9]|20[0-3])\d")
 _LAST_WORD = re.compile(r"([^\W\d]+)[\s,]+$")
 _VALUE_BEFORE = re.compile(
@@ -244,7 +300,7 @@ _DIGIT_WORDS = """
     zero oh one two three four five six seven eight nine double triple
     zéro un deux trois quatre cinq sept huit neuf
     sifuri moja mbili tatu nne tano sita saba nane tisa
-    sifiri sifili daya biyu uku hudu huɗu biyar shida bakwai takwas tara
+    sifiri sifili daya ɗaya biyu uku hudu huɗu biyar shida bakwai takwas tara
     benn ñaar naar ñett nett ñeent neent juróom juroom""".split()
 _DIGIT_WORD = "(?:" + "|".join(sorted(_DIGIT_WORDS, key=len, reverse=True)) + ")"
 _SPELLED_DIGITS = re.compile(
@@ -327,9 +383,13 @@ def _secrets(text: str) -> list[tuple[Span, Span]]:
             found.append(((value[0], name.end()), value))
     found += [companion for _mention, value in found for companion in _companions(text, value)]
     numbers = [(run, _digit_value(text, run.start())) for run in _NUMBER.finditer(text)]
-    found += _elsewhere_in_the_message(text, names, numbers, found) if names else []
+    found += _elsewhere_in_the_message(text, numbers, found) if names else []
+    if any(name.group("password") for name in names) or _PASSWORD_NAMED_LOOSELY.search(text):
+        found += _password_like_words(text, found)
     found += _typed_again_and_again(text, numbers, found)
-    return found + _corrected(text, numbers, found)
+    found += _typed_or_given(text, found)
+    found += [(glued.span(), glued.span("value")) for glued in _GLUED_TO_NAME.finditer(text)]
+    return _without_denied(text, names, found + _corrected(text, numbers, found))
 
 
 def _corrected(text: str, numbers: list[tuple[re.Match, Span | None]],
@@ -365,6 +425,63 @@ def _typed_again_and_again(text: str, numbers: list[tuple[re.Match, Span | None]
     return more
 
 
+def _typed_or_given(text: str, found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
+    """A PIN-like number right after a verb of typing it or handing it over, named or not:
+    "j ai tape 8852 au guichet et il a avalé la carte", "sai na fada masa 4538" (so I told
+    him 4538). Amounts typed are round ("i put 5000"): a number ending in 00 is left."""
+    taken = [value for _mention, value in found]
+    more = []
+    for verb in _TYPED_OR_GIVEN.finditer(text):
+        value = _digit_value(text, verb.end())
+        if value and (_digit_count(text, value) > 6 or text[value[0]:value[1]].endswith("00")):
+            continue
+        value = value or (spelled.span() if (spelled := _SPELLED_DIGITS.match(text, verb.end()))
+                          else None)
+        if value and not _overlaps(value, taken):
+            more.append(((verb.start(), value[1]), value))
+    return more
+
+
+def _without_denied(text: str, names: list[re.Match],
+                    found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
+    """Without a value the customer says is not their secret, right after its name or
+    before the right one: "the pin is not 1234 i never use that one", "sama code du 0000",
+    "PIN yangu si 1234, ni 6543", "mon code secret nest pas 0000, c'est 6158"."""
+    values = sorted({value for _mention, value in found})
+    denied = set()
+    for index, value in enumerate(values):
+        if _ASKED.match(text, value[1]):
+            continue  # "wai 7060 ba pin dina ba ne?": isn't 7060 my PIN?
+        negation = _DENIED_BEFORE.search(text, max(0, value[0] - 20), value[0])
+        if negation is None:
+            if (denial := _DENIED_AFTER.match(text, value[1])) and any(
+                    0 <= name.start() - denial.end() <= _DENIAL_AFTER_NAME for name in names):
+                denied.add(value)  # "1234 is not my pin", "0000 sio pin yangu"
+            continue
+        right_one_after = index + 1 < len(values) and values[index + 1][0] - value[1] <= 30
+        named_before = any(0 <= negation.start() - name.end() <= _DENIAL_AFTER_NAME
+                           and not _overlaps((name.end(), negation.start()), values)
+                           for name in names)
+        if (right_one_after or named_before) and not _shuffles_another(text, value, values):
+            denied.add(value)
+    # the same digits said again ("1234 is not my pin, why does it say i entered 1234?")
+    denied_digits = {_digits(text, value) for value in denied}
+    return [(mention, value) for mention, value in found
+            if _digits(text, value) not in denied_digits]
+
+
+def _digits(text: str, span: Span) -> str:
+    return re.sub(r"\D", "", text[span[0]:span[1]])
+
+
+def _shuffles_another(text: str, value: Span, values: list[Span]) -> bool:
+    """Whether `value` has the digits of another value in another order: "c'est 3902 mon
+    code pas 3920" denies a typo of the PIN, which gives its digits away."""
+    digits = sorted(re.sub(r"\D", "", text[value[0]:value[1]]))
+    return any(other != value and sorted(re.sub(r"\D", "", text[other[0]:other[1]])) == digits
+               for other in values)
+
+
 def _names(text: str) -> list[re.Match]:
     """The words naming a secret, but not a shop's or a promotion's code ("agent code")."""
     name_pattern, other_pattern = _name_patterns(_current_names())
@@ -387,41 +504,54 @@ def _current_names() -> SecretNames:
         return SecretNames("", "", "")
 
 
-def _elsewhere_in_the_message(text: str, names: list[re.Match],
-                              numbers: list[tuple[re.Match, Span | None]],
+def _elsewhere_in_the_message(text: str, numbers: list[tuple[re.Match, Span | None]],
                               found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
-    """In a message that names a secret, every other PIN-like number (and, if it names a
-    password, every password-like word) that nothing marks as something else: the
-    customers' word orders are too many for the rules above ("i received 2 codes: 118820 and
-    440972"), and a PIN left in the store cannot be taken back, whereas a masked reference
-    only costs the agent a question."""
+    """In a message that names a secret, every other PIN-like number that nothing marks as
+    something else: the customers' word orders are too many for the rules above ("i
+    received 2 codes: 118820 and 440972"), and a PIN left in the store cannot be taken back,
+    whereas a masked reference only costs the agent a question."""
     taken = [value for _mention, value in found]
     more = []
     for run, digits in numbers:
         value = digits or _code_not_a_date(run)
         whole = value and (value[1] >= run.end() or _COUNT_AFTER.match(text, run.end()))
         if whole and not _overlaps(value, taken) and not _a_year(text, value) \
+                and not _ROUND_AMOUNT.fullmatch(text, *value) \
                 and not _marked_as_something_else(text, value):
             more.append((value, value))
-    if any(name.group("password") for name in names):
-        for token in _TOKEN.finditer(text):
-            core = token.group().strip(_EDGE)
-            start = token.start() + token.group().find(core) if core else token.start()
-            span = _password_span(token.group(), start, token.end()) if core else None
-            if span and _looks_like_password(core) and _ANY_DIGIT.search(core) \
-                    and any(c.isalpha() for c in core) \
-                    and not _overlaps(span, taken) and not _REFERENCE_SHAPED.fullmatch(core):
-                more.append((span, span))
+    return more
+
+
+def _password_like_words(text: str, found: list[tuple[Span, Span]]) -> list[tuple[Span, Span]]:
+    """In a message that names a password, every word of letters and digits that is not a
+    reference or a user name: "mdp oublié, j'ai essayé Dakar2021 puis dakar2021!"."""
+    taken = [value for _mention, value in found]
+    more = []
+    for token in _TOKEN.finditer(text):
+        core = token.group().strip(_EDGE)
+        start = token.start() + token.group().find(core) if core else token.start()
+        span = _password_span(token.group(), start, token.end()) if core else None
+        if span and _looks_like_password(core) and _ANY_DIGIT.search(core) \
+                and any(c.isalpha() for c in core) and not _overlaps(span, taken) \
+                and not _REFERENCE_SHAPED.fullmatch(core) \
+                and not _USERNAME_BEFORE.search(text, 0, token.start()):
+            more.append((span, span))
     return more
 
 
 def _could_be_a_date(value: str) -> bool:
-    """Two pairs that read as a day and a month ("05-11"): a PIN typed "58-20" cannot."""
-    pairs = _TWO_PAIRS.fullmatch(value)
-    if pairs is None:
+    """Two halves that read as a day and a month ("05-11"), a year and a month ("2023-11",
+    "11-2023") or a range of amounts ("1500-2000"): a PIN typed "58-20" cannot."""
+    halves = _TWO_HALVES.fullmatch(value)
+    if halves is None:
         return False
-    first, second = int(pairs.group(1)), int(pairs.group(2))
-    return _day_and_month(first, second) or _day_and_month(second, first)
+    first, second = halves.groups()
+    if first.endswith("00") and second.endswith("00"):
+        return True
+    if len(first) == len(second) == 2:
+        return _day_and_month(int(first), int(second)) or _day_and_month(int(second), int(first))
+    return bool(_YEAR_SHAPED.fullmatch(first) and 1 <= int(second) <= 12
+                or _YEAR_SHAPED.fullmatch(second) and 1 <= int(first) <= 12)
 
 
 def _a_year(text: str, value: Span) -> bool:
@@ -444,6 +574,19 @@ def _code_not_a_date(run: re.Match) -> Span | None:
     return None if could_be_date else run.span()
 
 
+def _pairs_after_name(text: str, start: int, word_before: str) -> Span | None:
+    """Three pairs right after a secret's name ("code ni 27-04-61", "code de confirmation
+    est arrivé: 71-08-26"): the code, unless they read as a recent date ("expire le
+    12-03-24")."""
+    pairs = _PAIRS.match(text, start)
+    if pairs is None or word_before in _DATE_BEFORE or _GLUED_AFTER.match(text, pairs.end()):
+        return None
+    first, second, third = (int(pair) for pair in pairs.groups())
+    recent = _day_and_month(first, second) and third <= _RECENT_YEAR or (
+        first <= _RECENT_YEAR and _day_and_month(third, second))
+    return None if recent else pairs.span()
+
+
 def _day_and_month(day: int, month: int) -> bool:
     return 1 <= day <= 31 and 1 <= month <= 12
 
@@ -457,9 +600,14 @@ def _marked_as_something_else(text: str, value: Span) -> bool:
     amount or a phone number ("till 512340", "since 2019", "2500 deducted"). A count word
     after it ("9127 sau uku": 9127, three times) says how often the value was typed."""
     before = [word.strip(_EDGE) for word in
-              text[max(0, value[0] - 40):value[0]].lower().replace(",", " ").split()[-2:]]
+              text[max(0, value[0] - 40):value[0]].lower().replace(",", " ").split()[-3:]]
     if before and before[-1] in _MARKS_BEFORE | _NOUNS_BEFORE:
         return True
+    # "l'agent n° 302145", "agent mai lamba 203311": the noun, then words for "number"
+    if any(_ELISION.sub("", word) in _NOUNS_BEFORE and _NUMBER_WORDS.issuperset(before[i + 1:])
+           for i, word in enumerate(before)):
+        return True
+    before = before[-2:]
     # "fee was 1500", "my order is 448120", "yónnee naa 5000"; not "code bi ñu ma yonnee
     # mooy 845227", where the verb tells where the code came from
     if len(before) == 2 and (before[0] in _NOUNS_BEFORE or (
@@ -507,7 +655,7 @@ def _value_after(text: str, position: int, password: bool) -> tuple[int, int] | 
         if any(c.isdigit() for c in core):
             if word in _YEAR_BEFORE:
                 return None  # "sama code secret dafa blocké ci 2025"
-            digits = _digit_value(text, core_start)
+            digits = _digit_value(text, core_start) or _pairs_after_name(text, core_start, word)
             if digits and after_sentence and not _ENDS_SENTENCE.match(text, digits[1]):
                 return None  # "my pin is blocked. 2000 was taken": not a bare answer
             if digits:
@@ -597,7 +745,8 @@ def _digit_value(text: str, start: int) -> tuple[int, int] | None:
             or _SENT_OR_PAID_AFTER.match(text, end)):
         return None
     before = text[max(0, start - 8):start]
-    if _GLUED_BEFORE.search(before) or _CURRENCY_BEFORE.search(before):
+    if _GLUED_BEFORE.search(before) or _CURRENCY_BEFORE.search(before) \
+            or _COUNTRY_CODE_BEFORE.search(before):
         return None
     return start, end
 
@@ -627,7 +776,7 @@ def _value_before(text: str, name_start: int) -> tuple[int, int] | None:
     """A value just before a secret's name: "4582 c'est mon code", "1234 ni PIN yangu"."""
     head = text[max(0, name_start - MAX_GAP_CHARS):name_start]
     if not _ANY_DIGIT.search(head):
-        return None
+        return _spelled_before(head, name_start - len(head))
     match = _VALUE_BEFORE.search(head)
     if match is None:
         return None
@@ -638,10 +787,29 @@ def _value_before(text: str, name_start: int) -> tuple[int, int] | None:
             gap_words):
         return None
     start = name_start - len(head) + match.start("value")
+    value = _digit_value(text, start)
     word_before = _LAST_WORD.search(text, max(0, start - 20), start)
-    if word_before and word_before.group(1).lower() in _STOPS_BEFORE_VALUE:
-        return None  # "since 2019 my pin is blocked": a year, not the PIN
-    return _digit_value(text, start)
+    word_before = word_before.group(1).lower() if word_before else ""
+    if value is None or (word_before in _SENT_VERBS and gap_words and gap_words[0] in _AS_WORDS
+                         and _BEFORE_FILLERS.issuperset(gap_words[1:])):
+        return value  # "they sent 618 302 as code": given as the secret, whatever the verb
+    if word_before in _STOPS_BEFORE_VALUE or _marked_as_something_else(text, value):
+        return None  # "since 2019 my pin is blocked": a year; "ID 28471935, namba ya siri"
+    return value
+
+
+def _spelled_before(head: str, offset: int) -> Span | None:
+    """Digits written as words just before a secret's name: "three four nine one is my pin",
+    "benn ñaar ñett ñeent la, waaw sama code la"."""
+    spelled_runs = list(_SPELLED_DIGITS.finditer(head))
+    if not spelled_runs:
+        return None
+    spelled = spelled_runs[-1]
+    gap_words = [word.strip(_EDGE) for word in head[spelled.end():].lower().split()]
+    if len(gap_words) > MAX_GAP_WORDS_BEFORE or any(
+            word in _BREAKS_LINK_BEFORE for word in gap_words):
+        return None
+    return spelled.start() + offset, spelled.end() + offset
 
 
 def _merged(spans: list[Span]) -> list[Span]:

@@ -35,6 +35,9 @@ def found(text: str) -> list[tuple[str, str]]:
     ("mtume kwa +256 772 123456", "+256 772 123456"),                         # Uganda
     ("sama rakk bu nekk france 06 12 34 56 78", "06 12 34 56 78"),            # France
     ("ecris moi https://wa.me/221771234567 stp", "221771234567"),             # WhatsApp link
+    # Luhn-valid by chance, but no payment card starts with 0 or 1 (ISO/IEC 7812)
+    ("appelez moi au 00221 78 640 11 27 svp c'est urgent", "00221 78 640 11 27"),
+    ("Mon numéro est le +225 07 48 93 21 66, rappelez-moi svp", "+225 07 48 93 21 66"),
 ])
 def test_phone_numbers_as_people_type_them(text, number):
     assert found(text) == [(PHONE, number)]
@@ -67,6 +70,9 @@ def test_phone_numbers_as_people_type_them(text, number):
     "asusun banki dina 0567812349",
     # a number named as a transaction id
     "otp not received for transaction 77410293",
+    # a recharge card's serial number
+    "recharge card of 1500 loaded twice, serial 330988120043",
+    "I did not receive any OTP, the reference is 40021877",
 ])
 def test_look_alikes_are_not_personal_data(text):
     assert found(text) == []
@@ -103,6 +109,8 @@ def test_emails_cards_and_ibans():
     ("BVN dina shine 22123456789", "22123456789"),
     ("kitambulisho changu ni 23456789", "23456789"),
     ("my kenyan id no. is 2876543", "2876543"),
+    ("bonjour mon numéro de CNI est 1751199004521, je veux", "1751199004521"),  # Luhn-valid
+    ("ID namba 28451937, PIN yangu 7702", "28451937"),
 ])
 def test_national_ids_where_the_message_says_so(text, number):
     assert found(text) == [(NATIONAL_ID, number)]

@@ -40,6 +40,23 @@ def test_a_name_added_to_the_file_is_found_at_once(names_file):
     assert found("sabuni 4412") == ["4412"] and found("nywila yangu ni Dodoma2023") == []
 
 
+@pytest.mark.parametrize("message", [
+    "my pasword is Kofi@1990", "my passwrod is Kofi@1990", "my passsword is Kofi@1990",
+    "my pasward is Kofi@1990", "nenosri langu ni Kofi@1990", "verfication code 551902",
+    "the verificaton: 551902",
+])
+def test_names_are_found_with_one_typing_slip_in_their_long_words(message):
+    assert found(message) == [message.split()[-1]]
+
+
+def test_typing_slips_are_made_from_the_file_s_own_long_words(names_file):
+    names_file.write_text("password:\n  sw: [nywilayangu]\n", "utf-8")
+    assert found("nywilyangu ni Dodoma2023") == ["Dodoma2023"]
+    assert found("nywilayangu ni Dodoma2023") == ["Dodoma2023"]
+    names_file.write_text("password:\n  sw: [nywila]\n", "utf-8")  # 6 letters: no slips
+    assert found("nywla ni Dodoma2023") == []
+
+
 def test_a_phrase_that_names_something_else_is_no_secret(names_file):
     assert found("my lucky code 4471 won nothing") == ["4471"]
     names_file.write_text("not_a_secret:\n  en: [lucky code]\n", "utf-8")

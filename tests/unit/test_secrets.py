@@ -368,3 +368,103 @@ def test_names_spellings_and_shapes_seen_in_the_held_out_blocks(message, secrets
 ])
 def test_corrections_spellings_and_separators_seen_in_block_8(message, secrets):
     assert [found.of(message) for found in find_secrets(message)] == secrets
+
+
+@pytest.mark.parametrize(("message", "secrets"), [
+    # codes counted or named in the plural: the numbers after the count are what was counted
+    ("two otps came: 118230 and 554019, which one do i use", ["118230", "554019"]),
+    ("msimbo ulitumwa mara 2: 318266 na 901744", ["318266", "901744"]),
+    ("I try am 2 times: 6307 and 6370", ["6307", "6370"]),
+    # a value given "as" the secret, whatever verb brought it; a fee paid "as" one is not
+    ("they sent 883 201 as verification, i entered it and nothing", ["883 201"]),
+    ("on m'a envoye 618 302 comme code, ca dit expire", ["618 302"]),
+    ("depuis 2018 comme client, mon code secret est bloque", []),
+    # shapes people type: double spaces, spaced dashes, three pairs after the name
+    ("code confidentiel: 2  6  0  4", ["2  6  0  4"]),
+    ("voici le code: 661 - 093", ["661 - 093"]),
+    ("mon code de confirmation est arrive: 71-08-26", ["71-08-26"]),
+    ("code confirmation bi ñu yónnee 81-47-20 la", ["81-47-20"]),
+    ("my otp expired on 12-03-24", []),  # a recent date after the name
+    ("PIN4582 is blocked", ["4582"]),  # glued to its name
+    ("pin#4582", ["4582"]),
+    # a number typed or handed over is a PIN, named or not; a round amount is not
+    ("j ai tape 8852 au guichet et il a avalé la carte", ["8852"]),
+    ("sai na fada masa 4538 😭", ["4538"]),
+    ("I put 5000 but the pin screen froze", []),
+    # names: a generic "secret", a login pass, hedges before a password
+    ("mon secret c'est 7391", ["7391"]),
+    ("sama kumpa mooy 8812", ["8812"]),
+    ("yo my login pass is mama4life and dem don hack am", ["mama4life"]),
+    ("bjr jai oublié mon mdp, je crois c'était Seydou!Bko", ["Seydou!Bko"]),
+    ("siri yangu ya app ni Zawadi*mombasa", ["Zawadi*mombasa"]),
+    ("est ce que 1964 peut etre mon code? c'est l'annee de naissance de papa", ["1964"]),
+    # not secrets: a denied value, a user name, the rest of a phone number
+    ("PIN yangu si 1234, ni 6543", ["6543"]),
+    ("mon code secret nest pas 0000, c'est 6158", ["6158"]),
+    ("password: Tunde.okoro#99 and username tunde99", ["Tunde.okoro#99"]),
+    ("mon numero malien +223 65 48 20 17, mon code secret 3502 est bloqué", ["3502"]),
+])
+def test_counts_shapes_verbs_and_denials_seen_in_blocks_10_to_12(message, secrets):
+    assert [found.of(message) for found in find_secrets(message)] == secrets
+
+
+@pytest.mark.parametrize(("message", "secrets"), [
+    # digits written as words before the name
+    ("three four nine one is my pin pls reset", ["three four nine one"]),
+    ("quatre deux huit un c mon code, il est bloqué", ["quatre deux huit un"]),
+    ("benn ñaar ñett ñeent la, waaw sama code la", ["benn ñaar ñett ñeent"]),
+    ("one two three four times i tried, to send money", []),  # no name after them
+    # "pass" alone: only for words of letters and digits
+    ("msee nimesahau pass, ni Kevo254 ama kevo_254 sijui", ["Kevo254", "kevo_254"]),
+    ("pass internet 1500 ne marche pas", []),
+    # Hausa's other word for verification
+    ("lambar tantancewa 508-319, don Allah ku duba", ["508-319"]),
+    # a value denied right after its name is not the secret; a shuffle of the PIN stays
+    ("the pin is not 1234 i never use that one", []),
+    ("mon code pin cé pa 1111, jai jamai mi ça", []),
+    ("sama code du 0000, duma ko jëfandikoo", []),
+    ("PIN dina ba 1234 ba ne, kar ku rude", []),
+    ("c'est 3902 mon code pas 3920", ["3902", "3920"]),
+    ("sorry pin is 4455 not 4545", ["4455", "4545"]),
+])
+def test_spelled_values_loose_names_and_denials_seen_in_block_17(message, secrets):
+    assert [found.of(message) for found in find_secrets(message)] == secrets
+
+
+@pytest.mark.parametrize(("message", "secrets"), [
+    # a value denied before its name; asked about, it is not denied
+    ("1234 is not my pin o, why is the app saying i entered 1234?", []),
+    ("0000 n'est pas mon code, pourquoi le système me le propose?", []),
+    ("0000 ce n'est pas mon code, c'est le code par défaut non?", []),
+    ("1111 du sama code, lan moo tax mu koy wax?", []),
+    ("0000 sio pin yangu, kwa nini inaniambia hivyo?", []),
+    ("1234 ba PIN dina ba ne, me yasa yake nunawa?", []),
+    ("wai 7060 ba pin dina ba ne?", ["7060"]),
+    # a number marked by the noun before it, over words for "number"
+    ("L'agent n° 302145 m'a dit que mon code secret 1144 est bloqué", ["1144"]),
+    ("Agent mai lamba 203311 yace PIN dina 6090 ya kulle", ["6090"]),
+    ("Jina langu ni Wanjiru Kamau, ID 28471935, namba ya siri 4702", ["4702"]),
+    # a sending verb after a comma does not make the value an amount
+    ("Je m'appelle Aminata Diallo, code 3348, j'ai envoyé 25.000 FCFA par erreur", ["3348"]),
+    ("code bi 5000 laa yónnee", []),
+    # spelled digits typed
+    ("Dama dugal ñeent juróom-ñaar benn ñaar te mu ne faux", ["ñeent juróom-ñaar benn ñaar"]),
+])
+def test_denials_nouns_and_spelled_values_seen_in_blocks_18_to_20(message, secrets):
+    assert [found.of(message) for found in find_secrets(message)] == secrets
+
+
+@pytest.mark.parametrize(("message", "secrets"), [
+    # codes in two halves of other lengths; dates, months and ranges are not
+    ("hey the sms said your code is 4471-88 but the app asks for 6 digits??", ["4471-88"]),
+    ("the code they sent is 4471-0932 right? it has 8 digits", ["4471-0932"]),
+    ("my pin was changed in 2023-11, the code came 11-2023", []),
+    ("code pin: the fee is 1500-2000 at the agent", []),
+    # Hausa's hooked letter in a digit word; Swahili "siri ni"
+    ("PIN dina: biyar uku tara ɗaya", ["biyar uku tara ɗaya"]),
+    ("siri ni 8824 usimwambie mtu 😂", ["8824"]),
+    # a user name after its possessive
+    ("Username yangu ni kamau254, nataka kubadilisha password", []),
+])
+def test_halves_digit_words_and_user_names_seen_in_blocks_21_to_23(message, secrets):
+    assert [found.of(message) for found in find_secrets(message)] == secrets
