@@ -13,6 +13,7 @@ from contextlib import nullcontext
 
 from teranga import languages, redis_keys, runtime
 from teranga.http_api import api_token, auth_header
+from teranga.insights.commands import add_insights_commands
 from teranga.privacy.logs import mask_personal_data_in_logs
 from teranga.settings import PROJECT_ROOT, Settings, masked
 
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_agent_commands(commands)
     _add_privacy_commands(commands)
     _add_tracker_commands(commands)
+    add_insights_commands(commands)
 
     args = parser.parse_args(argv)
     mask_personal_data_in_logs()

@@ -9,14 +9,12 @@ even in a query string, and is never on a command line (see addons/rasa_server.p
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
 from pathlib import Path
 
 import jwt
 
-from teranga.settings import PROJECT_ROOT, Settings
+from teranga.settings import PROJECT_ROOT, Settings, saved_secret
 
 TOKEN_VARIABLE = "TERANGA_API_TOKEN"
 TOKEN_FILE = PROJECT_ROOT / ".teranga" / "api-token"
@@ -28,23 +26,10 @@ MIN_TOKEN_CHARS = 16
 def api_token(create: bool = False, path: Path = TOKEN_FILE) -> str | None:
     """The API secret: the environment's, else the saved one, else (with `create`) a new
     one saved for the next runs."""
-    token = Settings.from_env().api_token or _read(path)
-    if token is None and create:
-        token = secrets.token_urlsafe(32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(token + "\n")
+    token = saved_secret(Settings.from_env().api_token, path, create)
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         raise ValueError(f"{TOKEN_VARIABLE} must be at least {MIN_TOKEN_CHARS} characters")
     return token
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text("utf-8").strip() or None
-    except FileNotFoundError:
-        return None
 
 
 def auth_header(token: str, caller: str = "teranga") -> dict[str, str]:

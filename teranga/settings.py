@@ -10,6 +10,7 @@ from credentials.yml's `${VAR}`s, and `SANIC_*` by Sanic for the desk: they are 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -24,6 +25,24 @@ def _variable(name: str, default, meaning: str, shown: str | None = None):
     shown = shown if shown is not None else ("(none)" if default is None else f"`{default}`")
     return field(default=default, metadata={"variable": name, "meaning": meaning,
                                             "shown": shown})
+
+
+def saved_secret(given: str | None, path: Path, create: bool) -> str | None:
+    """A secret: `given` (from the environment), else the one saved in `path`, else (with
+    `create`) a new one saved there, readable by its owner only, for the next runs."""
+    if given:
+        return given
+    try:
+        return path.read_text("utf-8").strip() or None
+    except FileNotFoundError:
+        if not create:
+            return None
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token + "\n")
+    return token
 
 
 def _path(value: str | Path) -> Path:
@@ -85,6 +104,15 @@ class Settings:
         "TERANGA_RETENTION_DAYS", 365, "days a conversation is kept after its last event")
     privacy_settings_file: Path = _variable(
         "TERANGA_PRIVACY_SETTINGS", "privacy.yml", "the privacy notice's settings")
+    insights_url: str | None = _variable(
+        "TERANGA_INSIGHTS_URL", None, "the analytics database (SQLAlchemy URL)",
+        "`sqlite:///.teranga/insights.db`")
+    agent_conversation_cost: float = _variable(
+        "TERANGA_AGENT_CONVERSATION_COST", 0.0,
+        "what one conversation an agent handles costs, for the insights' saved cost", "`0`")
+    insights_key: str | None = _variable(
+        "TERANGA_INSIGHTS_KEY", None, "the key of the analytics store's pseudonyms",
+        "(generated into `.teranga/insights-key`)")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

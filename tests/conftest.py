@@ -15,6 +15,9 @@ from teranga.settings import PROJECT_ROOT
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 TEST_REDIS_URL = os.environ.get("TERANGA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# A PostgreSQL server the tests may create databases on (.ci/run starts one if none answers).
+TEST_POSTGRES_URL = os.environ.get("TERANGA_TEST_POSTGRES_URL",
+                                   "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 # What a test trains before it runs: such tests are marked `model` and left out of
@@ -32,6 +35,16 @@ def pytest_collection_modifyitems(items) -> None:
 def project_root() -> Path:
     os.chdir(PROJECT_ROOT)  # config.yml names data folders relative to the project
     return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def insights_database(tmp_path_factory):
+    """The analytics store of every test that does not choose one: a file of this run's,
+    never the project's own `.teranga/insights.db`."""
+    with pytest.MonkeyPatch.context() as patch:
+        path = tmp_path_factory.mktemp("insights") / "insights.db"
+        patch.setenv("TERANGA_INSIGHTS_URL", f"sqlite:///{path}")
+        yield path
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +72,25 @@ def real_redis_url() -> str:
         pytest.fail(f"Tests need a real Redis server at {TEST_REDIS_URL} "
                     f"(set TERANGA_TEST_REDIS_URL): {error}")
     return TEST_REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh database on the real PostgreSQL server, dropped after the run."""
+    import sqlalchemy as sa
+
+    server = sa.create_engine(TEST_POSTGRES_URL, isolation_level="AUTOCOMMIT", future=True)
+    name = f"teranga_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with server.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as error:
+        pytest.fail(f"Tests need a real PostgreSQL server at {TEST_POSTGRES_URL} "
+                    f"(set TERANGA_TEST_POSTGRES_URL): {error}")
+    yield server.url.set(database=name).render_as_string(hide_password=False)
+    with server.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
 
 
 @pytest.fixture

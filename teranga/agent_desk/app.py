@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import redis
 from sanic import Sanic
 
 from teranga.agent_desk.api import add_api
@@ -22,12 +23,15 @@ from teranga.agent_desk.background import STOP_SECONDS, Background, start_desk
 from teranga.agent_desk.context_api import add_context_api
 from teranga.agent_desk.desk import Desk
 from teranga.agent_desk.guard import add_guard
+from teranga.agent_desk.insights_api import add_insights_api
 from teranga.agent_desk.live import Connections, add_websocket
 from teranga.agent_desk.origins import check_proxy_settings, checked_origins
 from teranga.agent_desk.pages import add_pages
 from teranga.agent_desk.rasa_api import RasaApi
 from teranga.agent_desk.routing import Dispatch, Dispatcher
 from teranga.handoff.store import HandoffStore
+from teranga.insights.feed import Feed
+from teranga.insights.store import open_store
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -35,7 +39,8 @@ MAX_SIZE = 64 * 1024
 
 
 def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
-               secure_cookies: bool = False, forwarded_secret: str | None = None) -> Sanic:
+               secure_cookies: bool = False, forwarded_secret: str | None = None,
+               cost_per_conversation: float = 0.0) -> Sanic:
     app = Sanic("teranga_desk")  # reads SANIC_* variables: the proxy settings among them
     app.config.REQUEST_MAX_SIZE = MAX_SIZE
     app.config.WEBSOCKET_MAX_SIZE = MAX_SIZE
@@ -47,6 +52,7 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
     add_pages(app, desk.store, sessions, secure_cookies)
     add_api(app, desk, dispatcher)
     add_context_api(app, desk)
+    add_insights_api(app, desk, cost_per_conversation)
     add_websocket(app, desk.store, connections)
 
     @app.before_server_start
@@ -55,6 +61,8 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
 
     @app.before_server_stop
     async def stop_background(_app: Sanic, _loop) -> None:
+        if desk.feed is not None:
+            desk.feed.stopping.set()
         await background.stop()
         try:  # Rasa's API, then Redis (the sessions share the store's client)
             await asyncio.wait_for(desk.close(), STOP_SECONDS)
@@ -69,7 +77,11 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
 def build(settings: Settings) -> Sanic:
     settings.require_redis_url("the desk (it shares Redis with the assistant)")
     store = HandoffStore.from_settings(settings, socket_timeout=5)
-    desk = Desk(store, RasaApi.from_env(settings.rasa_url), settings.desk_consumer)
+    insights = open_store(settings)
+    feed = Feed(redis.Redis.from_url(settings.redis_url, socket_timeout=30), insights)
+    desk = Desk(store, RasaApi.from_env(settings.rasa_url), settings.desk_consumer,
+                insights, feed)
     return create_app(desk, Sessions(store.client), set(settings.desk_origins),
                       secure_cookies=settings.desk_secure_cookies,
-                      forwarded_secret=settings.forwarded_secret)
+                      forwarded_secret=settings.forwarded_secret,
+                      cost_per_conversation=settings.agent_conversation_cost)

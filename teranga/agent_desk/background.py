@@ -9,6 +9,7 @@ loop's monotonic clock.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -25,6 +26,7 @@ from teranga.agent_desk.maintenance import (
     WarnUnanswered,
 )
 from teranga.agent_desk.routing import Dispatcher
+from teranga.insights.feed import BATCH, Feed
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ DEADLINES_SECONDS = 1.0  # answer warnings and deadlines, orphans, routing
 HEARTBEAT_SECONDS = 5.0  # presence of the open desks, sessions that ended
 CLAIM_ABANDONED_SECONDS = 30.0  # take over what a dead desk process left
 RECONCILE_SECONDS = 300.0  # check that Rasa's pauses agree with ownership
+INSIGHTS_SECONDS = 2.0  # the analytics store follows the assistant's events
 STOP_SECONDS = 5.0  # a stopping desk waits this long for its tasks
 
 
@@ -126,6 +129,18 @@ async def start_desk(desk: Desk, sessions: Sessions, connections: Connections,
     background.start(take_escalations(Ingest(store, desk.consumer), dispatcher), "intake")
     background.start(run_periodically(jobs), "maintenance")
     background.start(News(store, connections).run(), "news")
+    if desk.feed is not None:  # its own task: a first read of a long history must not
+        # hold up the deadlines
+        background.start(run_periodically([Every(INSIGHTS_SECONDS, "insights",
+                                                 functools.partial(follow_events, desk.feed))]),
+                         "insights")
+
+
+async def follow_events(feed: Feed) -> None:
+    """Everything the events stream holds beyond the feed's place, batch after batch, off
+    the event loop (the store's driver blocks)."""
+    while await asyncio.to_thread(feed.ingest) >= BATCH:
+        pass
 
 
 async def reconcile_at_start(reconcile: Reconcile) -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from teranga.agent_desk.rasa_api import RasaApi
 from teranga.corpora import nlu_languages
 from teranga.handoff.store import HandoffStore
+from teranga.insights.feed import Feed
+from teranga.insights.store import InsightsStore
 from teranga.settings import PROJECT_ROOT
 
 # The languages the assistant speaks, one NLU file each: the queues a conversation can join.
@@ -32,6 +34,8 @@ class Desk:
     store: HandoffStore
     rasa: RasaApi
     consumer: str  # this process's name in the escalation queue's consumer group
+    insights: InsightsStore | None = None  # the analytics store the supervisors read
+    feed: Feed | None = None  # what keeps it up to date from the assistant's events
 
     async def close(self) -> None:
         """The Rasa API's session, then the store's Redis connections."""

@@ -18,7 +18,9 @@ from teranga.handoff.store import HandoffStore
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"desk.js": "text/javascript", "desk.css": "text/css",
-                "login.css": "text/css"}
+                "login.css": "text/css", "insights.js": "text/javascript",
+                "insights-page.js": "text/javascript", "insights.css": "text/css",
+                "echarts-6.1.0.min.js": "text/javascript"}
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _LOCKOUT_MINUTES = LOCKOUT_SECONDS // 60
 LOCKED_OUT = {  # by the limit that was reached (teranga.agent_desk.auth.LOGIN_LIMITS)
@@ -72,7 +74,7 @@ def add_pages(app: Sanic, store: HandoffStore, sessions: Sessions,
 
     @app.get("/")
     async def desk_page(request: Request):
-        return response.html(_page("desk.html"))
+        return response.html(page("desk.html"))
 
     @app.get("/static/<name:str>")
     async def static(request: Request, name: str):
@@ -83,7 +85,7 @@ def add_pages(app: Sanic, store: HandoffStore, sessions: Sessions,
                              content_type=f"{kind}; charset=utf-8")
 
 
-def _page(name: str, **values: str) -> str:
+def page(name: str, **values: str) -> str:
     """The page with each {{name}} replaced by its value, escaped, in one pass (so that a
     value that looks like a placeholder stays as typed)."""
     text = (STATIC / name).read_text("utf-8")
@@ -93,7 +95,7 @@ def _page(name: str, **values: str) -> str:
 def _login_page(error: str, agent_id: str) -> str:
     """The login form; after a failure it keeps the agent id typed, and the cursor goes to
     the password."""
-    return _page("login.html", error=error, agent=agent_id,
+    return page("login.html", error=error, agent=agent_id,
                  agent_focus="" if agent_id else "autofocus",
                  password_focus="autofocus" if agent_id else "")
 

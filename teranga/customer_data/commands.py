@@ -8,6 +8,7 @@ import getpass
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from teranga.customer_data.customer import customer_of
 from teranga.customer_data.erase import HeldByAgent, erase, prove
 from teranga.customer_data.export import export
 from teranga.customer_data.retention import purge
+from teranga.insights.store import open_store
 from teranga.privacy import audit
 from teranga.settings import PROJECT_ROOT, Settings
 
@@ -93,10 +95,12 @@ def run_erase(asked: str, force: bool, confirmed: bool, redis_url: str | None = 
     # takes those an agent's action added meanwhile.
     forgotten = asyncio.run(audit.forget(client, customer.identifiers))
     audit_entries = erased.entries.get(redis_keys.audit_log(), 0) + forgotten
+    analytics = open_store().forget(customer.conversation_ids)
     _audit(client, "erase", ERASED_CUSTOMER, f"{len(erased.keys)} keys deleted")
     print(f"erased {customer.label}: {len(erased.keys)} keys deleted, "
           f"{sum(erased.entries.values())} entries removed from {len(erased.entries)} "
-          f"shared keys, {audit_entries} audit entries about them removed")
+          f"shared keys, {audit_entries} audit entries about them removed, "
+          f"{analytics} conversation(s) removed from the analytics store")
     return _report_proof(client, customer)
 
 
@@ -111,6 +115,8 @@ def _confirm(label: str) -> bool:
 def _report_proof(client: redis.Redis, customer) -> int:
     proof = prove(client, customer, LOGS_DIR)
     print(f"scan of every key and value: {proof.summary(customer.label)}")
+    analytics = open_store().held_about(customer.conversation_ids)
+    print(f"analytics store: {analytics} conversation(s) of theirs")
     for key in proof.keys:
         print(f"  key {key}")
     for key, count in proof.values.items():
@@ -118,7 +124,7 @@ def _report_proof(client: redis.Redis, customer) -> int:
     for path, count in proof.log_files.items():
         print(f"  log file {path}: {count} line(s) mention it (logs are not rewritten: "
               "docs/privacy.md)")
-    return 0 if proof.clean else EXIT_REMAINS
+    return 0 if proof.clean and not analytics else EXIT_REMAINS
 
 
 @_redis_errors_told
@@ -131,7 +137,10 @@ def run_purge(days: int | None, redis_url: str | None = None, now: float | None 
         print("retention is 0 days: conversations are kept forever, nothing purged")
         return 0
     result = purge(_client(redis_url), days, now)
+    anonymised = open_store().anonymise_before(
+        (time.time() if now is None else now) - days * 86400)
     print(f"purged {len(result.erased)} customer(s) silent for over {days} days; kept "
           f"{result.kept_recent} recent conversation(s) and {len(result.kept_held)} old "
-          "customer(s) an agent holds now")
+          f"customer(s) an agent holds now; {anonymised} older conversation(s) in the "
+          "analytics store cut from their customer (their counts stay)")
     return 0

@@ -42,6 +42,9 @@ from teranga.handoff.agents import Agent
 from teranga.handoff.ownership import agent_owner
 from teranga.handoff.queue import Escalation
 from teranga.handoff.store import HandoffStore
+from teranga.insights.facts import conversation_facts
+from teranga.insights.metrics import summary
+from teranga.insights.store import open_store
 from teranga.privacy import audit
 
 DAY = 86400
@@ -346,3 +349,40 @@ def test_the_erase_command_counts_the_audit_entries_it_removed(db, database_url,
     assert "2 audit entries about them removed" in capsys.readouterr().out
     assert [fields[b"conversation_id"] for _, fields in db.xrange(redis_keys.audit_log())] == [
         commands.ERASED_CUSTOMER.encode()]
+
+
+def test_erase_removes_the_customer_from_the_analytics_store_and_proves_it(
+        db, database_url, monkeypatch, capsys):
+    number, other = a_number(), a_number()
+    for who in (number, f"whatsapp:{number}", other):
+        keep_tracker(db, who, conversation(who, time.time(), "allo", "twilio_sms"))
+    analytics = open_store()
+    for who in (number, f"whatsapp:{number}", other):
+        analytics.save(who, conversation_facts(who, conversation(who, time.time(), "allo",
+                                                                 "twilio_sms")))
+    monkeypatch.setattr(commands, "LOGS_DIR", commands.LOGS_DIR / "none")
+
+    assert commands.run_erase(number, False, True, database_url) == 0
+
+    out = capsys.readouterr().out
+    assert "2 conversation(s) removed from the analytics store" in out
+    assert "analytics store: 0 conversation(s) of theirs" in out
+    assert analytics.held_about([number, f"whatsapp:{number}"]) == 0
+    assert analytics.held_about([other]) == 1
+
+
+def test_the_purge_cuts_old_analytics_rows_from_their_customer_and_keeps_their_counts(
+        db, database_url, capsys):
+    now = time.time()
+    old, recent = a_number(), a_number()
+    analytics = open_store()
+    for who, at in ((old, now - 400 * DAY), (recent, now - DAY)):
+        analytics.save(who, conversation_facts(who, conversation(who, at, "allo", "twilio_sms")))
+    before = summary(analytics)[0]["conversations"]
+
+    assert commands.run_purge(365, database_url, now) == 0
+
+    assert "1 older conversation(s) in the analytics store cut from their customer" in \
+        capsys.readouterr().out
+    assert analytics.held_about([old]) == 0 and analytics.held_about([recent]) == 1
+    assert summary(analytics)[0]["conversations"] == before

@@ -1,0 +1,37 @@
+/* The desk's Insights page: the filters' figures from /api/insights, drawn by insights.js;
+   the export link follows the filters. */
+"use strict";
+
+const form = document.getElementById("filters");
+let drawn = [];
+
+function query() {
+  const params = new URLSearchParams();
+  for (const [name, value] of new FormData(form)) {
+    if (value) params.set(name, value);
+  }
+  return params.toString();
+}
+
+async function show() {
+  const wanted = query();
+  document.getElementById("export").href = `/api/insights/export.csv?${wanted}`;
+  const error = document.getElementById("error");
+  error.textContent = "";
+  const reply = await fetch(`/api/insights?${wanted}`, { credentials: "same-origin" });
+  const body = await reply.json();
+  if (!reply.ok) {
+    error.textContent = body.error || `The figures could not be read (${reply.status}).`;
+    return;
+  }
+  for (const chart of drawn) chart.dispose();
+  drawn = drawInsights(document.getElementById("insights"), body);
+  document.body.dataset.drawn = "yes";
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  show();
+});
+window.addEventListener("resize", () => drawn.forEach((chart) => chart.resize()));
+show();

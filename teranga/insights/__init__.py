@@ -1,0 +1,1 @@
+"""Customer-experience insights: what the assistant achieves, where customers get stuck."""

@@ -1,0 +1,119 @@
+"""`teranga insights backfill|summary|export` and `teranga report` (docs/insights.md). The
+parsers import nothing heavy: the database's libraries load only for these commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from teranga.settings import Settings
+
+SUMMARY_COLUMNS = ("conversations", "contained", "handed_over", "abandoned", "with_fallback",
+                   "kb_answers", "kb_misses", "satisfaction_answered", "satisfied")
+
+
+def add_insights_commands(commands) -> None:
+    insights = commands.add_parser(
+        "insights", help="customer-experience figures: backfill, summary, CSV export",
+        description="The analytics store (TERANGA_INSIGHTS_URL, SQLite by default), fed by the "
+                    "desk from the assistant's events (docs/insights.md).")
+    sub = insights.add_subparsers(dest="insights_command", required=True,
+                                  metavar="INSIGHTS_COMMAND")
+    backfill = sub.add_parser(
+        "backfill", help="read every stored conversation into the analytics store",
+        description="Fold every conversation the tracker store holds (REDIS_URL) into the "
+                    "analytics store, over what it had: for a first run on existing history, "
+                    "or after changing a metric's definition. Safe to run at any time.")
+    backfill.set_defaults(handler=_backfill)
+    shown = sub.add_parser("summary", help="print the main counts, by day or another grouping",
+                           description="Print the counts of docs/insights.md as a table.")
+    _add_filters(shown)
+    shown.add_argument("--by", default=None,
+                       help="one row per day, week, hour, language, channel, intent, agent "
+                            "or reason")
+    shown.set_defaults(handler=_summary)
+    export = sub.add_parser(
+        "export", help="one CSV row per conversation",
+        description="Write one CSV row per conversation (no customer id, no message text).")
+    _add_filters(export)
+    export.add_argument("--out", required=True, help="the CSV file to write")
+    export.set_defaults(handler=_export)
+    report = commands.add_parser(
+        "report", help="write a self-contained HTML report with the Insights charts",
+        description="Write one HTML file with the Insights page's figures and charts for a "
+                    "period, readable offline, for managers who do not use the desk.")
+    _add_filters(report)
+    report.add_argument("--out", required=True, help="the HTML file to write")
+    report.set_defaults(handler=_report)
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", default="7d",
+                        help="the first day: 7d (the last 7 days) or YYYY-MM-DD "
+                             "(default: %(default)s)")
+    parser.add_argument("--until", default=None, help="the last day, YYYY-MM-DD")
+    parser.add_argument("--language", default=None)
+    parser.add_argument("--channel", default=None)
+    parser.add_argument("--intent", default=None)
+
+
+def _filters(args: argparse.Namespace, store):
+    from teranga.insights.metrics import Filters
+
+    return Filters.parse_since(args.since, store.hours.timezone, until=args.until,
+                               language=args.language, channel=args.channel,
+                               intent=args.intent)
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    import redis
+
+    from teranga.insights.feed import Feed
+    from teranga.insights.store import open_store
+
+    settings = Settings.from_env()
+    client = redis.Redis.from_url(settings.require_redis_url("teranga insights backfill"),
+                                  socket_timeout=30)
+    done = Feed(client, open_store(settings)).backfill()
+    print(f"read {done} conversation(s) into the analytics store")
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from teranga.insights.metrics import summary
+    from teranga.insights.store import open_store
+
+    store = open_store()
+    rows = summary(store, _filters(args, store), by=args.by)
+    print("\t".join(["group", *SUMMARY_COLUMNS]))
+    for row in rows:
+        print("\t".join([str(row.get("group", "all")), *(str(row[c]) for c in SUMMARY_COLUMNS)]))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from teranga.insights.export import csv_rows
+    from teranga.insights.store import open_store
+
+    store = open_store()
+    count = -1  # the header
+    with open(args.out, "w", encoding="utf-8", newline="") as file:
+        for chunk in csv_rows(store, _filters(args, store)):
+            file.write(chunk)
+            count += chunk.count("\n")
+    print(f"wrote {count} conversation(s) to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from teranga.insights.report import insights_data, write_report
+    from teranga.insights.store import open_store
+
+    store = open_store()
+    data = insights_data(store, _filters(args, store),
+                         Settings.from_env().agent_conversation_cost)
+    write_report(data, Path(args.out))
+    conversations = data["totals"]["conversations"] if data["totals"] else 0
+    print(f"wrote the report of {conversations} conversation(s) to {args.out}", file=sys.stderr)
+    return 0

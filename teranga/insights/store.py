@@ -1,0 +1,236 @@
+"""The analytics store: one row per conversation (its facts, teranga/insights/facts.py), its
+hand-over reasons, and what the customer wrote that the assistant missed, masked.
+
+One schema and one query layer (SQLAlchemy Core) over two engines: SQLite by default, a file
+under `.teranga/`, so that `make demo` needs nothing installed; PostgreSQL
+(`TERANGA_INSIGHTS_URL=postgresql://...`) beyond one machine. Why these: docs/decisions.md.
+
+Nothing here can name a customer: conversations are keyed by a keyed hash of their id
+(`pseudonym`), and texts are masked (teranga/privacy/personal_data.py) before they are
+written. Erasing a customer deletes the rows of their pseudonym.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from teranga.handoff.availability import OpeningHours, load_settings
+from teranga.insights.facts import Facts
+from teranga.privacy.personal_data import mask
+from teranga.settings import PROJECT_ROOT, Settings, saved_secret
+
+DEFAULT_DATABASE = PROJECT_ROOT / ".teranga" / "insights.db"
+KEY_FILE = PROJECT_ROOT / ".teranga" / "insights-key"
+ANONYMOUS = "anonymous"
+
+logger = logging.getLogger(__name__)
+metadata = sa.MetaData()
+
+conversations = sa.Table(
+    "conversations", metadata,
+    sa.Column("id", sa.String(160), primary_key=True),  # "<pseudonym>@<start>"
+    sa.Column("customer", sa.String(64), nullable=False, index=True),  # pseudonym
+    sa.Column("started_at", sa.Float, nullable=False, index=True),
+    sa.Column("ended_at", sa.Float, nullable=False),
+    sa.Column("day", sa.String(10), nullable=False, index=True),  # in the centre's time zone
+    sa.Column("week", sa.String(8), nullable=False, index=True),  # ISO week, "2026-W49"
+    sa.Column("hour", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(32)),
+    sa.Column("language", sa.String(8)),
+    sa.Column("intent", sa.String(80)),
+    sa.Column("customer_messages", sa.Integer, nullable=False),
+    sa.Column("bot_messages", sa.Integer, nullable=False),
+    sa.Column("agent_messages", sa.Integer, nullable=False),
+    sa.Column("contained", sa.Boolean, nullable=False),
+    sa.Column("handed_over_at", sa.Float),
+    sa.Column("handed_in_hours", sa.Boolean),
+    sa.Column("claimed_at", sa.Float),
+    sa.Column("first_agent_reply_at", sa.Float),
+    sa.Column("returned_at", sa.Float),
+    sa.Column("agent", sa.String(80)),
+    sa.Column("fallbacks", sa.Integer, nullable=False),
+    sa.Column("kb_answers", sa.Integer, nullable=False),
+    sa.Column("kb_misses", sa.Integer, nullable=False),
+    sa.Column("positive", sa.Integer, nullable=False),
+    sa.Column("neutral", sa.Integer, nullable=False),
+    sa.Column("negative", sa.Integer, nullable=False),
+    sa.Column("ended_upset", sa.Boolean, nullable=False),
+    sa.Column("satisfaction_asked", sa.Boolean, nullable=False),
+    sa.Column("satisfied", sa.Boolean),
+    sa.Column("left_waiting", sa.Boolean, nullable=False),
+)
+
+handover_reasons = sa.Table(
+    "handover_reasons", metadata,
+    sa.Column("conversation_id", sa.String(160), primary_key=True),
+    sa.Column("reason", sa.String(40), primary_key=True),
+)
+
+missed_messages = sa.Table(
+    "missed_messages", metadata,
+    sa.Column("conversation_id", sa.String(160), primary_key=True),
+    sa.Column("at", sa.Float, primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),  # not_understood, kb_miss
+    sa.Column("language", sa.String(8)),
+    sa.Column("text", sa.Text, nullable=False),  # masked
+)
+
+feed_state = sa.Table(
+    "feed_state", metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+)
+
+MAX_TEXT_CHARS = 500  # a missed message is kept as an example, not as a record
+
+
+class InsightsStore:
+    """The tables on one engine; `save` is idempotent (a conversation's rows are replaced)."""
+
+    def __init__(self, url: str, key: bytes, hours: OpeningHours | None = None) -> None:
+        self.engine = sa.create_engine(url, future=True, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.key = key
+        self.hours = hours or OpeningHours()
+        metadata.create_all(self.engine)
+
+    @classmethod
+    def sqlite(cls, path: Path, key: bytes, hours: OpeningHours | None = None) -> InsightsStore:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(f"sqlite:///{path}", key, hours)
+
+    def pseudonym(self, conversation_id: str) -> str:
+        """The keyed hash standing for a conversation id: stable, not reversible without the
+        key, and the same for the erase command as for the feed."""
+        digest = hmac.new(self.key, conversation_id.encode("utf-8"), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+    def save(self, conversation_id: str, all_facts: Iterable[Facts]) -> int:
+        """Write the facts of a conversation's sessions over what the store had of them."""
+        customer, all_facts = self.pseudonym(conversation_id), list(all_facts)
+        rows = [self._row(customer, facts) for facts in all_facts]
+        with self.engine.begin() as connection:
+            self._delete(connection, [row["id"] for row in rows])
+            for facts, row in zip(all_facts, rows, strict=True):
+                connection.execute(conversations.insert().values(**row))
+                self._insert_details(connection, row, facts)
+        return len(rows)
+
+    def forget(self, conversation_ids: Iterable[str]) -> int:
+        """Delete every row of these conversations (a customer's erasure); how many."""
+        customers = [self.pseudonym(c) for c in conversation_ids]
+        with self.engine.begin() as connection:
+            ids = [r.id for r in connection.execute(sa.select(conversations.c.id).where(
+                conversations.c.customer.in_(customers)))]
+            self._delete(connection, ids)
+        return len(ids)
+
+    def anonymise_before(self, ended_before: float) -> int:
+        """The conversations that ended before this time cut from their customer: a new
+        random id each, no pseudonym, no example texts. Their counts stay (the retention
+        period's anonymous aggregates). How many."""
+        c = conversations.c
+        with self.engine.begin() as connection:
+            ids = [r.id for r in connection.execute(sa.select(c.id).where(
+                c.ended_at < ended_before, c.customer != ANONYMOUS))]
+            connection.execute(missed_messages.delete().where(
+                missed_messages.c.conversation_id.in_(ids)))
+            for old in ids:
+                new = f"{ANONYMOUS}-{uuid.uuid4().hex}"
+                connection.execute(handover_reasons.update().where(
+                    handover_reasons.c.conversation_id == old).values(conversation_id=new))
+                connection.execute(conversations.update().where(c.id == old).values(
+                    id=new, customer=ANONYMOUS))
+        return len(ids)
+
+    def held_about(self, conversation_ids: Iterable[str]) -> int:
+        """How many conversation rows the store holds of these conversations."""
+        customers = [self.pseudonym(c) for c in conversation_ids]
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(conversations)
+                                      .where(conversations.c.customer.in_(customers))).scalar()
+
+    def checkpoint(self, name: str) -> str | None:
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(feed_state.c.value).where(
+                feed_state.c.name == name)).scalar()
+
+    def set_checkpoint(self, name: str, value: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(feed_state.delete().where(feed_state.c.name == name))
+            connection.execute(feed_state.insert().values(name=name, value=value))
+
+    def _row(self, customer: str, facts: Facts) -> dict:
+        start = datetime.fromtimestamp(facts.started_at, ZoneInfo(self.hours.timezone))
+        year, week, _ = start.isocalendar()
+        handed = facts.handed_over_at
+        return {
+            "id": f"{customer}@{facts.started_at:.3f}", "customer": customer,
+            "started_at": facts.started_at, "ended_at": facts.ended_at,
+            "day": start.date().isoformat(), "week": f"{year}-W{week:02d}", "hour": start.hour,
+            "channel": facts.channel, "language": facts.language, "intent": facts.intent,
+            "customer_messages": facts.customer_messages, "bot_messages": facts.bot_messages,
+            "agent_messages": facts.agent_messages, "contained": facts.contained,
+            "handed_over_at": handed,
+            "handed_in_hours": None if handed is None else self.hours.is_open(
+                datetime.fromtimestamp(handed, timezone.utc)),
+            "claimed_at": facts.claimed_at, "first_agent_reply_at": facts.first_agent_reply_at,
+            "returned_at": facts.returned_at, "agent": facts.agent,
+            "fallbacks": facts.fallbacks, "kb_answers": facts.kb_answers,
+            "kb_misses": facts.kb_misses,
+            **{label: facts.sentiments.get(label, 0) for label in ("positive", "neutral",
+                                                                   "negative")},
+            "ended_upset": facts.ended_upset, "satisfaction_asked": facts.satisfaction_asked,
+            "satisfied": facts.satisfied, "left_waiting": facts.left_waiting,
+        }
+
+    @staticmethod
+    def _insert_details(connection, row: dict, facts: Facts) -> None:
+        for reason in dict.fromkeys(facts.handover_reasons):
+            connection.execute(handover_reasons.insert().values(
+                conversation_id=row["id"], reason=reason[:40]))
+        for at, kind, text in facts.missed_messages:
+            connection.execute(missed_messages.insert().values(
+                conversation_id=row["id"], at=at, kind=kind, language=facts.language,
+                text=mask(text[:MAX_TEXT_CHARS])))
+
+    @staticmethod
+    def _delete(connection, ids: list[str]) -> None:
+        for table, column in ((handover_reasons, handover_reasons.c.conversation_id),
+                              (missed_messages, missed_messages.c.conversation_id),
+                              (conversations, conversations.c.id)):
+            connection.execute(table.delete().where(column.in_(ids)))
+
+
+def open_store(settings: Settings | None = None) -> InsightsStore:
+    """The store the settings name (TERANGA_INSIGHTS_URL, else SQLite under `.teranga/`), with
+    the pseudonyms' key (TERANGA_INSIGHTS_KEY, else one generated once) and the centre's
+    opening hours and time zone (the desk's settings)."""
+    settings = settings or Settings.from_env()
+    key = saved_secret(settings.insights_key, KEY_FILE, create=True).encode("utf-8")
+    try:
+        hours = load_settings(settings.desk_settings_file).hours
+    except ValueError as error:  # days and hours in UTC, all open, rather than no insights
+        logger.warning("Insights use UTC and no opening hours: %s", error)
+        hours = OpeningHours()
+    if settings.insights_url:
+        return InsightsStore(settings.insights_url, key, hours)
+    return InsightsStore.sqlite(DEFAULT_DATABASE, key, hours)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    """WAL: the desk writes while a report reads; a writer waits rather than fails."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

@@ -1,0 +1,124 @@
+"""Insights end to end: customers through the REST channel, an agent through the desk, the
+desk's feed into the analytics store, then a supervisor's Insights page in headless Chromium
+(charts drawn, a filter, the CSV downloaded and read) and `teranga report` opened in it.
+Screenshots of both go to .teranga/screenshots/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from teranga.cli import main
+from teranga.insights.store import open_store
+from teranga.settings import PROJECT_ROOT
+from tests.e2e.desk_client import PASSWORD, AgentSession, say, wait_until
+from tests.e2e.test_desk_browser import CHROMIUM, CHROMIUM_FLAGS
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOTS = PROJECT_ROOT / ".teranga" / "screenshots"
+
+
+def _row_of(store, sender: str) -> dict | None:
+    import sqlalchemy as sa
+
+    from teranga.insights.store import conversations
+
+    with store.engine.connect() as connection:
+        row = connection.execute(sa.select(conversations).where(
+            conversations.c.customer == store.pseudonym(sender))).first()
+    return dict(row._mapping) if row else None
+
+
+def test_the_supervisor_sees_what_the_assistant_and_the_agents_did(server, tmp_path):
+    run = uuid.uuid4().hex[:8]
+    contained, handed, lost = f"ins-a-{run}", f"ins-b-{run}", f"ins-c-{run}"
+    say(server.rasa_url, contained, "how can i check my airtime balance pls")
+    say(server.rasa_url, lost, "qxz vbnw plok")
+    say(server.rasa_url, handed, "I want to talk to a person please")
+    kofi = AgentSession(server.desk_url, "kofi")
+    wait_until(lambda: kofi.act(handed, "claim").status_code == 200, timeout=20)
+    assert kofi.act(handed, "reply", text="Hello, I am Kofi. How can I help?").ok
+    assert kofi.act(handed, "return").ok
+    wait_until(lambda: any("solve" in (t or "").lower() or "help" in (t or "").lower()
+                           for t in _outbox_texts(server, handed)), timeout=20)
+    say(server.rasa_url, handed, "yes")
+
+    store = open_store()
+    row = wait_until(lambda: (r := _row_of(store, handed)) and r["satisfied"] is not None
+                     and r, timeout=30)
+    assert (row["contained"], row["language"], row["channel"], row["agent"]) == (
+        False, "en", "rest", "kofi")
+    assert row["handed_over_at"] < row["claimed_at"] < row["first_agent_reply_at"] \
+        < row["returned_at"]
+    assert row["satisfied"] is True and row["satisfaction_asked"] is True
+    first = wait_until(lambda: _row_of(store, contained), timeout=30)
+    assert first["contained"] and first["intent"] == "check_balance"
+    missed = wait_until(lambda: _row_of(store, lost), timeout=30)
+    assert missed["fallbacks"] >= 1 and missed["left_waiting"]
+
+    report = tmp_path / "report.html"
+    assert main(["report", "--since", "1d", "--out", str(report)]) == 0
+    _browse(server, report, store.pseudonym(handed))
+
+
+def _outbox_texts(server, sender: str) -> list[str]:
+    from tests.e2e.desk_client import collect
+
+    return [m.get("text") for m in collect(server.rasa_url, sender, wait=1)]
+
+
+def _browse(server, report: Path, handed_pseudonym: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600},
+                                    accept_downloads=True)
+            blocked = []
+            page.on("console", lambda message: "Content Security Policy" in message.text
+                    and blocked.append(message.text))
+            page.goto(f"{server.desk_url}/login")
+            page.fill("#agent", "sara")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.goto(f"{server.desk_url}/insights")
+            expect(page.locator("body[data-drawn=yes]")).to_have_count(1, timeout=15_000)
+            expect(page.locator(".chart svg")).to_have_count(8)
+            conversations = page.locator(".card[data-figure=conversations] .value")
+            assert int(conversations.inner_text()) >= 3
+            page.screenshot(path=str(SCREENSHOTS / "insights.png"), full_page=True)
+            page.select_option("select[name=language]", "en")
+            page.click("#filters button[type=submit]")
+            expect(page.locator("#meta")).to_contain_text("language en")
+            with page.expect_download() as download:
+                page.click("#export")
+            text = Path(download.value.path()).read_text("utf-8")
+            rows = list(csv.DictReader(io.StringIO(text)))
+            (mine,) = [r for r in rows if r["conversation"].startswith(handed_pseudonym)]
+            assert {r["language"] for r in rows} == {"en"}
+            assert (mine["handed_over"], mine["handover_reasons"], mine["satisfaction"],
+                    mine["agent"]) == ("yes", "asked_for_person", "yes", "kofi")
+            assert blocked == []
+
+            report_page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            report_page.goto(report.as_uri())
+            expect(report_page.locator(".chart svg")).to_have_count(8)
+            expect(report_page.locator("#meta")).to_contain_text("generated")
+            report_page.screenshot(path=str(SCREENSHOTS / "report.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def test_insights_are_for_supervisors_only(server):
+    agent = AgentSession(server.desk_url, "fatou")
+    assert agent.get("/api/insights").status_code == 403
+    assert agent.get("/api/insights/export.csv").status_code == 403
+    supervisor = AgentSession(server.desk_url, "sara")
+    assert supervisor.get("/api/insights?since=yesterday").status_code == 400
+    assert supervisor.get("/api/insights?since=7d").ok

@@ -1,0 +1,132 @@
+"""The analytics store fed from real Redis (trackers and the events stream), on SQLite and on a
+real PostgreSQL server: the same facts, the same metrics, nothing that names a customer."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from teranga.handoff.availability import OpeningHours
+from teranga.insights.facts import conversation_facts
+from teranga.insights.feed import CHECKPOINT, Feed
+from teranga.insights.metrics import Filters, summary
+from teranga.insights.store import InsightsStore, metadata
+from tests.unit.test_insights_facts import T0, action, bot, slot, start, user
+
+KEY = b"k" * 32
+PHONE = "+221771234567"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path, postgres_url):
+    if request.param == "sqlite":
+        built = InsightsStore.sqlite(tmp_path / "insights.db", KEY)
+    else:
+        built = InsightsStore(postgres_url, KEY)
+        with built.engine.begin() as connection:  # each test starts empty
+            for table in reversed(metadata.sorted_tables):
+                connection.execute(table.delete())
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture
+def feed(real_redis_url, store):
+    client = redis.Redis.from_url(real_redis_url)
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    yield Feed(client, store, stream=f"{prefix}:events", key_prefix=prefix)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+
+
+def stored(feed: Feed, conversation_id: str, events: list[dict]) -> None:
+    """The conversation's tracker as the tracker store keeps it, and its news on the stream."""
+    events_key, session_key = feed.log.keys(conversation_id)
+    feed.client.rpush(events_key, *(json.dumps(e) for e in events))
+    feed.client.setnx(session_key, 0)
+    feed.client.xadd(feed.stream, {"data": json.dumps({"conversation_id": conversation_id})})
+
+
+CONTAINED = [*start(0), user(1, "combien pour envoyer", "send_money"),
+             action(2, "action_answer_from_kb"), bot(2, "utter_kb_answer"),
+             slot(2, "kb_miss", False)]
+HANDED = [*start(0), user(1, f"rappelez moi au {PHONE}", "request_human", sentiment="negative"),
+          slot(2, "handoff_reasons", ["asked_for_person", "negative_sentiment"]),
+          action(2, "action_handoff"), bot(2, "utter_handoff_queued"),
+          {"event": "pause", "timestamp": T0 + 32}, bot(42, agent="awa"),
+          {"event": "resume", "timestamp": T0 + 92}, bot(93, "utter_ask_satisfaction"),
+          user(95, "non", "deny"), bot(96, "utter_satisfaction_sorry")]
+MISSED = [*start(0), user(1, f"mon numero {PHONE} xqz", "nlu_fallback", language="wo",
+                          channel="telegram"),
+          action(2, "action_ask_rephrase"), bot(2, "utter_ask_rephrase")]
+
+
+def test_the_feed_writes_each_conversation_s_facts_and_the_metrics_count_them(feed, store):
+    stored(feed, PHONE, CONTAINED)
+    stored(feed, "web-1", HANDED)
+    stored(feed, "tg-7", MISSED)
+    assert feed.ingest() == 0  # the first run reads every tracker, then follows the stream
+    (row,) = summary(store, now=T0 + 10_000)
+    assert (row["conversations"], row["contained"], row["handed_over"], row["abandoned"],
+            row["with_fallback"]) == (3, 2, 1, 1, 1)
+    assert (row["satisfaction_asked"], row["satisfaction_answered"], row["satisfied"]) == (1, 1, 0)
+    assert (row["time_to_handover"], row["handling"]) == (1.0, 60.0)
+    assert (row["kb_answers"], row["negative"]) == (1, 1)
+    reasons = {r["group"]: r["conversations"] for r in summary(store, by="reason")}
+    assert reasons == {"asked_for_person": 1, "negative_sentiment": 1}
+    by_language = {r["group"]: r["conversations"] for r in summary(store, by="language")}
+    assert by_language == {"fr": 2, "wo": 1}
+    assert [r["conversations"] for r in summary(store, Filters(channel="telegram"))] == [1]
+
+
+def test_new_events_are_followed_and_a_replay_changes_no_count(feed, store):
+    feed.ingest()
+    stored(feed, "c1", CONTAINED)
+    assert feed.ingest() == 1
+    more = [user(300, "et pour retirer ?", "withdraw_cash"), bot(301, "utter_withdraw")]
+    stored(feed, "c1", more)
+    assert feed.ingest() == 1 and feed.ingest() == 0
+    (row,) = summary(store)
+    assert (row["conversations"], row["customer_messages"]) == (1, 2)
+    store.set_checkpoint(CHECKPOINT, "0-0")  # a crash before the checkpoint: read again
+    feed.ingest()
+    assert summary(store)[0]["customer_messages"] == 2
+
+
+def test_a_stream_trimmed_past_the_feed_s_place_makes_it_read_every_tracker(feed, store):
+    feed.ingest()
+    stored(feed, "a", CONTAINED)
+    stored(feed, "b", HANDED)
+    feed.client.xtrim(feed.stream, maxlen=1, approximate=False)  # "a"'s news is lost
+    feed.ingest()
+    assert summary(store)[0]["conversations"] == 2
+
+
+def test_nothing_in_the_store_names_the_customer_and_erasing_them_removes_their_rows(feed, store):
+    stored(feed, PHONE, MISSED)
+    stored(feed, "other", CONTAINED)
+    feed.ingest()
+    with store.engine.connect() as connection:
+        dump = json.dumps([[list(map(str, row)) for row in connection.execute(table.select())]
+                           for table in metadata.sorted_tables])
+    assert PHONE not in dump and "771234567" not in dump and "xqz" in dump  # masked, kept
+    assert store.forget([PHONE]) == 1
+    assert summary(store)[0]["conversations"] == 1
+
+
+def test_days_weeks_and_hours_are_the_centre_s_and_queue_waits_split_by_opening_hours(tmp_path):
+    hours = OpeningHours(timezone="Africa/Nairobi", weekly={})  # closed all week
+    built = InsightsStore.sqlite(tmp_path / "i.db", KEY, hours)
+    built.save("c", conversation_facts("c", HANDED))
+    with built.engine.connect() as connection:
+        row = connection.execute(sa.text("select day, week, hour, handed_in_hours "
+                                         "from conversations")).one()
+    # T0 + 1 is 2026-11-30 00:53:21 UTC: 03:53 in Nairobi, a Monday of ISO week 49
+    assert (row.day, row.week, row.hour, bool(row.handed_in_hours)) == (
+        "2026-11-30", "2026-W49", 3, False)
+    (summed,) = summary(built)
+    assert summed["queue_wait_out_of_hours"] == 30.0 and summed["queue_wait_in_hours"] is None
