@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT = "events-stream"
 BATCH = 1000  # stream entries per read
+REFRESH_BATCH = 200  # conversations folded and written per transaction in a backfill
 
 
 class Feed:
@@ -40,24 +41,27 @@ class Feed:
         # checkpoint where it was (what it read is read again next time)
         self.stopping = threading.Event()
 
-    def refresh(self, conversation_id: str) -> int:
-        """Fold the conversation's tracker into the store again; its sessions written."""
-        stored = self.log.read(conversation_id, whole=True)
-        return self.store.save(conversation_id, conversation_facts(conversation_id,
-                                                                   stored[0] if stored else []))
+    def refresh(self, conversation_ids: list[str]) -> int:
+        """Fold these conversations' trackers into the store again, in one transaction; the
+        sessions written."""
+        facts = {}
+        for conversation_id in conversation_ids:
+            stored = self.log.read(conversation_id, whole=True)
+            facts[conversation_id] = conversation_facts(conversation_id,
+                                                        stored[0] if stored else [])
+        return self.store.save_many(facts)
 
     def backfill(self) -> int:
         """Every stored conversation folded again; the stream's place set to its end as it
         was before the first one was read. How many conversations."""
         end = self._stream_end()
-        done = 0
-        for conversation_id in self.log.conversation_ids():
+        conversation_ids = self.log.conversation_ids()
+        for start in range(0, len(conversation_ids), REFRESH_BATCH):
             if self.stopping.is_set():
-                return done
-            self.refresh(conversation_id)
-            done += 1
+                return start
+            self.refresh(conversation_ids[start:start + REFRESH_BATCH])
         self.store.set_checkpoint(CHECKPOINT, end)
-        return done
+        return len(conversation_ids)
 
     def ingest(self, batch: int = BATCH) -> int:
         """One read of the stream from the checkpoint: the conversations it names folded
@@ -71,11 +75,9 @@ class Feed:
         entries = self.client.xrange(self.stream, min=f"({last}", count=batch)
         if not entries:
             return 0
-        for conversation_id in dict.fromkeys(_conversation_id(f) for _, f in entries):
-            if self.stopping.is_set():
-                return 0
-            if conversation_id:
-                self.refresh(conversation_id)
+        if self.stopping.is_set():
+            return 0
+        self.refresh([c for c in dict.fromkeys(_conversation_id(f) for _, f in entries) if c])
         self.store.set_checkpoint(CHECKPOINT, _text(entries[-1][0]))
         return len(entries)
 

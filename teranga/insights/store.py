@@ -117,13 +117,28 @@ class InsightsStore:
 
     def save(self, conversation_id: str, all_facts: Iterable[Facts]) -> int:
         """Write the facts of a conversation's sessions over what the store had of them."""
-        customer, all_facts = self.pseudonym(conversation_id), list(all_facts)
-        rows = [self._row(customer, facts) for facts in all_facts]
+        return self.save_many({conversation_id: list(all_facts)})
+
+    def save_many(self, facts_by_conversation: dict[str, list[Facts]]) -> int:
+        """`save` for several conversations in one transaction (one commit for a batch of
+        the feed). How many sessions were written."""
+        rows, reasons, missed = [], [], []
+        for conversation_id, all_facts in facts_by_conversation.items():
+            customer = self.pseudonym(conversation_id)
+            for facts in all_facts:
+                row = self._row(customer, facts)
+                rows.append(row)
+                reasons += [{"conversation_id": row["id"], "reason": reason[:40]}
+                            for reason in dict.fromkeys(facts.handover_reasons)]
+                missed += [{"conversation_id": row["id"], "at": at, "kind": kind,
+                            "language": facts.language, "text": mask(text[:MAX_TEXT_CHARS])}
+                           for at, kind, text in dict.fromkeys(facts.missed_messages)]
         with self.engine.begin() as connection:
             self._delete(connection, [row["id"] for row in rows])
-            for facts, row in zip(all_facts, rows, strict=True):
-                connection.execute(conversations.insert().values(**row))
-                self._insert_details(connection, row, facts)
+            for table, values in ((conversations, rows), (handover_reasons, reasons),
+                                  (missed_messages, missed)):
+                if values:
+                    connection.execute(table.insert(), values)
         return len(rows)
 
     def forget(self, conversation_ids: Iterable[str]) -> int:
@@ -193,16 +208,6 @@ class InsightsStore:
             "ended_upset": facts.ended_upset, "satisfaction_asked": facts.satisfaction_asked,
             "satisfied": facts.satisfied, "left_waiting": facts.left_waiting,
         }
-
-    @staticmethod
-    def _insert_details(connection, row: dict, facts: Facts) -> None:
-        for reason in dict.fromkeys(facts.handover_reasons):
-            connection.execute(handover_reasons.insert().values(
-                conversation_id=row["id"], reason=reason[:40]))
-        for at, kind, text in facts.missed_messages:
-            connection.execute(missed_messages.insert().values(
-                conversation_id=row["id"], at=at, kind=kind, language=facts.language,
-                text=mask(text[:MAX_TEXT_CHARS])))
 
     @staticmethod
     def _delete(connection, ids: list[str]) -> None:
