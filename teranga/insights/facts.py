@@ -14,6 +14,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 HANDOFF_ACTIONS = frozenset({"action_handoff"})
+# Set by every way into the agents' queue (a request, an upset customer, a voice note, a
+# request for a person while waiting): actions/actions.py's `hand_over`.
+WAITING_SLOT = "waiting_for_agent"
 FALLBACK_ACTIONS = frozenset({"action_ask_rephrase", "action_default_fallback"})
 FALLBACK_INTENT = "nlu_fallback"
 KB_ACTION = "action_answer_from_kb"
@@ -94,7 +97,7 @@ def conversation_facts(conversation_id: str, events: list[dict]) -> list[Facts]:
 
 
 def _session_facts(conversation_id: str, events: list[dict]) -> Facts | None:
-    user_events = [e for e in events if e.get("event") == "user"]
+    user_events = [e for e in events if _from_customer(e)]
     if not user_events:
         return None
     first = user_events[0]
@@ -105,7 +108,7 @@ def _session_facts(conversation_id: str, events: list[dict]) -> Facts | None:
     reasons: list[str] = []
     for event in events:
         kind = event.get("event")
-        if kind == "user":
+        if _from_customer(event):
             _read_user(facts, event, languages)
             facts.asked_to_rephrase = False
             pending_kb_question = event
@@ -113,10 +116,8 @@ def _session_facts(conversation_id: str, events: list[dict]) -> Facts | None:
             _read_bot(facts, event)
         elif kind == "action":
             name = event.get("name")
-            if name in HANDOFF_ACTIONS and facts.handed_over_at is None:
-                facts.handed_over_at = _at(event)
-                facts.handover_reasons = list(reasons)
-                facts.asked_to_rephrase = False
+            if name in HANDOFF_ACTIONS:
+                _handed_over(facts, event, reasons)
             elif name in FALLBACK_ACTIONS:
                 facts.fallbacks += 1
                 facts.asked_to_rephrase = True
@@ -135,6 +136,8 @@ def _session_facts(conversation_id: str, events: list[dict]) -> Facts | None:
                     facts.kb_answers += 1
             elif name == "handoff_agent" and value:
                 facts.agent = facts.agent or str(value)
+            elif name == WAITING_SLOT and value is True:
+                _handed_over(facts, event, reasons)
         elif kind == "pause" and facts.claimed_at is None:
             facts.claimed_at = _at(event)
         elif kind == "resume" and facts.claimed_at is not None and facts.returned_at is None:
@@ -143,6 +146,13 @@ def _session_facts(conversation_id: str, events: list[dict]) -> Facts | None:
     last_user = user_events[-1]
     facts.ended_upset = _sentiment(last_user) == NEGATIVE
     return facts
+
+
+def _handed_over(facts: Facts, event: dict, reasons: list[str]) -> None:
+    if facts.handed_over_at is None:
+        facts.handed_over_at = _at(event)
+        facts.handover_reasons = list(reasons)
+        facts.asked_to_rephrase = False
 
 
 def _read_user(facts: Facts, event: dict, languages: Counter) -> None:
@@ -196,6 +206,12 @@ def _sentiment(event: dict) -> str | None:
     sentiment = (event.get("parse_data") or {}).get("sentiment")
     label = sentiment.get("label") if isinstance(sentiment, dict) else None
     return str(label) if label else None
+
+
+def _from_customer(event: dict) -> bool:
+    """A message the customer sent, not an intent another program triggered through Rasa's
+    API (the desk's `handed_back`: Rasa marks it `is_external`)."""
+    return event.get("event") == "user" and not (event.get("metadata") or {}).get("is_external")
 
 
 def _is_action(event: dict, name: str) -> bool:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from teranga.handoff.availability import OpeningHours, load_settings
+from teranga.handoff.availability import DeskSettings, OpeningHours, load_settings
 from teranga.insights.facts import Facts
 from teranga.privacy.personal_data import mask
 from teranga.settings import PROJECT_ROOT, Settings, saved_secret
@@ -101,7 +101,7 @@ class InsightsStore:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self.key = key
-        self.hours = hours or OpeningHours()
+        self.hours = hours or DeskSettings().hours  # UTC, open every hour, as the desk's
         metadata.create_all(self.engine)
 
     @classmethod
@@ -227,7 +227,7 @@ def open_store(settings: Settings | None = None) -> InsightsStore:
         hours = load_settings(settings.desk_settings_file).hours
     except ValueError as error:  # days and hours in UTC, all open, rather than no insights
         logger.warning("Insights use UTC and no opening hours: %s", error)
-        hours = OpeningHours()
+        hours = DeskSettings().hours
     if settings.insights_url:
         return InsightsStore(settings.insights_url, key, hours)
     return InsightsStore.sqlite(DEFAULT_DATABASE, key, hours)

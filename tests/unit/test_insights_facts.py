@@ -57,7 +57,9 @@ def test_a_hand_over_taken_answered_and_handed_back_with_its_times_and_satisfact
               bot(41, agent="awa", notice="joined"),  # the desk's notice is not a reply
               bot(70, agent="awa"), user(90, "merci", "thank", sentiment="positive"),
               bot(95, agent="awa"), {"event": "resume", "timestamp": T0 + 120},
-              slot(120, "handoff_agent", "awa"), bot(121, "utter_ask_satisfaction"),
+              slot(120, "handoff_agent", "awa"),
+              {**user(121, "EXTERNAL: handed_back", "handed_back"),  # the desk's trigger
+               "metadata": {"is_external": True}}, bot(121, "utter_ask_satisfaction"),
               user(130, "oui", "affirm"), action(131, "action_record_satisfaction"),
               bot(131, "utter_satisfaction_thanks")]
     (facts,) = conversation_facts("c1", events)
@@ -68,6 +70,7 @@ def test_a_hand_over_taken_answered_and_handed_back_with_its_times_and_satisfact
     assert (facts.agent, facts.agent_messages) == ("awa", 2)
     assert facts.satisfaction_asked and facts.satisfied is True
     assert facts.sentiments == {"negative": 1, "positive": 1, "neutral": 1}
+    assert facts.customer_messages == 3
     assert not facts.ended_upset
 
 
@@ -83,6 +86,15 @@ def test_a_hand_over_nobody_took_and_an_unanswered_request_to_rephrase_leave_the
     assert asked.left_waiting and asked.fallbacks == 2  # the intent and the action
     assert asked.missed_messages == [(T0 + 1, "not_understood", "xqzt")]
     assert not conversation_facts("c", answered)[0].left_waiting
+
+
+def test_a_voice_note_queued_by_another_action_is_a_hand_over_with_its_reason():
+    events = [*start(0), user(1, "", "nlu_fallback"), action(2, "action_handle_media"),
+              bot(2, "utter_media_to_agent"), slot(2, "handoff_reasons", ["voice_note"]),
+              slot(2, "waiting_for_agent", True), bot(2, "utter_handoff_no_agent")]
+    (facts,) = conversation_facts("c", events)
+    assert not facts.contained and facts.handover_reasons == ["voice_note"]
+    assert facts.handed_over_at == T0 + 2 and facts.left_waiting
 
 
 def test_a_knowledge_base_miss_is_counted_with_the_question_that_missed():

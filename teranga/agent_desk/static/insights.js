@@ -67,7 +67,8 @@ function chart(root, id, title, option) {
   box.id = id;
   root.append(box);
   const drawn = echarts.init(box, null, { renderer: "svg" });
-  drawn.setOption({ title: { text: title, textStyle: { fontSize: 14 } },
+  // no animation: a report, a screenshot or a print shows the final figures at once
+  drawn.setOption({ animation: false, title: { text: title, textStyle: { fontSize: 14 } },
                     tooltip: { trigger: "axis" }, legend: { top: 24 },
                     grid: { top: 64, left: 48, right: 16, bottom: 32 }, ...option });
   return drawn;
