@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from teranga.insights.metrics import Filters, business_value, summary
 from teranga.insights.store import InsightsStore
+from teranga.insights.warnings import WINDOW_HOURS, early_warnings
 
 STATIC = Path(__file__).resolve().parent.parent / "agent_desk" / "static"
 ECHARTS = STATIC / "echarts-6.1.0.min.js"
@@ -36,6 +37,9 @@ def insights_data(store: InsightsStore, filters: Filters, cost_per_conversation:
         "timezone": store.hours.timezone,
         "totals": totals,
         "by": {by: summary(store, filters, by=by, now=now) for by in BREAKDOWNS},
+        # as it happens: the last hours against the same hours of the days before
+        "warnings": early_warnings(store, now),
+        "warning_window_hours": WINDOW_HOURS,
         # no cost configured: no saved cost shown (0 would read as "saves nothing")
         "value": business_value(totals, cost_per_conversation)
         if totals and cost_per_conversation > 0 else None,

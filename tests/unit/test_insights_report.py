@@ -61,3 +61,33 @@ def test_the_csv_has_one_row_per_conversation_and_names_nobody(tmp_path):
             handed["first_response_seconds"], handed["handling_seconds"],
             handed["agent"]) == ("asked_for_person", "8", "18", "40", "awa")
     assert "771234567" not in text and "web-1" not in text
+
+
+def _conversation_at(at: float, intent: str, language: str = "fr", upset: bool = False):
+    events = [*start(at - T0), user(at - T0 + 1, "...", intent, language=language,
+                                    sentiment="negative" if upset else "neutral")]
+    return conversation_facts(f"c-{at}-{intent}", events)
+
+
+def test_an_early_warning_is_raised_for_a_burst_above_the_usual_level_for_these_hours(tmp_path):
+    from teranga.insights.warnings import DAY, early_warnings
+
+    store = InsightsStore.sqlite(tmp_path / "w.db", b"k" * 32)
+    now = T0 + 30 * DAY
+    for day in range(1, 15):  # usually: 1 or 2 failed transfers and 3 balances at this hour
+        for n in range(1 + day % 2):
+            store.save_many({f"t{day}-{n}": _conversation_at(now - day * DAY - 600 - n,
+                                                               "transfer_failed")})
+        for n in range(3):
+            store.save_many({f"b{day}-{n}": _conversation_at(now - day * DAY - 900 - n,
+                                                               "check_balance")})
+    for n in range(12):  # now: a burst of failed transfers, upset; balances as usual
+        store.save_many({f"now-{n}": _conversation_at(now - 300 - n, "transfer_failed",
+                                                      upset=True)})
+    for n in range(3):
+        store.save_many({f"nb-{n}": _conversation_at(now - 800 - n, "check_balance")})
+    warnings = early_warnings(store, now)
+    assert [(w["signal"], w["value"], w["now"]) for w in warnings] == [
+        ("upset customers", "fr", 12), ("topic", "transfer_failed", 12)]
+    assert warnings[1]["usual"] == 1.5 and warnings[1]["ratio"] == 8.0
+    assert early_warnings(store, now + DAY) == []  # a day later, nothing in the window

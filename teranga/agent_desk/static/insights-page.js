@@ -35,3 +35,4 @@ form.addEventListener("submit", (event) => {
 });
 window.addEventListener("resize", () => drawn.forEach((chart) => chart.resize()));
 show();
+setInterval(show, 60_000);  // early warnings as they happen

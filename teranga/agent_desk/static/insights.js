@@ -100,9 +100,11 @@ function drawInsights(root, data) {
       ` (days in ${data.timezone}); generated ${data.generated_at}.`;
   }
   if (!data.totals) {
+    root.append(earlyWarnings(data.warnings || [], data.warning_window_hours));
     root.append(element("p", "empty", "No conversation in this period."));
     return [];
   }
+  root.append(earlyWarnings(data.warnings || [], data.warning_window_hours));
   root.append(keyFigures(data.totals, data.value));
   if (data.value) {
     root.append(element("p", "assumption",
@@ -137,6 +139,26 @@ function drawInsights(root, data) {
   ];
   root.append(agentsTable(by.agent));
   return drawn;
+}
+
+function earlyWarnings(warnings, hours) {
+  const box = element("section", "warnings");
+  box.setAttribute("aria-label", "Early warnings");
+  box.append(element("h2", "", "Early warnings"));
+  if (!warnings.length) {
+    box.append(element("p", "calm", `Nothing above its usual level in the last ${hours} hours ` +
+      "(topics, hand-over reasons, upset customers by language)."));
+    return box;
+  }
+  const list = element("ul");
+  for (const w of warnings) {
+    const times = w.ratio === null ? "usually none" : `usually ${w.usual}, ×${w.ratio}`;
+    const shown = w.signal === "hand-over reason" ? (REASONS[w.value] || w.value) : w.value;
+    list.append(element("li", "warning",
+      `${w.signal} "${shown}": ${w.now} in the last ${hours} hours (${times} at these hours)`));
+  }
+  box.append(list);
+  return box;
 }
 
 function agentsTable(rows) {
