@@ -13,7 +13,8 @@ from contextlib import nullcontext
 
 from teranga import languages, redis_keys, runtime
 from teranga.http_api import api_token, auth_header
-from teranga.insights.commands import add_insights_commands
+from teranga.insights.commands import add_filters, add_insights_commands
+from teranga.insights.commands import draft as draft_article_command
 from teranga.privacy.logs import mask_personal_data_in_logs
 from teranga.settings import PROJECT_ROOT, Settings, masked
 
@@ -111,6 +112,15 @@ def _add_kb_commands(commands) -> None:
     ask.add_argument("--lang", required=True, help="the customer's language, such as fr or wo")
     ask.add_argument("--top", type=int, default=3, help="answers to show (default: 3)")
     ask.set_defaults(handler=_kb_ask)
+    draft = kb_commands.add_parser(
+        "draft", help="turn a group of `teranga insights irritants` into a draft article",
+        description="Write group N of `teranga insights irritants` (same filters) as a draft "
+                    "article in kb/<lang>/drafts/: the customers' words, the agents' answer "
+                    "as a starting point. The assistant does not read drafts; move the file "
+                    "up to kb/<lang>/ to publish it.")
+    draft.add_argument("--group", type=int, required=True, help="the group's number")
+    add_filters(draft)
+    draft.set_defaults(handler=draft_article_command)
 
 
 def _add_agent_commands(commands) -> None:

@@ -11,7 +11,9 @@ from sanic.request import Request
 
 from teranga.agent_desk.desk import Desk, DeskError
 from teranga.agent_desk.pages import page
+from teranga.agent_desk.suggestions import KnowledgeBaseUnavailable
 from teranga.insights.export import csv_rows
+from teranga.insights.irritants import Irritants, nearest_article
 from teranga.insights.metrics import Filters
 from teranga.insights.report import insights_data
 
@@ -30,6 +32,23 @@ def add_insights_api(app: Sanic, desk: Desk, cost_per_conversation: float) -> No
         filters = _filters(request, store.hours.timezone)
         return response.json(await asyncio.to_thread(insights_data, store, filters,
                                                      cost_per_conversation))
+
+    finders: dict[int, Irritants] = {}  # one per loaded knowledge base: its vectors cached
+
+    @app.get("/api/insights/irritants")
+    async def irritants(request: Request):
+        store = _store(request, desk)
+        filters = _filters(request, store.hours.timezone)
+
+        def groups(knowledge_base) -> list[dict]:
+            finder = finders.setdefault(id(knowledge_base), Irritants(
+                store, knowledge_base.embedder.embed_queries, nearest_article(knowledge_base)))
+            return [group.as_dict() for group in finder.groups(filters)]
+
+        try:
+            return response.json({"groups": await request.app.ctx.knowledge_base.run(groups)})
+        except KnowledgeBaseUnavailable as error:
+            raise DeskError(503, f"the knowledge base is not ready ({error})") from error
 
     @app.get("/api/insights/export.csv")
     async def export(request: Request):

@@ -16,12 +16,15 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from teranga.knowledge_base.index import Chunk
 from teranga.knowledge_base.live import LiveKnowledgeBase
 from teranga.knowledge_base.retriever import fallback_languages
+from teranga.knowledge_base.service import KnowledgeBase
 from teranga.text import bounded, cut_at_word
 
+T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500
@@ -91,6 +94,12 @@ class DeskKnowledgeBase:
             return await asyncio.wait_for(asyncio.shield(answer), LOAD_WAIT_SECONDS)
         except asyncio.TimeoutError:
             raise KnowledgeBaseUnavailable("still loading") from None
+
+    async def run(self, work: Callable[[KnowledgeBase], T]) -> T:
+        """`work(knowledge_base)` on the knowledge base's thread, once it is loaded."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor,
+                                          lambda: work(self._ready().knowledge_base))
 
     def stop(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

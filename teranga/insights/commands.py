@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 from teranga.settings import Settings
@@ -28,7 +29,7 @@ def add_insights_commands(commands) -> None:
     backfill.set_defaults(handler=_backfill)
     shown = sub.add_parser("summary", help="print the main counts, by day or another grouping",
                            description="Print the counts of docs/insights.md as a table.")
-    _add_filters(shown)
+    add_filters(shown)
     shown.add_argument("--by", default=None,
                        help="one row per day, week, hour, language, channel, intent, agent "
                             "or reason")
@@ -36,19 +37,29 @@ def add_insights_commands(commands) -> None:
     export = sub.add_parser(
         "export", help="one CSV row per conversation",
         description="Write one CSV row per conversation (no customer id, no message text).")
-    _add_filters(export)
+    add_filters(export)
     export.add_argument("--out", required=True, help="the CSV file to write")
     export.set_defaults(handler=_export)
+    irritants = sub.add_parser(
+        "irritants", help="what the assistant missed, grouped by meaning, most customers first",
+        description="Group the messages the assistant did not understand, the questions the "
+                    "knowledge base could not answer and the last words of upset customers "
+                    "by meaning in each language; print each group with its examples, the "
+                    "agents' answers and the nearest article. `teranga kb draft --group N` "
+                    "turns group N into a draft article.")
+    add_filters(irritants)
+    irritants.add_argument("--top", type=int, default=20, help="groups to show (default: 20)")
+    irritants.set_defaults(handler=_irritants)
     report = commands.add_parser(
         "report", help="write a self-contained HTML report with the Insights charts",
         description="Write one HTML file with the Insights page's figures and charts for a "
                     "period, readable offline, for managers who do not use the desk.")
-    _add_filters(report)
+    add_filters(report)
     report.add_argument("--out", required=True, help="the HTML file to write")
     report.set_defaults(handler=_report)
 
 
-def _add_filters(parser: argparse.ArgumentParser) -> None:
+def add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", default="7d",
                         help="the first day: 7d (the last 7 days) or YYYY-MM-DD "
                              "(default: %(default)s)")
@@ -64,6 +75,51 @@ def _filters(args: argparse.Namespace, store):
     return Filters.parse_since(args.since, store.hours.timezone, until=args.until,
                                language=args.language, channel=args.channel,
                                intent=args.intent)
+
+
+def irritant_groups(args: argparse.Namespace, top: int = 20) -> list:
+    """The groups `teranga insights irritants` lists, numbered from 1 in this order."""
+    from teranga.insights.irritants import Irritants, nearest_article
+    from teranga.insights.store import open_store
+    from teranga.knowledge_base.service import KbSettings, KnowledgeBase
+
+    store = open_store()
+    knowledge_base = KnowledgeBase(KbSettings.from_env())
+    finder = Irritants(store, knowledge_base.embedder.embed_queries,
+                       nearest_article(knowledge_base))
+    return finder.groups(_filters(args, store), limit=top)
+
+
+def _irritants(args: argparse.Namespace) -> int:
+    for number, group in enumerate(irritant_groups(args, args.top), start=1):
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(group.kinds.items()))
+        print(f"{number}. [{group.language}] {group.customers} customer(s), "
+              f"{group.messages} message(s) ({kinds})")
+        for example in group.examples:
+            print(f"     \"{' '.join(example.split())}\"")
+        for answer in group.agent_answers:
+            print(f"     an agent answered: {' '.join(answer.split())[:160]}")
+        if group.nearest_article:
+            print(f"     nearest article: {group.nearest_article['article_id']} "
+                  f"(score {group.nearest_article['score']})")
+    return 0
+
+
+def draft(args: argparse.Namespace) -> int:
+    """`teranga kb draft`: group N of `teranga insights irritants` as a draft article."""
+    from teranga.insights.irritants import draft_article
+
+    groups = irritant_groups(args, max(20, args.group))
+    if not 1 <= args.group <= len(groups):
+        raise ValueError(f"there are {len(groups)} group(s) for these filters; "
+                         "`teranga insights irritants` lists them")
+    group = groups[args.group - 1]
+    if group.language == "unknown":
+        raise ValueError("this group's language is unknown: no folder to write it in")
+    path = draft_article(group, Settings.from_env().kb_dir, date.today())
+    print(f"wrote {path}: write the answer, then move it up to {path.parent.parent}/ to "
+          "publish it")
+    return 0
 
 
 def _backfill(args: argparse.Namespace) -> int:
@@ -113,6 +169,7 @@ def _report(args: argparse.Namespace) -> int:
     store = open_store()
     data = insights_data(store, _filters(args, store),
                          Settings.from_env().agent_conversation_cost)
+    data["irritants"] = [group.as_dict() for group in irritant_groups(args)]
     write_report(data, Path(args.out))
     conversations = data["totals"]["conversations"] if data["totals"] else 0
     print(f"wrote the report of {conversations} conversation(s) to {args.out}", file=sys.stderr)

@@ -56,8 +56,10 @@ class Facts:
     satisfaction_asked: bool = False
     satisfied: bool | None = None
     asked_to_rephrase: bool = False  # the assistant's last word asked the customer to rephrase
-    # what the customer wrote that the assistant did not understand or could not answer
+    # what the customer wrote that the assistant did not understand or could not answer, and
+    # the last message of a conversation that ended upset
     missed_messages: list[tuple[float, str, str]] = field(default_factory=list)  # at, kind, text
+    agent_answer: str | None = None  # the agent's first reply: a starting point for an article
 
     @property
     def contained(self) -> bool:
@@ -145,6 +147,8 @@ def _session_facts(conversation_id: str, events: list[dict]) -> Facts | None:
     facts.language = languages.most_common(1)[0][0] if languages else None
     last_user = user_events[-1]
     facts.ended_upset = _sentiment(last_user) == NEGATIVE
+    if facts.ended_upset:
+        _missed(facts, last_user, "upset")
     return facts
 
 
@@ -176,6 +180,7 @@ def _read_bot(facts: Facts, event: dict) -> None:
         facts.agent = facts.agent or str(metadata["agent"])
         if facts.first_agent_reply_at is None:
             facts.first_agent_reply_at = _at(event)
+            facts.agent_answer = event.get("text") or None
         facts.asked_to_rephrase = False
         return
     facts.bot_messages += 1

@@ -67,6 +67,7 @@ conversations = sa.Table(
     sa.Column("satisfaction_asked", sa.Boolean, nullable=False),
     sa.Column("satisfied", sa.Boolean),
     sa.Column("left_waiting", sa.Boolean, nullable=False),
+    sa.Column("agent_answer", sa.Text),  # masked, cut: an example answer, not a record
 )
 
 handover_reasons = sa.Table(
@@ -79,7 +80,7 @@ missed_messages = sa.Table(
     "missed_messages", metadata,
     sa.Column("conversation_id", sa.String(160), primary_key=True),
     sa.Column("at", sa.Float, primary_key=True),
-    sa.Column("kind", sa.String(16), primary_key=True),  # not_understood, kb_miss
+    sa.Column("kind", sa.String(16), primary_key=True),  # not_understood, kb_miss, upset
     sa.Column("language", sa.String(8)),
     sa.Column("text", sa.Text, nullable=False),  # masked
 )
@@ -160,6 +161,8 @@ class InsightsStore:
                 c.ended_at < ended_before, c.customer != ANONYMOUS))]
             connection.execute(missed_messages.delete().where(
                 missed_messages.c.conversation_id.in_(ids)))
+            connection.execute(conversations.update().where(c.id.in_(ids)).values(
+                agent_answer=None))
             for old in ids:
                 new = f"{ANONYMOUS}-{uuid.uuid4().hex}"
                 connection.execute(handover_reasons.update().where(
@@ -207,6 +210,8 @@ class InsightsStore:
                                                                    "negative")},
             "ended_upset": facts.ended_upset, "satisfaction_asked": facts.satisfaction_asked,
             "satisfied": facts.satisfied, "left_waiting": facts.left_waiting,
+            "agent_answer": mask(facts.agent_answer[:MAX_TEXT_CHARS])
+            if facts.agent_answer else None,
         }
 
     @staticmethod

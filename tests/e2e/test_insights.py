@@ -15,6 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from teranga.cli import main
 from teranga.insights.store import open_store
+from teranga.knowledge_base.articles import read_article, read_catalogue
 from teranga.settings import PROJECT_ROOT
 from tests.e2e.desk_client import PASSWORD, AgentSession, say, wait_until
 from tests.e2e.test_desk_browser import CHROMIUM, CHROMIUM_FLAGS
@@ -35,7 +36,7 @@ def _row_of(store, sender: str) -> dict | None:
     return dict(row._mapping) if row else None
 
 
-def test_the_supervisor_sees_what_the_assistant_and_the_agents_did(server, tmp_path):
+def test_the_supervisor_sees_what_the_assistant_and_the_agents_did(server, tmp_path, kb_dir):
     run = uuid.uuid4().hex[:8]
     contained, handed, lost = f"ins-a-{run}", f"ins-b-{run}", f"ins-c-{run}"
     say(server.rasa_url, contained, "how can i check my airtime balance pls")
@@ -66,6 +67,12 @@ def test_the_supervisor_sees_what_the_assistant_and_the_agents_did(server, tmp_p
     assert main(["report", "--since", "1d", "--out", str(report)]) == 0
     _browse(server, report, store.pseudonym(handed))
 
+    # what the assistant missed, turned into a draft article the assistant does not read
+    assert main(["kb", "draft", "--since", "1d", "--group", "1"]) == 0
+    drafts = list(kb_dir.glob("*/drafts/*.md"))
+    assert drafts and all(read_article(path, path.parent.parent.name) for path in drafts)
+    assert not any(a.path.parent.name == "drafts" for a in read_catalogue(kb_dir).articles)
+
 
 def _outbox_texts(server, sender: str) -> list[str]:
     from tests.e2e.desk_client import collect
@@ -90,6 +97,8 @@ def _browse(server, report: Path, handed_pseudonym: str) -> None:
             page.goto(f"{server.desk_url}/insights")
             expect(page.locator("body[data-drawn=yes]")).to_have_count(1, timeout=15_000)
             expect(page.locator(".chart svg")).to_have_count(8)
+            expect(page.locator("body[data-irritants=yes]")).to_have_count(1, timeout=60_000)
+            expect(page.locator("#irritants .examples")).to_contain_text(["qxz vbnw plok"])
             conversations = page.locator(".card[data-figure=conversations] .value")
             assert int(conversations.inner_text()) >= 3
             page.screenshot(path=str(SCREENSHOTS / "insights.png"), full_page=True)
@@ -109,6 +118,7 @@ def _browse(server, report: Path, handed_pseudonym: str) -> None:
             report_page = browser.new_page(viewport={"width": 1400, "height": 1600})
             report_page.goto(report.as_uri())
             expect(report_page.locator(".chart svg")).to_have_count(8)
+            expect(report_page.locator(".irritants")).to_contain_text("qxz vbnw plok")
             expect(report_page.locator("#meta")).to_contain_text("generated")
             report_page.screenshot(path=str(SCREENSHOTS / "report.png"), full_page=True)
         finally:

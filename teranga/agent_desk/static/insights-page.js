@@ -27,6 +27,20 @@ async function show() {
   for (const chart of drawn) chart.dispose();
   drawn = drawInsights(document.getElementById("insights"), body);
   document.body.dataset.drawn = "yes";
+  showIrritants(wanted);
+}
+
+async function showIrritants(wanted) {
+  // grouping by meaning needs the knowledge base's model: drawn when it is ready
+  const box = document.getElementById("irritants");
+  const reply = await fetch(`/api/insights/irritants?${wanted}`, { credentials: "same-origin" });
+  const body = await reply.json();
+  if (!reply.ok) {
+    box.replaceChildren(element("p", "error", body.error || "The irritants could not be read."));
+    return;
+  }
+  drawIrritants(box, body.groups);
+  document.body.dataset.irritants = "yes";
 }
 
 form.addEventListener("submit", (event) => {

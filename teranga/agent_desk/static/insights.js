@@ -138,6 +138,11 @@ function drawInsights(root, data) {
       ["answered", (r) => r.kb_answers, "all"], ["missed", (r) => r.kb_misses, "all"]])),
   ];
   root.append(agentsTable(by.agent));
+  if (data.irritants) {
+    const box = element("section", "irritants-box");
+    root.append(box);
+    drawIrritants(box, data.irritants);
+  }
   return drawn;
 }
 
@@ -179,4 +184,35 @@ function agentsTable(rows) {
   return table;
 }
 
-if (typeof module !== "undefined") module.exports = { drawInsights, duration, percent };
+const KINDS = { not_understood: "not understood", kb_miss: "no article", upset: "ended upset" };
+
+function drawIrritants(root, groups) {
+  root.replaceChildren(element("h2", "", "Irritants and content gaps"));
+  if (!groups.length) {
+    root.append(element("p", "calm", "Nothing the assistant missed in this period."));
+    return;
+  }
+  const list = element("ol", "irritants");
+  groups.forEach((g, index) => {
+    const item = element("li", "irritant");
+    const kinds = Object.entries(g.kinds).map(([k, n]) => `${KINDS[k] || k} ${n}`).join(", ");
+    item.append(element("div", "irritant-head",
+      `${g.customers} customer(s), ${g.messages} message(s), ${g.language} (${kinds})`));
+    const examples = element("ul", "examples");
+    for (const text of g.examples) examples.append(element("li", "", text));
+    item.append(examples);
+    for (const answer of g.agent_answers) {
+      item.append(element("div", "answer", `An agent answered: ${answer}`));
+    }
+    item.append(element("div", "nearest", g.nearest_article
+      ? `Nearest article: ${g.nearest_article.title} (${g.nearest_article.article_id}, ` +
+        `score ${g.nearest_article.score})`
+      : "No existing article is near."));
+    item.append(element("code", "draft",
+      `teranga kb draft --language ${g.language} --group ${index + 1}`));
+    list.append(item);
+  });
+  root.append(list);
+}
+
+if (typeof module !== "undefined") module.exports = { drawInsights, drawIrritants, duration, percent };
