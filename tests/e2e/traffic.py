@@ -1,6 +1,6 @@
 """A traffic generator: scripted conversations with known outcomes, played through the real
 channels (REST, Twilio SMS and WhatsApp through their signed webhooks, Telegram through its
-secret-checked webhook) and the real desk (an agent claims, replies, hands back; the customer
+secret-checked webhook, the web chat with python-socketio's client) and the real desk (an agent claims, replies, hands back; the customer
 answers the satisfaction question). Each scenario says what the analytics must count."""
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from tests.e2e.desk_client import SAMPLE_MESSAGES, AgentSession, say, wait_until
 from tests.e2e.test_telegram import post as telegram_post
 from tests.e2e.test_twilio import deliver
+from tests.e2e.test_webchat import Visit
 
 
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    channel: str  # rest, twilio_sms, twilio_whatsapp, telegram
+    channel: str  # rest, twilio_sms, twilio_whatsapp, telegram, socketio (the web chat)
     language: str | None  # the conversation's language, None when nothing pins it
     messages: tuple[str, ...]
     agent: str | None = None  # who claims, replies and hands back; None: nobody takes it
@@ -36,6 +37,7 @@ SCENARIOS = (
     *(Scenario(f"contained-{language}", channel, language, (SAMPLE_MESSAGES[language],))
       for language, channel in (("en", "rest"), ("fr", "twilio_sms"),
                                 ("wo", "twilio_whatsapp"), ("sw", "telegram"), ("ha", "rest"))),
+    Scenario("contained-fr-web-chat", "socketio", "fr", (SAMPLE_MESSAGES["fr"],)),
     Scenario("person-satisfied-fr", "rest", "fr", ("je veux parler a un conseiller svp",),
              agent="awa", satisfied=True, reasons=("asked_for_person",)),
     Scenario("person-unsatisfied-en", "telegram", "en", ("i want to talk to an agent",),
@@ -64,11 +66,23 @@ class Traffic:
         self.server, self.twilio, self.telegram = server, fake_twilio, fake_telegram
 
     def play(self, scenario: Scenario) -> Played:
+        if scenario.channel == "socketio":
+            return self._web_chat(scenario)
         played = Played(scenario, self._new_conversation(scenario.channel))
         for text in scenario.messages:
             self._say(played, text, voice_note=scenario.voice_note)
         if scenario.agent:
             self._worked_by_agent(played)
+        return played
+
+    def _web_chat(self, scenario: Scenario) -> Played:
+        """A visit with python-socketio's client, as the widget speaks Rasa's protocol."""
+        with Visit(self.server.rasa_url) as visit:
+            session_id, _transcript = visit.new_session()
+            played = Played(scenario, session_id)
+            for text in scenario.messages:
+                visit.emit("user_uttered", {"message": text, "session_id": session_id})
+                played.replies.append(visit.event("bot_uttered")["text"])
         return played
 
     def _new_conversation(self, channel: str) -> str:
