@@ -69,7 +69,8 @@ class Irritants:
 
     def _messages(self, filters: Filters) -> list:
         m, c = missed_messages.c, conversations.c
-        query = sa.select(m.text, m.kind, m.language, c.customer, c.agent_answer) \
+        query = sa.select(m.text, m.kind, m.language, m.at, m.conversation_id, c.customer,
+                          c.agent_answer) \
             .join(conversations, m.conversation_id == c.id) \
             .where(*filters.where()).order_by(m.at.desc())
         with self.store.engine.connect() as connection:
@@ -84,7 +85,9 @@ class Irritants:
             examples = list(dict.fromkeys(r.text for r in members))[:EXAMPLES]
             answers = list(dict.fromkeys(r.agent_answer for r in members
                                          if r.agent_answer))[:ANSWERS]
-            groups.append(Group(language, len({r.customer for r in members}), len(members),
+            # one message may be both not understood and a knowledge-base miss
+            messages = len({(r.conversation_id, r.at) for r in members})
+            groups.append(Group(language, len({r.customer for r in members}), messages,
                                 dict(Counter(r.kind for r in members)), examples, answers))
         return groups
 

@@ -1,7 +1,8 @@
 """A traffic generator: scripted conversations with known outcomes, played through the real
 channels (REST, Twilio SMS and WhatsApp through their signed webhooks, Telegram through its
-secret-checked webhook, the web chat with python-socketio's client) and the real desk (an agent claims, replies, hands back; the customer
-answers the satisfaction question). Each scenario says what the analytics must count."""
+secret-checked webhook, the web chat with python-socketio's client) and the real desk (an
+agent claims, replies, hands back; the customer answers the satisfaction question). Each
+scenario says what the analytics must count."""
 
 from __future__ import annotations
 

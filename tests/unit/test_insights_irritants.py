@@ -49,7 +49,7 @@ def test_messages_are_grouped_by_meaning_and_ranked_by_customers(tmp_path):
     first = groups[0]
     assert sorted(first.examples) == ["taux de change du yuan aujourd'hui",
                                       "taux de change du yuan aujourd'hui ?"]
-    assert first.kinds == {"kb_miss": 4, "not_understood": 4}
+    assert first.kinds == {"kb_miss": 4, "not_understood": 4} and first.messages == 4
     assert first.agent_answers == ["Nous ne faisons pas de change."]
     assert first.nearest_article["article_id"] == "exchange"
     assert finder.groups() and len(finder._vectors) == 4  # each text embedded once
