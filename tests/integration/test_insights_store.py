@@ -130,3 +130,16 @@ def test_days_weeks_and_hours_are_the_centre_s_and_queue_waits_split_by_opening_
         "2026-11-30", "2026-W49", 3, False)
     (summed,) = summary(built)
     assert summed["queue_wait_out_of_hours"] == 30.0 and summed["queue_wait_in_hours"] is None
+
+
+def test_the_csv_export_and_the_early_warnings_run_on_both_engines(feed, store):
+    from teranga.insights.export import csv_rows
+    from teranga.insights.warnings import early_warnings
+
+    stored(feed, "b", HANDED)
+    stored(feed, "a", CONTAINED)
+    feed.ingest()
+    text = "".join(csv_rows(store, now=T0 + 10_000))
+    rows = text.strip().split("\n")
+    assert len(rows) == 3 and "asked_for_person negative_sentiment" in text
+    assert early_warnings(store, now=T0 + 3600) == []  # two conversations: no burst
