@@ -110,3 +110,9 @@ bench-satisfaction: $(STAMP)
 .PHONY: bench-privacy
 bench-privacy: $(STAMP)
 	$(BIN)/python bench/privacy.py
+
+# Insights at scale: the dashboard's queries at 10k, 100k and 1M conversations and the feed's
+# ingest rate, on SQLite and PostgreSQL (docs/benchmarks.md).
+.PHONY: bench-insights
+bench-insights: $(STAMP)
+	$(BIN)/python bench/insights.py
