@@ -499,8 +499,9 @@ def _current_names() -> SecretNames:
         return secret_names()
     except (OSError, ValueError) as error:
         if not _broken_names_said:
-            logger.error("Secrets are found with the built-in names only: %s", error)
+            # said first: the log line is itself masked, which reads the names again
             _broken_names_said.append(True)
+            logger.error("Secrets are found with the built-in names only: %s", error)
         return SecretNames("", "", "")
 
 

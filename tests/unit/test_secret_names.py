@@ -4,11 +4,13 @@ names, not the built-in ones."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
 
 from teranga.privacy import secret_names, secrets
+from teranga.privacy.logs import mask_personal_data_in_logs
 from teranga.privacy.secret_names import SecretNamesError, load_secret_names, trie_pattern
 
 
@@ -75,4 +77,17 @@ def test_a_broken_file_costs_its_names_not_the_built_in_ones(names_file, caplog)
     names_file.write_text("code:\n  en: pin", "utf-8")
     assert found("my pin is 4821") == ["4821"]
     assert found("my pin is 4822") == ["4822"]
+    assert caplog.text.count("built-in names only") == 1
+
+
+def test_a_broken_file_is_said_once_even_when_log_lines_are_masked(names_file, caplog):
+    """The masking of the log line reads the names again: it must not say it again, and
+    again (it did, 85 times, in a process whose logs are masked)."""
+    before = logging.getLogRecordFactory()
+    mask_personal_data_in_logs()
+    try:
+        names_file.write_text("code:\n  en: pin", "utf-8")
+        assert found("my pin is 4821") == ["4821"]
+    finally:
+        logging.setLogRecordFactory(before)
     assert caplog.text.count("built-in names only") == 1
