@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from teranga.insights.metrics import Filters, business_value, summary
+from teranga.insights.metrics import GROUPS, Filters, business_value, summary
 from teranga.insights.store import InsightsStore
 from teranga.insights.warnings import WINDOW_HOURS, early_warnings
 
@@ -22,7 +22,6 @@ CHARTS_SCRIPT = STATIC / "insights.js"
 STYLE = STATIC / "insights.css"
 TEMPLATE = Path(__file__).with_name("report.html")
 _PLACEHOLDER = re.compile(r"/\*(ECHARTS|CHARTS|DATA|STYLE)\*/")
-BREAKDOWNS = ("day", "week", "hour", "language", "channel", "intent", "agent", "reason")
 
 
 def insights_data(store: InsightsStore, filters: Filters, cost_per_conversation: float,
@@ -36,7 +35,7 @@ def insights_data(store: InsightsStore, filters: Filters, cost_per_conversation:
         .isoformat(timespec="minutes"),
         "timezone": store.hours.timezone,
         "totals": totals,
-        "by": {by: summary(store, filters, by=by, now=now) for by in BREAKDOWNS},
+        "by": {by: summary(store, filters, by=by, now=now) for by in GROUPS},
         # as it happens: the last hours against the same hours of the days before
         "warnings": early_warnings(store, now),
         "warning_window_hours": WINDOW_HOURS,

@@ -403,7 +403,7 @@ def _corrected(text: str, numbers: list[tuple[re.Match, Span | None]],
     taken = [value for _mention, value in found]
     more = []
     for first, second in zip(values, values[1:], strict=False):
-        digits = [re.sub(r"\D", "", text[start:end]) for start, end in (first, second)]
+        digits = [_digits(text, span) for span in (first, second)]
         if digits[0] != digits[1] and sorted(digits[0]) == sorted(digits[1]) \
                 and second[0] - first[1] <= MAX_GAP_CHARS:
             more += [(value, value) for value in (first, second)
@@ -477,8 +477,8 @@ def _digits(text: str, span: Span) -> str:
 def _shuffles_another(text: str, value: Span, values: list[Span]) -> bool:
     """Whether `value` has the digits of another value in another order: "c'est 3902 mon
     code pas 3920" denies a typo of the PIN, which gives its digits away."""
-    digits = sorted(re.sub(r"\D", "", text[value[0]:value[1]]))
-    return any(other != value and sorted(re.sub(r"\D", "", text[other[0]:other[1]])) == digits
+    digits = sorted(_digits(text, value))
+    return any(other != value and sorted(_digits(text, other)) == digits
                for other in values)
 
 
