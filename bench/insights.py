@@ -16,10 +16,11 @@ reported, not a target.
 
 Queries: what the page makes, `insights_data(store, Filters(since=90 days ago), 0)`, one
 `summary` at a time (totals, then by day, week, hour, language, channel, intent, agent and
-reason), one filtered by language, and the CSV export (`csv_rows`, read to the end; one run
-at a million); each the best and the median of `--runs` runs. "Whole page" adds up the nine
-queries of `insights_data`. Baseline in the same run, at the same size: a plain
-`SELECT count(*) FROM conversations`.
+reason) and the early warnings; then one filtered by language, the hours, agents and reasons
+filtered by an intent (no running total holds those: read from the rows), and the CSV export
+(`csv_rows`, read to the end; one run at a million); each the best and the median of `--runs`
+runs. "Whole page" adds up the ten queries of `insights_data`. Baseline in the same run, at
+the same size: a plain `SELECT count(*) FROM conversations`.
 
 Ingest: the real feed (`Feed.ingest`) on a real Redis (REDIS_URL, default
 redis://127.0.0.1:6379/11; only that db is flushed). Trackers are written as the tracker
@@ -61,9 +62,11 @@ from teranga.handoff.availability import OpeningHours, load_settings  # noqa: E4
 from teranga.insights.export import csv_rows  # noqa: E402
 from teranga.insights.facts import Facts  # noqa: E402
 from teranga.insights.feed import CHECKPOINT, Feed  # noqa: E402
-from teranga.insights.metrics import Filters, summary  # noqa: E402
-from teranga.insights.report import BREAKDOWNS, insights_data  # noqa: E402
-from teranga.insights.store import InsightsStore, metadata  # noqa: E402
+from teranga.insights.metrics import GROUPS, Filters, summary  # noqa: E402
+from teranga.insights.report import insights_data  # noqa: E402
+from teranga.insights.schema import metadata  # noqa: E402
+from teranga.insights.store import InsightsStore  # noqa: E402
+from teranga.insights.warnings import early_warnings  # noqa: E402
 from teranga.settings import PROJECT_ROOT  # noqa: E402
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/11")
@@ -186,15 +189,22 @@ def query_times(store: InsightsStore, now: float, runs: int, csv_runs: int) -> d
 
     results = {"count(*) baseline": timed(count, runs)}
     results["totals"] = timed(lambda: summary(store, filters, now=now), runs)
-    for by in BREAKDOWNS:
+    for by in GROUPS:
         results[f"by {by}"] = timed(lambda by=by: summary(store, filters, by=by, now=now), runs)
+    results["early warnings"] = timed(lambda: early_warnings(store, now), runs)
     by_language = Filters(since=filters.since, language="wo")
     results["totals, language=wo"] = timed(lambda: summary(store, by_language, now=now), runs)
     results["by day, language=wo"] = timed(
         lambda: summary(store, by_language, by="day", now=now), runs)
+    # no running total holds hours, agents or reasons with the intent: read from the rows
+    by_intent = Filters(since=filters.since, intent="send_money")
+    for by in ("hour", "agent", "reason"):
+        results[f"by {by}, intent=send_money (rows)"] = timed(
+            lambda by=by: summary(store, by_intent, by=by, now=now), runs)
     # the page's queries one after another (insights_data), added up rather than run again
-    page = [results["totals"], *(results[f"by {by}"] for by in BREAKDOWNS)]
-    results["whole page (sum of the 9)"] = (sum(b for b, _ in page), sum(m for _, m in page))
+    page = [results["totals"], *(results[f"by {by}"] for by in GROUPS),
+            results["early warnings"]]
+    results["whole page (sum of the 10)"] = (sum(b for b, _ in page), sum(m for _, m in page))
     results["CSV export (all rows)"] = timed(
         lambda: sum(len(part) for part in csv_rows(store, filters, now=now)), csv_runs)
     return results

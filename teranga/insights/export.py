@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 
 from teranga.insights.metrics import ABANDONED_AFTER_SECONDS, Filters
-from teranga.insights.store import InsightsStore, conversations, handover_reasons
+from teranga.insights.schema import conversations, reasons_of_each
+from teranga.insights.store import InsightsStore
 
 COLUMNS = ("conversation", "day", "week", "hour", "channel", "language", "intent",
            "customer_messages", "bot_messages", "agent_messages", "contained", "handed_over",
@@ -32,11 +33,7 @@ def csv_rows(store: InsightsStore, filters: Filters | None = None,
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
-    reasons = sa.select(sa.func.string_agg(handover_reasons.c.reason, sa.literal_column("' '"))
-                        if store.engine.dialect.name == "postgresql"
-                        else sa.func.group_concat(handover_reasons.c.reason, " ")) \
-        .where(handover_reasons.c.conversation_id == conversations.c.id) \
-        .scalar_subquery()
+    reasons = reasons_of_each(store.engine.dialect.name)
     query = sa.select(conversations, reasons.label("reasons")) \
         .where(*(filters or Filters()).where()) \
         .order_by(conversations.c.started_at)

@@ -23,7 +23,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from teranga.insights.metrics import Filters
-from teranga.insights.store import InsightsStore, conversations, missed_messages
+from teranga.insights.schema import conversations, missed_messages
+from teranga.insights.store import InsightsStore
 
 GROUP_DISTANCE = 0.15  # cosine: paraphrases of one need, not merely one topic
 MAX_MESSAGES = 2000  # per language, the newest: the clustering is quadratic

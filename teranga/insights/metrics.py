@@ -1,6 +1,6 @@
-"""The metrics, each defined in docs/insights.md, computed by the database from the
-conversation rows (teranga/insights/store.py), per day or week, language, channel, intent,
-agent, hour of day or hand-over reason, for any period and filter.
+"""The metrics, each defined in docs/insights.md, per day or week, language, channel, intent,
+agent, hour of day or hand-over reason, for any period and filter: read from the running
+totals (rollup.py) where they hold the question, else computed from the conversation rows.
 
 Times are averages in seconds (Chatwoot's reports average too); rates are shares of the
 conversations in the row, computed by the reader from the counts given here, so that rows can
@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from teranga.insights.store import InsightsStore, conversations, handover_reasons
+from teranga.insights import rollup
+from teranga.insights.schema import conversations, handover_reasons
+from teranga.insights.store import InsightsStore
 
 GROUPS = ("day", "week", "hour", "language", "channel", "intent", "agent", "reason")
 # A conversation left waiting is abandoned once it stays so this long (the session's expiry
@@ -43,99 +45,91 @@ class Filters:
             date.fromisoformat(since)  # ValueError for anything else
         return cls(since=since, **others)
 
-    def where(self) -> list:
-        c = conversations.c
+    def columns(self) -> set[str]:
+        """The columns filtered on, besides the day."""
+        return {name for name in rollup.FILTERABLE if getattr(self, name)}
+
+    def where(self, columns=conversations.c) -> list:
+        """The conditions on a table with a day and the filterable columns."""
         conditions = []
         if self.since:
-            conditions.append(c.day >= self.since)
+            conditions.append(columns.day >= self.since)
         if self.until:
-            conditions.append(c.day <= self.until)
-        for column, value in ((c.language, self.language), (c.channel, self.channel),
-                              (c.intent, self.intent)):
-            if value:
-                conditions.append(column == value)
+            conditions.append(columns.day <= self.until)
+        conditions += [columns[name] == getattr(self, name) for name in self.columns()]
         return conditions
-
-
-def _count_if(condition) -> sa.sql.ColumnElement:
-    return sa.func.sum(sa.case((condition, 1), else_=0))
-
-
-def _average(later, earlier, condition=None) -> sa.sql.ColumnElement:
-    both = sa.and_(later.isnot(None), earlier.isnot(None), *([condition] if condition is not None
-                                                              else []))
-    return sa.func.avg(sa.case((both, later - earlier), else_=None))
-
-
-def _measures(now: float) -> list:
-    c = conversations.c
-    handed = c.handed_over_at.isnot(None)
-    return [
-        sa.func.count().label("conversations"),
-        _count_if(c.contained).label("contained"),
-        _count_if(handed).label("handed_over"),
-        _count_if(sa.and_(c.left_waiting, c.ended_at < now - ABANDONED_AFTER_SECONDS))
-        .label("abandoned"),
-        _count_if(c.fallbacks > 0).label("with_fallback"),
-        sa.func.sum(c.customer_messages).label("customer_messages"),
-        sa.func.sum(c.kb_answers).label("kb_answers"),
-        sa.func.sum(c.kb_misses).label("kb_misses"),
-        sa.func.sum(c.positive).label("positive"),
-        sa.func.sum(c.neutral).label("neutral"),
-        sa.func.sum(c.negative).label("negative"),
-        _count_if(c.ended_upset).label("ended_upset"),
-        _count_if(c.satisfaction_asked).label("satisfaction_asked"),
-        _count_if(c.satisfied.isnot(None)).label("satisfaction_answered"),
-        _count_if(c.satisfied.is_(True)).label("satisfied"),
-        _average(c.handed_over_at, c.started_at).label("time_to_handover"),
-        _average(c.claimed_at, c.handed_over_at, c.handed_in_hours.is_(True))
-        .label("queue_wait_in_hours"),
-        _average(c.claimed_at, c.handed_over_at, c.handed_in_hours.is_(False))
-        .label("queue_wait_out_of_hours"),
-        _average(c.first_agent_reply_at, c.handed_over_at, c.handed_in_hours.is_(True))
-        .label("first_response_in_hours"),
-        _average(c.first_agent_reply_at, c.handed_over_at, c.handed_in_hours.is_(False))
-        .label("first_response_out_of_hours"),
-        _average(c.returned_at, c.claimed_at).label("handling"),
-        _average(sa.func.coalesce(c.returned_at, c.ended_at), c.started_at,
-                 sa.or_(c.contained, c.returned_at.isnot(None))).label("resolution"),
-    ]
 
 
 def summary(store: InsightsStore, filters: Filters = Filters(), by: str | None = None,
             now: float | None = None) -> list[dict]:
-    """One row of every measure per value of `by` (None: one row for everything)."""
+    """One row of every measure per value of `by` (None: one row for everything), from the
+    running totals when a grain holds the grouping and the filters (rollup.py), else from the
+    conversation rows."""
     if by is not None and by not in GROUPS:
         raise ValueError(f"unknown grouping {by!r}; one of {', '.join(GROUPS)}")
     now = time.time() if now is None else now
-    measures = _measures(now)
-    source = conversations
+    grain = rollup.grain_for(by, filters.columns())
+    with store.engine.connect() as connection:
+        rows = connection.execute(_from_rollup(grain, filters, by) if grain is not None
+                                  else _from_rows(filters, by, rollup.measures()))
+        totals = [dict(row._mapping) for row in rows]
+        waiting = _left_waiting_lately(connection, filters, by, now)
+    found = [_finished(row, by, waiting) for row in totals if row["conversations"]]
+    return sorted(found, key=lambda row: (row.get("group") is None, row.get("group") or 0))
+
+
+def _from_rollup(grain: str, filters: Filters, by: str | None) -> sa.Select:
+    key = rollup.group_column(grain, by)
+    sums = [sa.func.sum(rollup.rollup.c[name]).label(name) for name in rollup.MEASURES]
+    query = sa.select(*([key.label("group")] if key is not None else []), *sums) \
+        .where(rollup.rollup.c.grain == grain, *filters.where(rollup.rollup.c))
+    return query.group_by(key) if key is not None else query
+
+
+def _from_rows(filters: Filters, by: str | None, measures: dict) -> sa.Select:
+    source, key = conversations, None
     if by == "reason":
         source = conversations.join(handover_reasons,
                                     handover_reasons.c.conversation_id == conversations.c.id)
         key = handover_reasons.c.reason
-    else:
-        key = conversations.c[by] if by else None
-    query = sa.select(*([key.label("group")] if key is not None else []), *measures) \
-        .select_from(source).where(*filters.where())
-    if key is not None:
-        query = query.group_by(key).order_by(key)
-    with store.engine.connect() as connection:
-        rows = [dict(row._mapping) for row in connection.execute(query)]
-    return [_plain(row) for row in rows if row["conversations"]]
+    elif by is not None:
+        key = conversations.c[by]
+    query = sa.select(*([key.label("group")] if key is not None else []),
+                      *(expression.label(name) for name, expression in measures.items())) \
+        .select_from(source).where(*filters.where(conversations.c))
+    return query.group_by(key) if key is not None else query
 
 
-def _plain(row: dict) -> dict:
-    """Counts as ints (a sum over no rows is NULL), times as floats or None (PostgreSQL's
-    averages are decimals)."""
-    return {name: value if name == "group" else (
-        (None if value is None else float(value)) if name in _TIMES else int(value or 0))
-        for name, value in row.items()}
+def _left_waiting_lately(connection, filters: Filters, by: str | None, now: float) -> dict:
+    """Per group, the conversations left waiting that are not abandoned yet: they ended less
+    than ABANDONED_AFTER_SECONDS ago (few rows, found by the index on their end)."""
+    lately = conversations.alias("lately")
+    recent = sa.select(lately.c.id).where(lately.c.ended_at >= now - ABANDONED_AFTER_SECONDS,
+                                           lately.c.left_waiting)
+    # by id: the planners then start from the end's index, not from the period's days
+    query = _from_rows(filters, by, {"conversations": sa.func.count()}).where(
+        conversations.c.id.in_(recent))
+    return {row._mapping.get("group"): row.conversations for row in connection.execute(query)}
 
 
-_TIMES = frozenset({"time_to_handover", "queue_wait_in_hours", "queue_wait_out_of_hours",
-                    "first_response_in_hours", "first_response_out_of_hours", "handling",
-                    "resolution"})
+def _finished(totals: dict, by: str | None, waiting: dict) -> dict:
+    """The row as readers get it: counts as ints (PostgreSQL's sums are decimals), the
+    abandoned counted as of now, each time an average in seconds (None when nothing was
+    timed)."""
+    group = totals.get("group")
+    if group == "":  # a running total's cell for "none"
+        group = None
+    if by == "hour" and group is not None:
+        group = int(group)  # kept as text with the agents and reasons
+    row = {"group": group} if by else {}
+    for name in rollup.MEASURES:
+        if not name.endswith(("_seconds", "_timed")):
+            row[name] = int(totals[name] or 0)
+    row["abandoned"] = row.pop("left_waiting") - waiting.get(group, 0)
+    for name in rollup.DURATIONS:
+        timed = int(totals[f"{name}_timed"] or 0)
+        row[name] = float(totals[f"{name}_seconds"]) / timed if timed else None
+    return row
 
 
 def business_value(row: dict, cost_per_agent_conversation: float) -> dict:

@@ -24,7 +24,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from teranga.handoff.availability import DeskSettings, OpeningHours, load_settings
+from teranga.insights import rollup
 from teranga.insights.facts import Facts
+from teranga.insights.schema import (
+    conversations,
+    feed_state,
+    handover_reasons,
+    metadata,
+    missed_messages,
+)
 from teranga.privacy.personal_data import mask
 from teranga.settings import PROJECT_ROOT, Settings, saved_secret
 
@@ -33,64 +41,6 @@ KEY_FILE = PROJECT_ROOT / ".teranga" / "insights-key"
 ANONYMOUS = "anonymous"
 
 logger = logging.getLogger(__name__)
-metadata = sa.MetaData()
-
-conversations = sa.Table(
-    "conversations", metadata,
-    sa.Column("id", sa.String(160), primary_key=True),  # "<pseudonym>@<start>"
-    sa.Column("customer", sa.String(64), nullable=False, index=True),  # pseudonym
-    sa.Column("started_at", sa.Float, nullable=False, index=True),
-    sa.Column("ended_at", sa.Float, nullable=False),
-    sa.Column("day", sa.String(10), nullable=False, index=True),  # in the centre's time zone
-    sa.Column("week", sa.String(8), nullable=False, index=True),  # ISO week, "2026-W49"
-    sa.Column("hour", sa.Integer, nullable=False),
-    sa.Column("channel", sa.String(32)),
-    sa.Column("language", sa.String(8)),
-    sa.Column("intent", sa.String(80)),
-    sa.Column("customer_messages", sa.Integer, nullable=False),
-    sa.Column("bot_messages", sa.Integer, nullable=False),
-    sa.Column("agent_messages", sa.Integer, nullable=False),
-    sa.Column("contained", sa.Boolean, nullable=False),
-    sa.Column("handed_over_at", sa.Float),
-    sa.Column("handed_in_hours", sa.Boolean),
-    sa.Column("claimed_at", sa.Float),
-    sa.Column("first_agent_reply_at", sa.Float),
-    sa.Column("returned_at", sa.Float),
-    sa.Column("agent", sa.String(80)),
-    sa.Column("fallbacks", sa.Integer, nullable=False),
-    sa.Column("kb_answers", sa.Integer, nullable=False),
-    sa.Column("kb_misses", sa.Integer, nullable=False),
-    sa.Column("positive", sa.Integer, nullable=False),
-    sa.Column("neutral", sa.Integer, nullable=False),
-    sa.Column("negative", sa.Integer, nullable=False),
-    sa.Column("ended_upset", sa.Boolean, nullable=False),
-    sa.Column("satisfaction_asked", sa.Boolean, nullable=False),
-    sa.Column("satisfied", sa.Boolean),
-    sa.Column("left_waiting", sa.Boolean, nullable=False),
-    sa.Column("agent_answer", sa.Text),  # masked, cut: an example answer, not a record
-)
-
-handover_reasons = sa.Table(
-    "handover_reasons", metadata,
-    sa.Column("conversation_id", sa.String(160), primary_key=True),
-    sa.Column("reason", sa.String(40), primary_key=True),
-)
-
-missed_messages = sa.Table(
-    "missed_messages", metadata,
-    sa.Column("conversation_id", sa.String(160), primary_key=True),
-    sa.Column("at", sa.Float, primary_key=True),
-    sa.Column("kind", sa.String(16), primary_key=True),  # not_understood, kb_miss, upset
-    sa.Column("language", sa.String(8)),
-    sa.Column("text", sa.Text, nullable=False),  # masked
-)
-
-feed_state = sa.Table(
-    "feed_state", metadata,
-    sa.Column("name", sa.String(40), primary_key=True),
-    sa.Column("value", sa.String(200), nullable=False),
-)
-
 MAX_TEXT_CHARS = 500  # a missed message is kept as an example, not as a record
 
 
@@ -104,6 +54,10 @@ class InsightsStore:
         self.key = key
         self.hours = hours or DeskSettings().hours  # UTC, open every hour, as the desk's
         metadata.create_all(self.engine)
+        for table in metadata.sorted_tables:  # an index added since the file was made
+            for index in table.indexes:
+                index.create(self.engine, checkfirst=True)
+        rollup.rebuild_if_outdated(self.engine)
 
     @classmethod
     def sqlite(cls, path: Path, key: bytes, hours: OpeningHours | None = None) -> InsightsStore:
@@ -134,18 +88,21 @@ class InsightsStore:
                 missed += [{"conversation_id": row["id"], "at": at, "kind": kind,
                             "language": facts.language, "text": mask(text[:MAX_TEXT_CHARS])}
                            for at, kind, text in dict.fromkeys(facts.missed_messages)]
+        ids = [row["id"] for row in rows]
         with self.engine.begin() as connection:
-            self._delete(connection, [row["id"] for row in rows])
+            self._delete(connection, ids)
             for table, values in ((conversations, rows), (handover_reasons, reasons),
                                   (missed_messages, missed)):
                 if values:
                     connection.execute(table.insert(), values)
+            rollup.add(connection, ids)
         return len(rows)
 
     def forget(self, conversation_ids: Iterable[str]) -> int:
         """Delete every row of these conversations (a customer's erasure); how many."""
         customers = [self.pseudonym(c) for c in conversation_ids]
         with self.engine.begin() as connection:
+            rollup.lock(connection)
             ids = [r.id for r in connection.execute(sa.select(conversations.c.id).where(
                 conversations.c.customer.in_(customers)))]
             self._delete(connection, ids)
@@ -216,6 +173,9 @@ class InsightsStore:
 
     @staticmethod
     def _delete(connection, ids: list[str]) -> None:
+        """These conversations' rows gone, and taken away from the running totals."""
+        rollup.lock(connection)
+        rollup.add(connection, ids, -1)
         for table, column in ((handover_reasons, handover_reasons.c.conversation_id),
                               (missed_messages, missed_messages.c.conversation_id),
                               (conversations, conversations.c.id)):

@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
 
-from teranga.insights.store import InsightsStore, conversations, handover_reasons
+from teranga.insights.schema import conversations, reasons_of_each
+from teranga.insights.store import InsightsStore
 
 WINDOW_HOURS = 3
 BASELINE_DAYS = 14
@@ -59,26 +60,24 @@ def _counts_by_day(store: InsightsStore, now: float, window: float) -> dict[int,
     """For day 0 (the last window) and each day before (the same hours), the count of each
     (signal, value)."""
     c = conversations.c
-    since = now - BASELINE_DAYS * DAY - window
+    # only the windows' rows, found by the index on the start: a few hours of each day
+    in_windows = sa.or_(*(c.started_at.between(now - day * DAY - window, now - day * DAY)
+                          for day in range(BASELINE_DAYS + 1)))
     counts: dict[int, Counter] = {day: Counter() for day in range(BASELINE_DAYS + 1)}
-    reasons = sa.select(handover_reasons.c.conversation_id, handover_reasons.c.reason) \
-        .join(conversations, handover_reasons.c.conversation_id == c.id) \
-        .where(c.started_at >= since)
+    reasons = reasons_of_each(store.engine.dialect.name).label("reasons")
+    query = sa.select(c.started_at, c.intent, c.language, c.ended_upset, reasons) \
+        .where(in_windows)
     with store.engine.connect() as connection:
-        by_id = {}
-        for row in connection.execute(sa.select(c.id, c.started_at, c.intent, c.language,
-                                                c.ended_upset).where(c.started_at >= since)):
+        for row in connection.execute(query):
             day = _day_back(now, row.started_at, window)
             if day is None:
                 continue
-            by_id[row.id] = day
             if row.intent:
                 counts[day][("topic", row.intent)] += 1
             if row.ended_upset:
                 counts[day][("upset customers", row.language or "unknown")] += 1
-        for row in connection.execute(reasons):
-            if (day := by_id.get(row.conversation_id)) is not None:
-                counts[day][("hand-over reason", row.reason)] += 1
+            for reason in (row.reasons or "").split():
+                counts[day][("hand-over reason", reason)] += 1
     return counts
 
 

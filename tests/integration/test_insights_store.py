@@ -4,17 +4,21 @@ real PostgreSQL server: the same facts, the same metrics, nothing that names a c
 from __future__ import annotations
 
 import json
+import random
 import uuid
+from collections import Counter
 
 import pytest
 import redis
 import sqlalchemy as sa
 
 from teranga.handoff.availability import OpeningHours
-from teranga.insights.facts import conversation_facts
+from teranga.insights import rollup
+from teranga.insights.facts import Facts, conversation_facts
 from teranga.insights.feed import CHECKPOINT, Feed
-from teranga.insights.metrics import Filters, summary
-from teranga.insights.store import InsightsStore, metadata
+from teranga.insights.metrics import GROUPS, Filters, summary
+from teranga.insights.schema import metadata
+from teranga.insights.store import InsightsStore
 from tests.unit.test_insights_facts import T0, action, bot, slot, start, user
 
 KEY = b"k" * 32
@@ -143,3 +147,79 @@ def test_the_csv_export_and_the_early_warnings_run_on_both_engines(feed, store):
     rows = text.strip().split("\n")
     assert len(rows) == 3 and "asked_for_person negative_sentiment" in text
     assert early_warnings(store, now=T0 + 3600) == []  # two conversations: no burst
+
+
+def random_facts(rng: random.Random, conversation_id: str, now: float) -> Facts:
+    """A conversation with every column drawn at random, NULLs included."""
+    started = now - rng.uniform(0, 9 * 86400)
+    facts = Facts(conversation_id, started, started + rng.uniform(1, 900),
+                  channel=rng.choice(("telegram", "twilio_sms", None)),
+                  language=rng.choice(("fr", "wo", "sw", None)),
+                  intent=rng.choice(("send_money", "reset_pin", None)),
+                  customer_messages=rng.randint(1, 5), fallbacks=rng.randint(0, 1),
+                  kb_answers=rng.randint(0, 2), kb_misses=rng.randint(0, 1),
+                  sentiments=Counter(positive=rng.randint(0, 2), negative=rng.randint(0, 2)),
+                  ended_upset=rng.random() < 0.2, asked_to_rephrase=rng.random() < 0.2)
+    if rng.random() < 0.5:
+        facts.handed_over_at = started + rng.uniform(1, 60)
+        facts.handover_reasons = rng.sample(["asked_for_person", "negative_sentiment",
+                                             "not_understood"], rng.randint(0, 2))
+        if rng.random() < 0.7:
+            facts.claimed_at = facts.handed_over_at + rng.uniform(1, 600)
+            facts.agent = rng.choice(("awa", "musa"))
+            facts.first_agent_reply_at = facts.claimed_at + rng.uniform(1, 60)
+            facts.returned_at = rng.choice((None, facts.first_agent_reply_at + 30))
+            facts.satisfaction_asked = rng.random() < 0.5
+            facts.satisfied = rng.choice((None, True, False))
+    if rng.random() < 0.1:  # left waiting a moment ago: not abandoned yet
+        facts.ended_at = now - 60
+    return facts
+
+
+QUESTIONS = [Filters(), Filters(language="wo"), Filters(intent="reset_pin"),
+             Filters(channel="telegram", language="fr"), Filters(since="2000-01-01",
+                                                                until="2100-01-01")]
+
+
+def assert_the_totals_answer_as_the_rows(store: InsightsStore, now: float, monkeypatch) -> None:
+    def answers() -> list:
+        return [summary(store, question, by=by, now=now)
+                for question in QUESTIONS for by in (None, *GROUPS)]
+
+    from_totals = answers()
+    with monkeypatch.context() as patched:
+        patched.setattr(rollup, "grain_for", lambda by, filtered: None)
+        from_rows = answers()
+    assert [len(rows) for rows in from_totals] == [len(rows) for rows in from_rows]
+    for totals, rows in zip(from_totals, from_rows, strict=True):
+        for total, row in zip(totals, rows, strict=True):
+            assert total == pytest.approx(row)
+    assert all(rows for rows in from_rows)
+
+
+def test_the_running_totals_answer_every_question_as_the_rows_do_through_rewrites_and_erasure(
+        store, monkeypatch):
+    rng, now = random.Random(7), T0 + 10 * 86400
+    ids = [f"c{n}" for n in range(120)]
+    store.save_many({i: [random_facts(rng, i, now)] for i in ids})
+    assert_the_totals_answer_as_the_rows(store, now, monkeypatch)
+    # conversations that went on (their rows replaced), some with a second session
+    store.save_many({i: [random_facts(rng, i, now) for _ in range(rng.randint(1, 2))]
+                     for i in ids[::3]})
+    assert_the_totals_answer_as_the_rows(store, now, monkeypatch)
+    store.forget(ids[::5])
+    store.anonymise_before(now - 4 * 86400)
+    assert_the_totals_answer_as_the_rows(store, now, monkeypatch)
+
+
+def test_totals_kept_by_another_version_are_counted_again_from_the_rows(store, monkeypatch):
+    rng, now = random.Random(8), T0 + 10 * 86400
+    store.save_many({f"c{n}": [random_facts(rng, f"c{n}", now)] for n in range(40)})
+    with store.engine.begin() as connection:  # as a store written before the totals existed
+        connection.execute(rollup.rollup.delete())
+        connection.execute(sa.text("update feed_state set value = '0' "
+                                   "where name = 'rollup_version'"))
+    assert summary(store, now=now) == []
+    reopened = InsightsStore(str(store.engine.url.render_as_string(hide_password=False)), KEY)
+    assert_the_totals_answer_as_the_rows(reopened, now, monkeypatch)
+    reopened.engine.dispose()
