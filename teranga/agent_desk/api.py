@@ -33,6 +33,7 @@ from teranga.agent_desk.views import (
 )
 from teranga.handoff.agents import Agent
 from teranga.handoff.store import HandoffStore
+from teranga.insights.warnings import WINDOW_HOURS
 from teranga.privacy import audit
 
 logger = logging.getLogger(__name__)
@@ -139,7 +140,8 @@ def add_api(app: Sanic, desk: Desk, dispatcher: Dispatcher) -> None:
     async def overview(request: Request):
         if request.ctx.agent.role != "supervisor":
             return response.json({"error": "for supervisors only"}, status=403)
-        return response.json(await overview_view.run())
+        return response.json({**await overview_view.run(), "warnings": desk.early_warnings,
+                              "warning_window_hours": WINDOW_HOURS})
 
     @app.get("/api/audit")
     async def audit_log(request: Request):

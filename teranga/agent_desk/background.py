@@ -27,6 +27,7 @@ from teranga.agent_desk.maintenance import (
 )
 from teranga.agent_desk.routing import Dispatcher
 from teranga.insights.feed import BATCH, Feed
+from teranga.insights.warnings import early_warnings
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ HEARTBEAT_SECONDS = 5.0  # presence of the open desks, sessions that ended
 CLAIM_ABANDONED_SECONDS = 30.0  # take over what a dead desk process left
 RECONCILE_SECONDS = 300.0  # check that Rasa's pauses agree with ownership
 INSIGHTS_SECONDS = 2.0  # the analytics store follows the assistant's events
+WARNINGS_SECONDS = 10.0  # early warnings reach the supervisors' overview this soon
 STOP_SECONDS = 5.0  # a stopping desk waits this long for its tasks
 
 
@@ -131,9 +133,10 @@ async def start_desk(desk: Desk, sessions: Sessions, connections: Connections,
     background.start(News(store, connections).run(), "news")
     if desk.feed is not None:  # its own task: a first read of a long history must not
         # hold up the deadlines
-        background.start(run_periodically([Every(INSIGHTS_SECONDS, "insights",
-                                                 functools.partial(follow_events, desk.feed))]),
-                         "insights")
+        background.start(run_periodically([
+            Every(INSIGHTS_SECONDS, "insights", functools.partial(follow_events, desk.feed)),
+            Every(WARNINGS_SECONDS, "early warnings", functools.partial(watch, desk))]),
+            "insights")
 
 
 async def follow_events(feed: Feed) -> None:
@@ -141,6 +144,11 @@ async def follow_events(feed: Feed) -> None:
     the event loop (the store's driver blocks)."""
     while await asyncio.to_thread(feed.ingest) >= BATCH:
         pass
+
+
+async def watch(desk: Desk) -> None:
+    """The early warnings of now, for the overview (off the event loop, as the feed)."""
+    desk.early_warnings = await asyncio.to_thread(early_warnings, desk.insights)
 
 
 async def reconcile_at_start(reconcile: Reconcile) -> None:

@@ -7,7 +7,7 @@ desk processes can serve agents at once, and one that restarts loses nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from teranga.agent_desk.rasa_api import RasaApi
 from teranga.corpora import nlu_languages
@@ -36,6 +36,8 @@ class Desk:
     consumer: str  # this process's name in the escalation queue's consumer group
     insights: InsightsStore | None = None  # the analytics store the supervisors read
     feed: Feed | None = None  # what keeps it up to date from the assistant's events
+    # the store's early warnings, refreshed in the background for the supervisors' overview
+    early_warnings: list[dict] = field(default_factory=list)
 
     async def close(self) -> None:
         """The Rasa API's session, then the store's Redis connections."""

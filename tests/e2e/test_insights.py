@@ -9,12 +9,14 @@ import csv
 import io
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from teranga.insights.facts import Facts
 from teranga.insights.store import open_store
 from teranga.knowledge_base.articles import read_article, read_catalogue
 from teranga.settings import PROJECT_ROOT
@@ -35,7 +37,7 @@ def teranga(*arguments: str) -> None:
 def _row_of(store, sender: str) -> dict | None:
     import sqlalchemy as sa
 
-    from teranga.insights.store import conversations
+    from teranga.insights.schema import conversations
 
     with store.engine.connect() as connection:
         row = connection.execute(sa.select(conversations).where(
@@ -70,9 +72,16 @@ def test_the_supervisor_sees_what_the_assistant_and_the_agents_did(server, tmp_p
     missed = wait_until(lambda: _row_of(store, lost), timeout=30)
     assert missed["fallbacks"] >= 1 and missed["left_waiting"]
 
+    # a burst of one topic in the last minutes, never seen before: an early warning
+    burst = f"burst_{run}"
+    store.save_many({f"{burst}-{n}": [Facts(f"{burst}-{n}", time.time() - 60 * n,
+                                            time.time() - 60 * n + 5, channel="rest",
+                                            language="fr", intent=burst, customer_messages=1)]
+                     for n in range(6)})
+
     report = tmp_path / "report.html"
     teranga("report", "--since", "1d", "--out", str(report))
-    _browse(server, report, store.pseudonym(handed))
+    _browse(server, report, store.pseudonym(handed), burst)
 
     # what the assistant missed, turned into a draft article the assistant does not read
     teranga("kb", "draft", "--since", "1d", "--group", "1")
@@ -87,7 +96,7 @@ def _outbox_texts(server, sender: str) -> list[str]:
     return [m.get("text") for m in collect(server.rasa_url, sender, wait=1)]
 
 
-def _browse(server, report: Path, handed_pseudonym: str) -> None:
+def _browse(server, report: Path, handed_pseudonym: str, burst: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
@@ -101,6 +110,12 @@ def _browse(server, report: Path, handed_pseudonym: str) -> None:
             page.fill("#agent", "sara")
             page.fill("#password", PASSWORD)
             page.click("button[type=submit]")
+            # the supervisors' overview says it as it happens (the desk looks every 10 s)
+            warning = page.locator("#early-warnings")
+            expect(warning).to_contain_text(f'topic "{burst}": 6 in the last 3 hours',
+                                             timeout=30_000)
+            expect(warning.locator("a[href='/insights']")).to_have_count(1)
+            page.screenshot(path=str(SCREENSHOTS / "overview-warning.png"))
             page.goto(f"{server.desk_url}/insights")
             expect(page.locator("body[data-drawn=yes]")).to_have_count(1, timeout=15_000)
             expect(page.locator(".chart svg")).to_have_count(8)

@@ -1,6 +1,7 @@
 """The traffic generator's scripted conversations, played through the real channels and desk,
 then read by the real feed into a store of their own: every count equals the known truth.
-The report of that store is opened in Chromium (.teranga/screenshots/traffic-report.png)."""
+The report of that store is opened in Chromium (.teranga/screenshots/traffic-report.png), and
+the desk's Insights page after it (traffic-insights.png)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,17 @@ from teranga import redis_keys
 from teranga.insights.feed import Feed
 from teranga.insights.metrics import ABANDONED_AFTER_SECONDS, Filters, summary
 from teranga.insights.report import insights_data, write_report
-from teranga.insights.store import InsightsStore, conversations
+from teranga.insights.schema import conversations
+from teranga.insights.store import InsightsStore
 from teranga.settings import PROJECT_ROOT
-from tests.e2e.desk_client import AgentSession, settled, wait_until
+from tests.e2e.desk_client import PASSWORD, AgentSession, settled, wait_until
 from tests.e2e.test_desk_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.e2e.traffic import SCENARIOS, Traffic
 
 pytestmark = pytest.mark.e2e
 
 SCREENSHOT = PROJECT_ROOT / ".teranga" / "screenshots" / "traffic-report.png"
+PAGE_SCREENSHOT = SCREENSHOT.with_name("traffic-insights.png")
 
 
 def test_every_metric_of_the_scripted_traffic_is_the_known_truth(
@@ -86,6 +89,7 @@ def test_every_metric_of_the_scripted_traffic_is_the_known_truth(
             expect(page.locator(".card[data-figure=conversations] .value")).to_have_text(
                 str(len(SCENARIOS)))
             page.screenshot(path=str(SCREENSHOT), full_page=True)
+            _insights_page(browser, server)
         finally:
             browser.close()
 
@@ -94,3 +98,20 @@ def test_every_metric_of_the_scripted_traffic_is_the_known_truth(
         if scenario.reasons and scenario.agent is None:
             assert supervisor.act(conversation, "claim").ok
             assert supervisor.act(conversation, "close").ok
+
+
+def _insights_page(browser, server) -> None:
+    """The desk's own Insights page once its feed has read the traffic (the desk's store
+    also holds this test run's other conversations)."""
+    sara = AgentSession(server.desk_url, "sara")
+    wait_until(lambda: (sara.get("/api/insights?since=1d").json()["totals"] or {}).get(
+        "conversations", 0) >= len(SCENARIOS), timeout=30)
+    page = browser.new_page(viewport={"width": 1400, "height": 1700})
+    page.goto(f"{server.desk_url}/login")
+    page.fill("#agent", "sara")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{server.desk_url}/insights")
+    expect(page.locator("body[data-drawn=yes]")).to_have_count(1, timeout=15_000)
+    expect(page.locator(".chart svg")).to_have_count(8)
+    page.screenshot(path=str(PAGE_SCREENSHOT), full_page=True)

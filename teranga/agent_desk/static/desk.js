@@ -817,8 +817,20 @@ async function showOverview() {
     idCell(c), c.language, holder(c), { text: minutes(c.waiting_seconds), className: c.overdue ? "late" : "" },
     [c.overdue ? "past response time" : "", ...c.requeues.map((r) => `${r.agent}: ${r.why}`)].filter(Boolean).join("; ")],
   c.conversation_id)), "Nothing needs attention.");
+  showWarnings(data.warnings || [], data.warning_window_hours);
   // once: the overview refreshes every second, the audit when the supervisor asks
   if (!$("audit").tBodies[0].rows.length) await showAudit();
+}
+
+// A rise above the usual level (the analytics store's early warnings, insights.js draws
+// them as on the Insights page), with the way to the page; nothing when all is calm.
+function showWarnings(warnings, hours) {
+  const box = $("early-warnings");
+  box.hidden = !warnings.length;
+  if (!warnings.length) return;
+  const more = el("a", "", "Open Insights");
+  more.href = "/insights";
+  box.replaceChildren(earlyWarnings(warnings, hours), more);
 }
 
 // Who did what to which conversation (GET /api/audit): loaded with the overview and on demand.
