@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast fuzz train lint bench-latency bench-hostile bench-kb bench-handoff bench-clinc bench-banking77 \
-	bench-sentiment bench-langid bench-scale bench-footprint bench-history bench-chaos clean
+	bench-sentiment bench-langid bench-langswitch bench-scale bench-footprint bench-history bench-chaos clean
 
 demo: $(STAMP)
 	$(BIN)/teranga demo
@@ -62,6 +62,9 @@ bench-sentiment: $(STAMP)
 
 bench-langid: $(STAMP)
 	$(BIN)/python bench/langid.py
+
+bench-langswitch: $(STAMP)
+	$(BIN)/python bench/langswitch.py
 
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py

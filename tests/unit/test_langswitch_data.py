@@ -1,0 +1,45 @@
+"""The language-switch benchmark's data (bench/langswitch.py) holds what its table reports:
+every ordered pair of the five languages, short messages and French-Wolof mixes, well formed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import permutations
+
+import pytest
+
+from bench.langswitch import BLOCKS, KINDS, read_conversations
+from teranga.text import words
+
+LANGUAGES = ("fr", "en", "wo", "sw", "ha")
+
+
+@pytest.fixture(scope="module")
+def conversations() -> list[dict]:
+    assert len(BLOCKS) >= 2, "a dev block and a held-out one in data/langid/"
+    return read_conversations(BLOCKS)
+
+
+def test_each_block_covers_every_ordered_pair_and_every_kind(conversations):
+    for block in {c["file"] for c in conversations}:
+        mine = [c for c in conversations if c["file"] == block]
+        pairs = Counter((c["first"], c["expect"]) for c in mine if c["kind"] == "switch")
+        assert all(pairs[pair] >= 5 for pair in permutations(LANGUAGES, 2)), block
+        assert {c["kind"] for c in mine} == set(KINDS), block
+        assert len(mine) >= 100, block
+
+
+def test_each_conversation_is_well_formed(conversations):
+    assert len({(c["file"], c["id"]) for c in conversations}) == len(conversations)
+    for c in conversations:
+        first, second = c["turns"]
+        assert c["kind"] in KINDS and c["first"] in LANGUAGES and c["expect"] in LANGUAGES
+        assert words(first), c["id"]
+        if c["kind"] == "switch":
+            assert c["expect"] != c["first"] and len(words(second)) >= 3, c["id"]
+        else:  # short messages and mixes keep the conversation's language
+            assert c["expect"] == c["first"], c["id"]
+        if c["kind"] == "short":
+            assert len(second.split()) <= 2, c["id"]
+        if c["kind"] == "mixed":
+            assert c["first"] in ("fr", "wo"), c["id"]
