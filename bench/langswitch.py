@@ -4,8 +4,8 @@ and stay put on a short "ok" or a French-Wolof mix?
     .venv/bin/python bench/langswitch.py [--data FILE ...] [--show-errors]
 
 Data: two-turn conversations written for the project, each block by a writer blind to the
-detector (docs/benchmarks.md): `data/langid/switches-dev.yml` by default, to improve the
-detector on; `data/langid/switches-test.yml` is held out, to be scored once (`--data`) with
+detector (docs/benchmarks.md): `bench/data/langid/switches-dev.yml` by default, to improve the
+detector on; `bench/data/langid/switches-test.yml` is held out, to be scored once (`--data`) with
 the detector frozen. Three kinds: `switch`
 (turn 2 wholly in another of the five languages: the assistant should follow), `short`
 (turn 2 is one or two words, an emoji or a number, possibly in another language: it should
@@ -33,8 +33,9 @@ from teranga import runtime  # noqa: E402
 from teranga.evaluation import quiet_rasa  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
 
-BLOCKS = sorted((PROJECT_ROOT / "data" / "langid").glob("switches-*.yml"))
-DATA = [PROJECT_ROOT / "data" / "langid" / "switches-dev.yml"]
+FOLDER = PROJECT_ROOT / "bench" / "data" / "langid"  # not under data/: no retraining
+BLOCKS = sorted(FOLDER.glob("switches-*.yml"))
+DATA = [FOLDER / "switches-dev.yml"]
 KINDS = ("switch", "short", "mixed")
 TARGET = 95.0  # % right, every kind; and no short message may flip
 
@@ -120,7 +121,7 @@ def _percent(part: int, whole: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, nargs="+", default=DATA, metavar="FILE",
-                        help="the conversations (default: data/langid/switches-dev.yml)")
+                        help="the conversations (default: bench/data/langid/switches-dev.yml)")
     parser.add_argument("--show-errors", action="store_true",
                         help="print each conversation Teranga got wrong")
     args = parser.parse_args()

@@ -16,7 +16,7 @@ LANGUAGES = ("fr", "en", "wo", "sw", "ha")
 
 @pytest.fixture(scope="module")
 def conversations() -> list[dict]:
-    assert len(BLOCKS) >= 2, "a dev block and a held-out one in data/langid/"
+    assert len(BLOCKS) >= 2, "a dev block and a held-out one in bench/data/langid/"
     return read_conversations(BLOCKS)
 
 
