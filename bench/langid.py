@@ -5,8 +5,11 @@ py3langid and fastText's lid.176.ftz, each alone, in one table.
 
 Messages: the project's held-out test messages (`tests/data/heldout.yml`, never trained
 on), the AfriSenti dev tweets of the assistant's languages (handles, links and `#` stripped,
-as for training) and CLINC150's val questions (English). `--test` takes a folder laid out
-like AfriSenti's (`hau/test.tsv`, `swa/test.tsv`) and scores its tweets instead of dev.
+as for training), CLINC150's val questions (English), and short messages from Injongo's dev
+utterances in Wolof, Hausa, Swahili and English (`bench/data/langid/injongo/`: 3 to 5 words
+as written, or the first three words of a longer one; its test split is left alone).
+`--test` takes a folder laid out like AfriSenti's (`hau/test.tsv`, `swa/test.tsv`) and scores
+its tweets instead of dev.
 
 Data: `--datasets DIR` is the folder holding `afrisenti/` and `clinc150/train_val.json`
 (default: $TERANGA_DATASETS_DIR, else `../shared/datasets` beside the checkout);
@@ -40,6 +43,9 @@ from teranga.text import words  # noqa: E402
 HELDOUT = PROJECT_ROOT / "tests" / "data" / "heldout.yml"
 # AfriSenti's folder names for the assistant's languages.
 AFRISENTI_CODES = {"hau": "ha", "swa": "sw"}
+# Injongo's (McGill-NLP/Injongo, CC BY 4.0) dev utterances, copied to bench/data/langid/injongo
+INJONGO = PROJECT_ROOT / "bench" / "data" / "langid" / "injongo"
+INJONGO_CODES = {"wol": "wo", "hau": "ha", "swa": "sw", "eng": "en"}
 DETECTORS = ["teranga", "cld2", "py3langid", "lid.176"]
 
 
@@ -59,6 +65,21 @@ def afrisenti_messages(folder: Path, split: str) -> list[tuple[str, str, str]]:
     if not rows:
         wanted = " or ".join(f"{code}/{split}.tsv" for code in AFRISENTI_CODES)
         fail(f"no AfriSenti {split} tweets in {folder}: it has no {wanted}.")
+    return rows
+
+
+def injongo_messages(folder: Path) -> list[tuple[str, str, str]]:
+    """Short messages from Injongo's dev utterances (real, not in the training data): each of
+    3 to 5 words as it is, and the first three words of each longer one."""
+    rows = []
+    for code, language in INJONGO_CODES.items():
+        path = folder / f"{code}-dev.txt"
+        for text in path.read_text("utf-8").splitlines():
+            parts = text.split()
+            if len(parts) < 3:
+                continue
+            short = text if len(parts) <= 5 else " ".join(parts[:3])
+            rows.append(("injongo dev, 3-5 words", language, short))
     return rows
 
 
@@ -151,7 +172,8 @@ def main() -> None:
                                                      "--afrisenti DIR", args.afrisenti), "dev")
     clinc = datasets.find("clinc150/train_val.json", "CLINC150", "--clinc FILE", args.clinc)
     heldout = must_exist(args.heldout, "the held-out messages", "--heldout")
-    messages = heldout_messages(heldout) + afrisenti + clinc_messages(clinc)
+    messages = heldout_messages(heldout) + afrisenti + clinc_messages(clinc) \
+        + injongo_messages(INJONGO)
     table(messages, predictions(messages))
 
 

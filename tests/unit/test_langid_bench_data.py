@@ -1,5 +1,6 @@
-"""The language-switch benchmark's data (bench/langswitch.py) holds what its table reports:
-every ordered pair of the five languages, short messages and French-Wolof mixes, well formed."""
+"""The language benchmarks' data holds what their tables report: the switch blocks
+(bench/langswitch.py) every ordered pair of the five languages, short messages and
+French-Wolof mixes, well formed; Injongo's short messages (bench/langid.py) each language."""
 
 from __future__ import annotations
 
@@ -43,3 +44,14 @@ def test_each_conversation_is_well_formed(conversations):
             assert len(second.split()) <= 2, c["id"]
         if c["kind"] == "mixed":
             assert c["first"] in ("fr", "wo"), c["id"]
+
+
+def test_the_injongo_short_messages_are_there_for_each_language():
+    from bench.langid import INJONGO, INJONGO_CODES, injongo_messages
+
+    for code in INJONGO_CODES:
+        lines = (INJONGO / f"{code}-dev.txt").read_text("utf-8").splitlines()
+        assert len(lines) >= 100 and all(line.strip() for line in lines), code
+    found = Counter(language for _source, language, _text in injongo_messages(INJONGO))
+    assert set(found) == set(INJONGO_CODES.values())
+    assert all(3 <= len(text.split()) <= 5 for *_, text in injongo_messages(INJONGO))
