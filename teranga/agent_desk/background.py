@@ -133,10 +133,13 @@ async def start_desk(desk: Desk, sessions: Sessions, connections: Connections,
     background.start(News(store, connections).run(), "news")
     if desk.feed is not None:  # its own task: a first read of a long history must not
         # hold up the deadlines
-        background.start(run_periodically([
-            Every(INSIGHTS_SECONDS, "insights", functools.partial(follow_events, desk.feed)),
-            Every(WARNINGS_SECONDS, "early warnings", functools.partial(watch, desk))]),
-            "insights")
+        background.start(run_periodically([Every(INSIGHTS_SECONDS, "insights",
+                                                 functools.partial(follow_events, desk.feed))]),
+                         "insights")
+        # apart: a long backlog for the feed must not leave the warnings stale
+        background.start(run_periodically([Every(WARNINGS_SECONDS, "early warnings",
+                                                 functools.partial(watch, desk))]),
+                         "early warnings")
 
 
 async def follow_events(feed: Feed) -> None:

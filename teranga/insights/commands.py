@@ -131,8 +131,10 @@ def _backfill(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     client = redis.Redis.from_url(settings.require_redis_url("teranga insights backfill"),
                                   socket_timeout=30)
-    done = Feed(client, open_store(settings)).backfill()
-    print(f"read {done} conversation(s) into the analytics store")
+    store = open_store(settings)
+    done = Feed(client, store).backfill()
+    store.recount()  # rows an older version wrote without its totals count too
+    print(f"read {done} conversation(s) into the analytics store and recounted its totals")
     return 0
 
 

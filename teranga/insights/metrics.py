@@ -69,13 +69,21 @@ def summary(store: InsightsStore, filters: Filters = Filters(), by: str | None =
         raise ValueError(f"unknown grouping {by!r}; one of {', '.join(GROUPS)}")
     now = time.time() if now is None else now
     grain = rollup.grain_for(by, filters.columns())
-    with store.engine.connect() as connection:
+    # one snapshot for both reads on PostgreSQL (SQLite's reads may straddle a commit: the
+    # abandoned count below is then off by that conversation for one refresh, never negative)
+    with _one_snapshot(store.engine.connect()) as connection:
         rows = connection.execute(_from_rollup(grain, filters, by) if grain is not None
                                   else _from_rows(filters, by, rollup.measures()))
         totals = [dict(row._mapping) for row in rows]
         waiting = _left_waiting_lately(connection, filters, by, now)
     found = [_finished(row, by, waiting) for row in totals if row["conversations"]]
     return sorted(found, key=lambda row: (row.get("group") is None, row.get("group") or 0))
+
+
+def _one_snapshot(connection: sa.Connection) -> sa.Connection:
+    if connection.dialect.name == "postgresql":
+        return connection.execution_options(isolation_level="REPEATABLE READ")
+    return connection
 
 
 def _from_rollup(grain: str, filters: Filters, by: str | None) -> sa.Select:
@@ -125,7 +133,7 @@ def _finished(totals: dict, by: str | None, waiting: dict) -> dict:
     for name in rollup.MEASURES:
         if not name.endswith(("_seconds", "_timed")):
             row[name] = int(totals[name] or 0)
-    row["abandoned"] = row.pop("left_waiting") - waiting.get(group, 0)
+    row["abandoned"] = max(0, row.pop("left_waiting") - waiting.get(group, 0))
     for name in rollup.DURATIONS:
         timed = int(totals[f"{name}_timed"] or 0)
         row[name] = float(totals[f"{name}_seconds"]) / timed if timed else None

@@ -129,9 +129,9 @@ def lock(connection: sa.Connection) -> None:
         connection.execute(sa.select(sa.func.pg_advisory_xact_lock(0x7E7A6A)))
 
 
-def rebuild_if_outdated(engine: sa.Engine) -> None:
+def rebuild_if_outdated(engine: sa.Engine, force: bool = False) -> None:
     """Recount every total from the rows when they were kept by another version (or never:
-    a store written before the totals existed)."""
+    a store written before the totals existed), or when forced."""
     with engine.begin() as connection:
         lock(connection)
         # a write first: on SQLite it takes the one writer's lock before anything is read
@@ -139,7 +139,7 @@ def rebuild_if_outdated(engine: sa.Engine) -> None:
                            .values(value=feed_state.c.value))
         current = connection.execute(sa.select(feed_state.c.value).where(
             feed_state.c.name == _VERSION_KEY)).scalar()
-        if current == VERSION:
+        if current == VERSION and not force:
             return
         connection.execute(rollup.delete())
         add(connection, None)

@@ -114,6 +114,7 @@ class InsightsStore:
         period's anonymous aggregates). How many."""
         c = conversations.c
         with self.engine.begin() as connection:
+            rollup.lock(connection)  # a rewrite of these rows must not cross the renaming
             ids = [r.id for r in connection.execute(sa.select(c.id).where(
                 c.ended_at < ended_before, c.customer != ANONYMOUS))]
             connection.execute(missed_messages.delete().where(
@@ -134,6 +135,11 @@ class InsightsStore:
         with self.engine.connect() as connection:
             return connection.execute(sa.select(sa.func.count()).select_from(conversations)
                                       .where(conversations.c.customer.in_(customers))).scalar()
+
+    def recount(self) -> None:
+        """Every running total counted again from the rows (after processes of a version
+        without them wrote rows: a rolling upgrade)."""
+        rollup.rebuild_if_outdated(self.engine, force=True)
 
     def checkpoint(self, name: str) -> str | None:
         with self.engine.connect() as connection:

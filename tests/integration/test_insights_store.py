@@ -17,7 +17,7 @@ from teranga.insights import rollup
 from teranga.insights.facts import Facts, conversation_facts
 from teranga.insights.feed import CHECKPOINT, Feed
 from teranga.insights.metrics import GROUPS, Filters, summary
-from teranga.insights.schema import metadata
+from teranga.insights.schema import conversations, metadata
 from teranga.insights.store import InsightsStore
 from tests.unit.test_insights_facts import T0, action, bot, slot, start, user
 
@@ -223,3 +223,16 @@ def test_totals_kept_by_another_version_are_counted_again_from_the_rows(store, m
     reopened = InsightsStore(str(store.engine.url.render_as_string(hide_password=False)), KEY)
     assert_the_totals_answer_as_the_rows(reopened, now, monkeypatch)
     reopened.engine.dispose()
+
+
+def test_a_recount_takes_in_rows_an_older_version_wrote_without_totals(store, monkeypatch):
+    rng, now = random.Random(9), T0 + 10 * 86400
+    store.save_many({f"c{n}": [random_facts(rng, f"c{n}", now)] for n in range(30)})
+    with store.engine.begin() as connection:  # an older process's rows: no totals kept
+        rows = [dict(r._mapping) for r in connection.execute(sa.select(conversations))]
+        connection.execute(conversations.insert(), [
+            {**row, "id": row["id"] + "-old", "customer": "old"} for row in rows[:10]])
+    assert summary(store, now=now)[0]["conversations"] == 30
+    store.recount()
+    assert summary(store, now=now)[0]["conversations"] == 40
+    assert_the_totals_answer_as_the_rows(store, now, monkeypatch)
