@@ -236,3 +236,17 @@ def test_a_recount_takes_in_rows_an_older_version_wrote_without_totals(store, mo
     store.recount()
     assert summary(store, now=now)[0]["conversations"] == 40
     assert_the_totals_answer_as_the_rows(store, now, monkeypatch)
+
+
+def test_the_backfill_command_reads_the_trackers_and_recounts(real_redis_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "teranga", "insights", "backfill"], capture_output=True,
+        text=True, timeout=120, env={**os.environ, "REDIS_URL": real_redis_url,
+                                     "TERANGA_INSIGHTS_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert "recounted its totals" in result.stdout
