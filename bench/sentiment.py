@@ -1,7 +1,7 @@
 """Sentiment: weighted F1 on AfriSenti's dev tweets for every language the assistant has a
 sentiment model for, and precision and recall of "negative" (the label that hands a
-conversation to a person), also on French and English customer-service messages written
-for the project (`bench/data/sentiment_fr_en.yml`).
+conversation to a person), also on customer-service messages written for the project in the
+five languages (`bench/data/sentiment_fr_en.yml`, `bench/data/sentiment_wo_sw_ha.yml`).
 
     .venv/bin/python bench/sentiment.py [--test AFRISENTI_DIR]
 
@@ -35,7 +35,8 @@ from teranga import corpora, runtime  # noqa: E402
 from teranga.nlu.sentiment import NEGATIVE  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
 
-PROJECT_SET = PROJECT_ROOT / "bench" / "data" / "sentiment_fr_en.yml"
+PROJECT_SETS = [PROJECT_ROOT / "bench" / "data" / "sentiment_fr_en.yml",
+                PROJECT_ROOT / "bench" / "data" / "sentiment_wo_sw_ha.yml"]
 # AfriSenti's folder names by the project's language codes (data/corpora/<code>).
 AFRISENTI_FOLDERS = {"ha": "hau", "sw": "swa", "yo": "yor"}
 # Best weighted F1 of the SemEval-2023 shared task (test split), for scale.
@@ -78,10 +79,11 @@ def not_in_train(rows: dict[str, list]) -> dict[str, list]:
     return kept
 
 
-def project_rows(path: Path) -> dict[str, list]:
+def project_rows(paths: list[Path]) -> dict[str, list]:
     rows: dict[str, list] = {}
-    for item in yaml.safe_load(path.read_text("utf-8"))["messages"]:
-        rows.setdefault(item["lang"], []).append((item["text"], item["label"]))
+    for path in paths:
+        for item in yaml.safe_load(path.read_text("utf-8"))["messages"]:
+            rows.setdefault(item["lang"], []).append((item["text"], item["label"]))
     return rows
 
 
@@ -104,9 +106,9 @@ def main() -> None:
     parser.add_argument("--afrisenti", type=Path, default=None, metavar="DIR",
                         help="AfriSenti's folder, with <lang>/dev.tsv (default: "
                              "DIR/afrisenti of --datasets)")
-    parser.add_argument("--project-set", type=Path, default=PROJECT_SET, metavar="FILE",
-                        help="the project's French and English messages (default: "
-                             "bench/data/sentiment_fr_en.yml)")
+    parser.add_argument("--project-set", type=Path, nargs="+", default=PROJECT_SETS,
+                        metavar="FILE", help="the project's messages (default: "
+                        "bench/data/sentiment_fr_en.yml and sentiment_wo_sw_ha.yml)")
     parser.add_argument("--test", type=Path, default=None, metavar="AFRISENTI_DIR",
                         help="an AfriSenti-like folder with <lang>/test.tsv, scored "
                              "instead of dev")
@@ -117,7 +119,8 @@ def main() -> None:
     else:
         folder = Datasets.from_option(args.datasets).find("afrisenti/", "AfriSenti",
                                                           "--afrisenti DIR", args.afrisenti)
-    project_set = must_exist(args.project_set, "the project's sentiment set", "--project-set")
+    project_sets = [must_exist(path, "the project's sentiment set", "--project-set")
+                    for path in args.project_set]
     scorer = load_scorer()
     afrisenti = afrisenti_rows(folder, split, sorted(scorer.classifiers))
     print("| messages | language | model | n | negatives | weighted F1 | leaderboard best "
@@ -125,11 +128,12 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     sets = [(f"afrisenti {split}", afrisenti),
             (f"afrisenti {split}, not in train", not_in_train(afrisenti)),
-            ("project fr/en", project_rows(project_set))]
+            ("project set", project_rows(project_sets))]
     for name, by_language in sets:
         for language, rows in sorted(by_language.items()):
             s = scores(scorer, language, rows)
-            model = "n-gram classifier" if language in scorer.classifiers else "VADER"
+            model = ("n-gram classifier" if language in scorer.classifiers
+                     else "VADER" if language in scorer.vader else "lexicons")
             best = LEADERBOARD.get(language) if name.startswith("afrisenti") else None
             print(f"| {name} | {language} | {model} | {s['n']} | {s['negatives']} | "
                   f"{s['weighted_f1']:.1f} | {best or '-'} | {s['negative_precision']:.1f} | "
