@@ -14,6 +14,8 @@ would be almost as many as the rows.
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -57,9 +59,10 @@ def _durations() -> dict[str, tuple]:
 DURATIONS = tuple(_durations())
 
 
+@functools.cache
 def measures() -> dict[str, sa.sql.ColumnElement]:
     """Every measure as an aggregate over conversation rows (joined to their reasons when
-    grouped by reason), by name."""
+    grouped by reason), by name; built once (the expressions are immutable)."""
     c = conversations.c
     found = {
         "conversations": sa.func.count(),
@@ -132,19 +135,26 @@ def lock(connection: sa.Connection) -> None:
 def rebuild_if_outdated(engine: sa.Engine, force: bool = False) -> None:
     """Recount every total from the rows when they were kept by another version (or never:
     a store written before the totals existed), or when forced."""
+    if not force:
+        with engine.connect() as connection:
+            if _version(connection) == VERSION:
+                return  # the usual case: no write, no lock on opening the store
     with engine.begin() as connection:
         lock(connection)
         # a write first: on SQLite it takes the one writer's lock before anything is read
         connection.execute(feed_state.update().where(feed_state.c.name == _VERSION_KEY)
                            .values(value=feed_state.c.value))
-        current = connection.execute(sa.select(feed_state.c.value).where(
-            feed_state.c.name == _VERSION_KEY)).scalar()
-        if current == VERSION and not force:
-            return
+        if not force and _version(connection) == VERSION:
+            return  # another process recounted while this one waited
         connection.execute(rollup.delete())
         add(connection, None)
         connection.execute(feed_state.delete().where(feed_state.c.name == _VERSION_KEY))
         connection.execute(feed_state.insert().values(name=_VERSION_KEY, value=VERSION))
+
+
+def _version(connection: sa.Connection) -> str | None:
+    return connection.execute(sa.select(feed_state.c.value).where(
+        feed_state.c.name == _VERSION_KEY)).scalar()
 
 
 def _contribution(grain: str, ids: list[str] | None, sign: int) -> sa.Select:

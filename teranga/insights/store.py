@@ -90,6 +90,7 @@ class InsightsStore:
                            for at, kind, text in dict.fromkeys(facts.missed_messages)]
         ids = [row["id"] for row in rows]
         with self.engine.begin() as connection:
+            rollup.lock(connection)
             self._delete(connection, ids)
             for table, values in ((conversations, rows), (handover_reasons, reasons),
                                   (missed_messages, missed)):
@@ -179,8 +180,8 @@ class InsightsStore:
 
     @staticmethod
     def _delete(connection, ids: list[str]) -> None:
-        """These conversations' rows gone, and taken away from the running totals."""
-        rollup.lock(connection)
+        """These conversations' rows gone, and taken away from the running totals (the
+        transaction holds the writers' lock)."""
         rollup.add(connection, ids, -1)
         for table, column in ((handover_reasons, handover_reasons.c.conversation_id),
                               (missed_messages, missed_messages.c.conversation_id),
