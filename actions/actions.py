@@ -11,6 +11,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from teranga.channels.inbound import media_kind
+from teranga.dialogue.answering import IntentAnswers
+from teranga.dialogue.domain import response_text
 from teranga.dialogue.knowledge import kb_reply
 from teranga.handoff import escalation
 from teranga.handoff.repeated_fallbacks import fallback_response
@@ -67,6 +69,11 @@ def live_knowledge_base() -> LiveKnowledgeBase:
     return LiveKnowledgeBase()
 
 
+@functools.cache
+def intent_answers() -> IntentAnswers:
+    return IntentAnswers(live_knowledge_base().knowledge_base)
+
+
 def _user_intents_newest_first(tracker: Tracker):
     for event in reversed(tracker.events):
         if event.get("event") == "user":
@@ -81,6 +88,24 @@ class ActionAskRephrase(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         dispatcher.utter_message(response=fallback_response(_user_intents_newest_first(tracker)))
         return []
+
+
+class ActionAnswer(Action):
+    """A service question the NLU recognised: the intent's short answer, or the knowledge
+    base's article when it answers more specifically (fees, limits, roaming...)."""
+
+    def name(self) -> str:
+        return "action_answer"
+
+    @reports_failure
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        language = tracker.get_slot("language") or default_language()
+        answer = intent_answers().choose(
+            intent, tracker.latest_message.get("text") or "", language,
+            response_text(domain, f"utter_{intent}", language))
+        dispatcher.utter_message(response=answer.response, **answer.variables)
+        return [SlotSet("kb_article", answer.article_id)]
 
 
 class ActionAnswerFromKnowledgeBase(Action):

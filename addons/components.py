@@ -28,7 +28,7 @@ from teranga.channels.inbound import IntentPayload, intent_payload
 from teranga.embedders import DEFAULT_EMBEDDER, make_embedder
 from teranga.fingerprint import files_fingerprint
 from teranga.languages import default_language
-from teranga.nlu import fasttext_models
+from teranga.nlu import entities, fasttext_models
 from teranga.nlu.intents import IntentModel
 from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy, default_lid176_path
 from teranga.nlu.sentiment import Lexicon, SentimentScorer
@@ -250,6 +250,27 @@ class SentimentAnalyzer(GraphComponent):
             message.set(SENTIMENT, sentiment.as_dict(), add_to_output=True)
             _add_entity(message, SENTIMENT, sentiment.label, abs(sentiment.score),
                         self.__class__.__name__)
+        return messages
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class EntityExtractor(GraphComponent):
+    """The facts of each message as entities, in every language: amounts and currency,
+    transaction ids, USSD codes, countries, towns, operators, dates (teranga.nlu.entities:
+    patterns and names, nothing to train)."""
+
+    @classmethod
+    def create(cls, config, model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> EntityExtractor:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            found = [{**entity, "extractor": self.__class__.__name__}
+                     for entity in entities.entities(message.get(TEXT) or "")]
+            if found:
+                message.set(ENTITIES, [*message.get(ENTITIES, []), *found],
+                            add_to_output=True)
         return messages
 
 

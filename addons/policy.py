@@ -15,11 +15,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from teranga.handoff.decision import (
     ACTION_LISTEN,
+    UTTER_OUT_OF_SCOPE,
     ConversationState,
     PolicyThresholds,
     decide,
 )
-from teranga.handoff.repeated_fallbacks import FALLBACK_INTENT, consecutive_fallbacks
+from teranga.handoff.repeated_fallbacks import FALLBACK_INTENT, consecutive_fallbacks, in_a_row
 from teranga.handoff.satisfaction_answers import read_answer
 from teranga.handoff.triggers import TurnSignals
 from teranga.languages import default_language
@@ -30,7 +31,8 @@ WAITING_SLOT = "waiting_for_agent"
 AGENT_SLOT = "handoff_agent"  # set by the desk when an agent hands back or closes
 SATISFACTION_QUESTION = "utter_ask_satisfaction"
 THRESHOLD_NAMES = ("low_confidence", "negative_sentiment", "repeated_fallbacks",
-                   "loop_guard_turns", "min_words_not_understood")
+                   "loop_guard_turns", "min_words_not_understood", "out_of_scope_insists",
+                   "complaints_to_person")
 
 
 @DefaultV1Recipe.register(
@@ -54,7 +56,7 @@ class HandoffPolicy(Policy):
     def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
                                      rule_only_data=None, **kwargs: Any) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
-        decision = decide(conversation_state(tracker), self.thresholds)
+        decision = decide(conversation_state(tracker, self.thresholds), self.thresholds)
         if decision is None:
             return self._prediction(probabilities)
         probabilities[domain.index_for_action(decision.action)] = 1.0
@@ -62,25 +64,40 @@ class HandoffPolicy(Policy):
         return self._prediction(probabilities, optional_events=events)
 
 
-def conversation_state(tracker: DialogueStateTracker) -> ConversationState:
+def conversation_state(tracker: DialogueStateTracker,
+                       thresholds: PolicyThresholds) -> ConversationState:
     message = tracker.latest_message
     parse = message.parse_data if message else {}
     ranking = [i for i in parse.get("intent_ranking") or [] if i.get("name") != FALLBACK_INTENT]
     intent = (parse.get("intent") or {}).get("name")
-    user_intents = [(e.parse_data.get("intent") or {}).get("name")
-                    for e in reversed(tracker.events) if isinstance(e, UserUttered)]
+    user_events = [e for e in reversed(tracker.events) if isinstance(e, UserUttered)]
+    user_intents = [(e.parse_data.get("intent") or {}).get("name") for e in user_events]
+    guesses = [best_guess(e.parse_data) for e in user_events]
     signals = TurnSignals(
         intent=intent,
         intent_confidence=ranking[0].get("confidence", 0.0) if ranking else 0.0,
         sentiment_score=float((parse.get("sentiment") or {}).get("score", 0.0)),
         kb_miss=bool(tracker.get_slot("kb_miss")),
         consecutive_fallbacks=consecutive_fallbacks(user_intents),
-        action_failed=bool(tracker.get_slot("action_error")))
+        action_failed=bool(tracker.get_slot("action_error")),
+        best_guess=guesses[0] if guesses else None,
+        out_of_scope_in_a_row=in_a_row(guesses, thresholds.out_of_scope_intent))
     return ConversationState(tracker.latest_action_name, signals,
                              len(words(message.text or "")) if message else 0,
                              turns_since_return(tracker),
                              waiting_for_agent=waiting_for_agent(tracker),
-                             satisfaction_answer=satisfaction_answer(tracker))
+                             satisfaction_answer=satisfaction_answer(tracker),
+                             person_offered=bot_action_before_latest_message(tracker)
+                             == UTTER_OUT_OF_SCOPE)
+
+
+def best_guess(parse_data: dict) -> str | None:
+    """The intent ranked first, confident or not: FallbackClassifier's "nlu_fallback" put on
+    top of a message still leaves the classifier's own guess in the ranking."""
+    for intent in parse_data.get("intent_ranking") or [parse_data.get("intent") or {}]:
+        if intent.get("name") != FALLBACK_INTENT:
+            return intent.get("name")
+    return None
 
 
 def waiting_for_agent(tracker: DialogueStateTracker) -> bool:

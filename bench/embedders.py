@@ -281,7 +281,7 @@ def knowledge_base(embedder, name: str) -> dict:
             out["recall_rows"] += kb_eval.recall_table(retriever, questions, ranking, name)
         if name != "none":  # the calibration's features include the dense score
             calibration = kb_calibration.fit(retriever, kb_calibration.calibration_examples(
-                PROJECT_ROOT / "data" / "nlu", PROJECT_ROOT / "data" / "kb"))
+                PROJECT_ROOT / "data" / "nlu"))
             scored = kb_eval.score_questions(retriever, questions)
             out["rate_rows"] = [f"| {name} " + kb_eval.answer_rates(
                 calibration, calibration.threshold, scored, lang) for lang in (*LANGUAGES, None)]

@@ -125,7 +125,7 @@ def main() -> None:
             for ranking in RANKINGS:
                 recall_rows += recall_table(retriever, questions, ranking, name)
             calibration = kb_calibration.fit(retriever, kb_calibration.calibration_examples(
-                PROJECT_ROOT / "data" / "nlu", PROJECT_ROOT / "data" / "kb"))
+                PROJECT_ROOT / "data" / "nlu"))
             threshold = calibration.threshold
             scored = score_questions(retriever, questions)
             rate_rows += [f"| {name} " + answer_rates(calibration, threshold, scored, lang)

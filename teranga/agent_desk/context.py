@@ -1,6 +1,7 @@
 """What an agent reads first when a conversation opens, so that nobody types it again: what
 the customer wants, what the bot tried, why it handed over, and the facts the customer gave
-(amounts, transaction ids, phone numbers, dates, other numbers).
+(amounts, transaction ids, phone numbers, dates, USSD codes, places, operators, other
+numbers: teranga.nlu.entities).
 
 Computed offline from the escalation record and Rasa's tracker (its events carry the
 intents). Customers' messages are hostile (any Unicode, any size): each is read through a
@@ -22,18 +23,16 @@ from teranga.handoff.triggers import (
     DOCUMENT,
     NEGATIVE_SENTIMENT,
     NOT_UNDERSTOOD,
+    OUT_OF_SCOPE,
     REPEATED_FALLBACK,
     VOICE_NOTE,
     Thresholds,
 )
+from teranga.nlu.entities import MAX_FACTS, MAX_SCAN_CHARS, facts_in
 from teranga.text import cut_at_word, encodable
 
-# How much of each message is searched for facts: a long message of 600 characters is
-# read whole; "ﷺ" x 10000 costs the same as 2000 characters.
-MAX_SCAN_CHARS = 2000
 MAX_EVENTS = 1000  # the newest tracker events read
 MAX_CUSTOMER_MESSAGES = 30  # the newest customer messages searched for facts
-MAX_FACTS = 25
 # The most read for facts in one request: 6 messages of 2000 characters cost about 25 ms.
 MAX_SCAN_TOTAL = 12_000
 MAX_TRIED = 8
@@ -57,6 +56,7 @@ INTENT_WANTS = {
     "complain": "Make a complaint",
     "request_human": "Talk to a person",
     "bot_challenge": "Know whether they are talking to a bot",
+    "out_of_scope": "Something the assistant does not cover",
 }
 # Intents that say nothing of the request itself: never "what the customer wants".
 NOT_A_REQUEST = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "empty_message",
@@ -64,13 +64,14 @@ NOT_A_REQUEST = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "empt
 
 REASON_WORDS = {
     ASKED_FOR_PERSON: "The customer asked for a person",
-    NEGATIVE_SENTIMENT: "The customer is upset",
+    NEGATIVE_SENTIMENT: "The customer is upset or complained",
     NOT_UNDERSTOOD: "The bot did not understand and the knowledge base had no answer",
     REPEATED_FALLBACK: "The bot failed to understand several times in a row",
     ACTION_ERROR: "One of the bot's actions failed",
     CALLBACK_REQUESTED: "The customer asked to be called back",
     VOICE_NOTE: "The customer sent a voice note",
     DOCUMENT: "The customer sent a document",
+    OUT_OF_SCOPE: "The customer insisted on a question the assistant does not cover",
 }
 
 # What the bot's responses mean as attempts (the response names of domain/responses).
@@ -79,6 +80,7 @@ TRIED_RESPONSES = {
     "utter_media_received": "Asked for a few words about an attachment it cannot read",
     "utter_media_to_agent": "Passed an attachment (voice note or document) to a person",
     "utter_request_human": "Told the customer how to reach a person",
+    "utter_out_of_scope": "Said what it can help with and offered a person",
     "utter_handoff_coming": "Told the customer an agent is coming",
     "utter_handoff_no_agent": "Told the customer the agents are away",
     "utter_handoff_no_agent_here": "Told the customer the agents are away",
@@ -113,153 +115,6 @@ class Said:
 
 
 # --- facts ------------------------------------------------------------------------------
-
-_NUMBER = r"[0-9]{1,3}(?:[ .,'][0-9]{3})+(?:[.,][0-9]{1,2})?|[0-9]+(?:[.,][0-9]{1,2})?"
-_CURRENCY_AFTER = (r"f\s?cfa|fcfa|cfa|xof|francs?|frs?|f|d[eë]r[eë]m|kshs?|ksh|kes|"
-                   r"shillings?|shilingi|shs?|bob|naira|ngn|usd|dollars?|euros?|eur|€|\$|₦")
-_CURRENCY_BEFORE = r"₦|\$|€|kshs?\.?|kes|shs?\.?|ngn|n(?=[0-9])|usd|eur|shilingi|naira|fcfa|cfa|xof"
-_AMOUNT = re.compile(
-    rf"(?<![\w.,])(?:(?:{_CURRENCY_BEFORE})\s?(?:{_NUMBER})(?:k(?![^\W\d_]))?"
-    rf"|(?:{_NUMBER})(?:\s?k)?\s?(?:(?:{_CURRENCY_AFTER})(?![^\W\d_])|/=))", re.IGNORECASE)
-
-_SEP = r"[ .-]?"
-_PHONES = [
-    # Senegal: 77 123 45 67, +221 77 123 45 67 (mobiles 70 75 76 77 78, fixed lines 33)
-    rf"(?:(?:\+|00)?221{_SEP})?(?:7[05678]|3[03]){_SEP}[0-9]{{3}}{_SEP}[0-9]{{2}}{_SEP}[0-9]{{2}}",
-    # Kenya: 0712 345 678, +254 712 345 678 (and the 01xx numbers)
-    rf"(?:(?:\+|00)?254{_SEP}|0)[17][0-9]{{2}}{_SEP}[0-9]{{3}}{_SEP}[0-9]{{3}}",
-    # Nigeria: 0803 123 4567, +234 803 123 4567
-    rf"(?:(?:\+|00)?234{_SEP}|0)[789][01][0-9]{_SEP}[0-9]{{3}}{_SEP}[0-9]{{4}}",
-    # any other international number
-    r"(?:\+|00)[1-9][0-9]{0,2}(?:[ .-]?[0-9]{2,4}){2,5}",
-]
-_PHONE = re.compile(rf"(?<![\w+])(?:{'|'.join(_PHONES)})(?![\w])")
-
-# Letters and digits, 8 characters or more, maybe with . - _ inside: MP240315.1234.A12345,
-# QK12AB34CD, TX-123456. Candidates only: `_is_transaction_id` checks the mix.
-_CODE = re.compile(r"(?<![\w.\-])[A-Za-z0-9](?:[A-Za-z0-9]|[._\-](?=[A-Za-z0-9])){7,39}"
-                   r"(?![\w])")
-# A word glued to a number ("mars2024", "merci2024"): not an id.
-_WORD_AND_NUMBER = re.compile(r"[a-z]{4,}[0-9]+|[0-9]+[a-z]{4,}")
-
-# Month names and day words are looked up word by word (a regex alternation of them, tried
-# at every position, cost 2 ms per 2000 characters): English, French (Wolof speakers write
-# them too), Swahili, Hausa.
-MONTHS = frozenset((
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec "
-    "janvier février fevrier mars avril mai juin juillet août aout septembre octobre "
-    "novembre décembre decembre janv févr fevr avr juil déc "
-    "januari februari machi aprili mei juni julai agosti septemba oktoba novemba desemba "
-    "janairu faburairu maris afirilu mayu yuni yuli agusta satumba nuwamba disamba").split())
-DAY_WORDS = frozenset((
-    "today yesterday tonight aujourd'hui aujourd’hui avant-hier hier "
-    "tey démb demb "  # Wolof
-    "leo jana juzi "  # Swahili
-    "yau jiya shekaranjiya "  # Hausa
-    "monday tuesday wednesday thursday friday saturday sunday "
-    "lundi mardi mercredi jeudi vendredi samedi dimanche "
-    "altine talaata àllarba allarba alxamis àjjuma ajjuma gaawu dibéer dibeer "
-    "jumatatu jumanne jumatano alhamisi ijumaa jumamosi jumapili "
-    "litinin talata laraba alhamis juma'a asabar lahadi").split())
-DAY_PHRASES = frozenset({"this morning", "last night", "ce matin", "hier soir", "bërki démb",
-                         "berki demb"})
-_WORD_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-_DAY_BEFORE_MONTH = re.compile(r"(?<![\w.,])[0-9]{1,2}(?:er|st|nd|rd|th)?\s(?:ga\s)?$",
-                               re.IGNORECASE)
-_AFTER_MONTH = re.compile(r"\.?(?:\s[0-9]{1,2}(?:st|nd|rd|th)?(?:,?\s[0-9]{4})?"
-                          r"|\s[0-9]{4})(?![\w])", re.IGNORECASE)
-_YEAR_AFTER = re.compile(r"\s[0-9]{4}(?![\w])")
-_NUMERIC_DATE = re.compile(
-    r"(?<![\w./:-])(?:"
-    r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
-    r"|[0-9]{1,2}[/-][0-9]{1,2}(?:[/-](?:[0-9]{4}|[0-9]{2}))?"
-    r"|[0-9]{1,2}\.[0-9]{1,2}\.(?:[0-9]{4}|[0-9]{2})"
-    r"|[0-9]{1,2}(?:h|:)[0-9]{2}|[0-9]{1,2}\s?(?:am|pm)"
-    r")(?![\w/])", re.IGNORECASE)
-
-
-def _text_dates(text: str) -> list[tuple[int, int]]:
-    """Spans of dates in words: "15 mars", "March 15, 2024", "15 ga Maris", "jana"."""
-    spans = []
-    tokens = list(_WORD_TOKEN.finditer(text))
-    for index, token in enumerate(tokens):
-        word = token.group().casefold()
-        start, end = token.span()
-        following = tokens[index + 1] if index + 1 < len(tokens) else None
-        if (following and text[end:following.start()] == " "
-                and f"{word} {following.group().casefold()}" in DAY_PHRASES):
-            spans.append((start, following.end()))
-        elif word in MONTHS:
-            before = _DAY_BEFORE_MONTH.search(text, max(0, start - 12), start)
-            after = _AFTER_MONTH.match(text, end) if before is None else None
-            if before is None and after is None:
-                continue  # a month alone ("mai", "may") is too often another word
-            year = _YEAR_AFTER.match(text, end) if before is not None else None
-            spans.append((before.start() if before else start,
-                          (after or year).end() if (after or year) else end))
-        elif word in DAY_WORDS:
-            spans.append((start, end))
-    return spans
-
-
-# USSD codes (*145*7#), numbers of three digits or more, and grouped ones (5 000).
-_NUMBER_FACT = re.compile(r"(?<![\w*])\*[0-9]{1,4}(?:\*[0-9]{1,10})*#"
-                          r"|(?<![\w.,])(?:[0-9]{1,3}(?:[ .,][0-9]{3})+|[0-9]{3,20})(?![\w])")
-
-
-def _is_phone(text: str) -> bool:
-    return 8 <= sum(c.isdigit() for c in text) <= 15
-
-
-def _is_transaction_id(text: str) -> bool:
-    letters = sum(c.isalpha() for c in text)
-    digits = sum(c.isdigit() for c in text)
-    return letters >= 1 and digits >= 2 and not _WORD_AND_NUMBER.fullmatch(text)
-
-
-def _is_date(text: str) -> bool:
-    """Numeric dates must be a day and a month (either order); words are taken as they are."""
-    parts = re.split(r"[/.-]", text)
-    if len(parts) < 2 or not all(p.isdigit() for p in parts):
-        return True
-    if len(parts[0]) == 4:  # 2024-03-15
-        return 1 <= int(parts[1]) <= 12 and 1 <= int(parts[2]) <= 31
-    first, second = int(parts[0]), int(parts[1])
-    return (1 <= first <= 31 and 1 <= second <= 12) or (1 <= first <= 12 and 1 <= second <= 31)
-
-
-def _matches(pattern: re.Pattern):
-    return lambda text: [m.span() for m in pattern.finditer(text)]
-
-
-def _dates(text: str) -> list[tuple[int, int]]:
-    return _matches(_NUMERIC_DATE)(text) + _text_dates(text)
-
-
-# In this order: an amount's digits are not a phone number, an id's digits not a number.
-_KINDS = (("amount", _matches(_AMOUNT), None),
-          ("transaction_id", _matches(_CODE), _is_transaction_id),
-          ("phone", _matches(_PHONE), _is_phone), ("date", _dates, _is_date),
-          ("number", _matches(_NUMBER_FACT), None))
-
-
-def facts_in(text: str) -> list[dict]:
-    """The facts of one message, in order of appearance (the window of MAX_SCAN_CHARS)."""
-    if not isinstance(text, str):
-        return []
-    # NFKC: "5 000" with a narrow no-break space, fullwidth digits; no control characters.
-    window = encodable(text[:MAX_SCAN_CHARS])[:MAX_SCAN_CHARS]
-    taken: list[tuple[int, int, str, str]] = []
-    for kind, spans, valid in _KINDS:
-        for start, end in spans(window):
-            if any(start < e and s < end for s, e, _k, _t in taken):
-                continue
-            found = window[start:end].strip()
-            if (valid is None or valid(found)) and len(taken) < MAX_FACTS:
-                taken.append((start, end, kind, found))
-    return [{"kind": kind, "text": found} for _s, _e, kind, found in sorted(taken)]
-
 
 def _newest_within(messages: list[str], budget: int) -> list[str]:
     kept = []

@@ -152,7 +152,7 @@ def _section_to_paste(retriever, found: Chunk, language: str, vector) -> Chunk:
     language if the article is translated, else the languages its readers read next."""
     for answer_language in dict.fromkeys((language, *fallback_languages(language),
                                           found.language)):
-        section = retriever.best_section(found.article_id, answer_language, vector)
+        section, _similarity = retriever.best_section(found.article_id, answer_language, vector)
         if section is not None:
             return section
     return found  # an article of tags only: cannot happen with a valid article

@@ -82,3 +82,14 @@ def write_domain(domain_dir: Path, default_language: str, target: Path) -> Path:
     target.write_text(header + yaml.safe_dump(domain, allow_unicode=True, sort_keys=False),
                       "utf-8")
     return target
+
+
+def response_text(domain: dict, name: str, language: str) -> str | None:
+    """A response's first text in that language (the default language's when it has none),
+    from a domain as Rasa hands it to the actions."""
+    variations = (domain.get("responses") or {}).get(name) or []
+    for wanted in (language_condition(language), None):
+        for variation in variations:
+            if variation.get("condition") == wanted and variation.get("text"):
+                return variation["text"]
+    return None

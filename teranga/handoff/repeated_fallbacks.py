@@ -12,13 +12,18 @@ MAX_REPHRASE_REQUESTS = 2
 FALLBACK_INTENT = "nlu_fallback"
 
 
-def consecutive_fallbacks(intents_newest_first: Iterable[str | None]) -> int:
+def in_a_row(newest_first: Iterable, value) -> int:
+    """How many of the newest items are `value`, counting back until one is not."""
     count = 0
-    for intent in intents_newest_first:
-        if intent != FALLBACK_INTENT:
+    for item in newest_first:
+        if item != value:
             break
         count += 1
     return count
+
+
+def consecutive_fallbacks(intents_newest_first: Iterable[str | None]) -> int:
+    return in_a_row(intents_newest_first, FALLBACK_INTENT)
 
 
 def fallback_response(intents_newest_first: Iterable[str | None]) -> str:

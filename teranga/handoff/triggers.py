@@ -17,12 +17,15 @@ NEGATIVE_SENTIMENT = "negative_sentiment"
 NOT_UNDERSTOOD = "not_understood"  # low NLU confidence and no confident knowledge-base answer
 REPEATED_FALLBACK = "repeated_fallback"
 ACTION_ERROR = "action_error"
+# The customer insisted on a question the company does not answer (see `decision`).
+OUT_OF_SCOPE = "out_of_scope"
 # Not a trigger: added to a waiting conversation when the customer accepts a callback.
 CALLBACK_REQUESTED = "callback_requested"
 # Not triggers of the policy: a customer sent what only a person can take in.
 VOICE_NOTE = "voice_note"
 DOCUMENT = "document"
-REASONS = (ASKED_FOR_PERSON, NEGATIVE_SENTIMENT, NOT_UNDERSTOOD, REPEATED_FALLBACK, ACTION_ERROR)
+REASONS = (ASKED_FOR_PERSON, NEGATIVE_SENTIMENT, NOT_UNDERSTOOD, REPEATED_FALLBACK, ACTION_ERROR,
+           OUT_OF_SCOPE)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class Thresholds:
     repeated_fallbacks: int = 2  # fallbacks in a row that escalate even before a KB miss
     loop_guard_turns: int = 3  # customer turns after a return to the bot without re-escalation
     request_intent: str = "request_human"
+    out_of_scope_intent: str = "out_of_scope"
+    # A complaint is an unhappy customer, however calmly worded: a person takes it.
+    complaints_to_person: bool = True
+    complaint_intent: str = "complain"
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,10 @@ class TurnSignals:
     kb_miss: bool = False
     consecutive_fallbacks: int = 0
     action_failed: bool = False
+    # The intent ranked first, confident or not ("nlu_fallback" aside).
+    best_guess: str | None = None
+    # Customer messages in a row, this one included, whose best guess is out of scope.
+    out_of_scope_in_a_row: int = 0
 
 
 def reasons_to_escalate(signals: TurnSignals, thresholds: Thresholds) -> list[str]:
@@ -53,7 +64,8 @@ def reasons_to_escalate(signals: TurnSignals, thresholds: Thresholds) -> list[st
     found = []
     if signals.intent == thresholds.request_intent:
         found.append(ASKED_FOR_PERSON)
-    if signals.sentiment_score <= thresholds.negative_sentiment:
+    if signals.sentiment_score <= thresholds.negative_sentiment or (
+            thresholds.complaints_to_person and signals.intent == thresholds.complaint_intent):
         found.append(NEGATIVE_SENTIMENT)
     not_sure = (signals.intent_confidence < thresholds.low_confidence
                 or signals.intent == FALLBACK_INTENT)  # also two intents too close to call

@@ -2,9 +2,9 @@
 evaluation questions stay unseen.
 
 Positives: NLU examples of the intents a knowledge-base article answers, in every language.
-Negatives: NLU examples of small-talk intents, and questions the knowledge base does not
-answer (`data/kb/out-of-scope.<lang>.txt`: written for the project, and in English also
-CLINC150's out-of-scope training questions, CC BY 3.0).
+Negatives: NLU examples of small-talk intents and of `out_of_scope`, questions the knowledge
+base does not answer (written for the project, and in English also CLINC150's out-of-scope
+training questions, CC BY 3.0).
 """
 
 from __future__ import annotations
@@ -23,21 +23,19 @@ INTENT_ARTICLES = {
     "network_problem": "network-problems", "agency_hours_location": "agency-hours-locations",
 }
 SMALL_TALK = {"greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge"}
+OUT_OF_SCOPE = "out_of_scope"
 # Share of negatives the chosen threshold may still answer.
 MAX_FALSE_ANSWER_RATE = 0.02
 
 
-def calibration_examples(nlu_dir: Path, out_of_scope_dir: Path) -> list[tuple[str, str | None]]:
+def calibration_examples(nlu_dir: Path) -> list[tuple[str, str | None]]:
     """(text, article id or None for "must not answer")."""
     examples = []
     for _language, intent, text in nlu_examples(nlu_dir):
         if intent in INTENT_ARTICLES:
             examples.append((text, INTENT_ARTICLES[intent]))
-        elif intent in SMALL_TALK:
+        elif intent in SMALL_TALK or intent == OUT_OF_SCOPE:
             examples.append((text, None))
-    for path in sorted(out_of_scope_dir.glob("out-of-scope.*.txt")):
-        lines = path.read_text("utf-8").splitlines()
-        examples += [(line.strip(), None) for line in lines if line.strip()]
     return examples
 
 

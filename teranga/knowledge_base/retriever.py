@@ -126,6 +126,8 @@ class KbAnswer:
     found_in: str | None = None
     translated: bool = False  # the article was found in another language, answered in ours
     rankings: list[Ranking] = field(default_factory=list)
+    # Cosine similarity of the question and the section given (its dense embedding).
+    similarity: float = 0.0
 
 
 class Retriever:
@@ -236,8 +238,9 @@ class Retriever:
         vector = self.embedder.embed_queries([query])[0]
         own = self.rank(query, language, query_vector=vector)
         if own.best and own.confidence >= threshold:
-            section = self.best_section(own.best.chunk.article_id, language, vector)
-            return KbAnswer(True, section, own.confidence, language, language, rankings=[own])
+            section, similarity = self.best_section(own.best.chunk.article_id, language, vector)
+            return KbAnswer(True, section, own.confidence, language, language, rankings=[own],
+                            similarity=similarity)
         everywhere = self.rank_everywhere(query, query_vector=vector)
         rankings = [own, everywhere]
         if not everywhere.best or everywhere.confidence < threshold:
@@ -245,20 +248,23 @@ class Retriever:
                             rankings=rankings)
         found = everywhere.best.chunk
         for answer_language in (language, *fallback_languages(language), found.language):
-            section = self.best_section(found.article_id, answer_language, vector)
+            section, similarity = self.best_section(found.article_id, answer_language, vector)
             if section is not None:
                 return KbAnswer(True, section, everywhere.confidence, answer_language,
                                 found.language,
                                 translated=answer_language == language != found.language,
-                                rankings=rankings)
+                                rankings=rankings, similarity=similarity)
         raise AssertionError("unreachable: the article exists in the language it was found in")
 
-    def best_section(self, article_id: str, language: str, vector: np.ndarray) -> Chunk | None:
-        """The article's section in that language closest to the question (never its tags)."""
+    def best_section(self, article_id: str, language: str,
+                     vector: np.ndarray) -> tuple[Chunk | None, float]:
+        """The article's section in that language closest to the question (never its tags),
+        and its cosine similarity to the question."""
         rows = [r for r in self.rows.get(language, ())
                 if self.stored.chunks[r].article_id == article_id
                 and self.stored.chunks[r].quotable]
         if not rows:
-            return None
+            return None, 0.0
         scores = self.stored.vectors[rows] @ vector
-        return self.stored.chunks[rows[int(np.argmax(scores))]]
+        best = int(np.argmax(scores))
+        return self.stored.chunks[rows[best]], float(scores[best])

@@ -64,8 +64,10 @@ class KnowledgeBase:
             self.build()
         return self.retriever
 
-    def answer(self, question: str, language: str) -> KbAnswer:
-        return self._ready().answer(question, language, self.calibration.threshold)
+    def answer(self, question: str, language: str, threshold: float | None = None) -> KbAnswer:
+        """The best answer at the calibrated confidence threshold, or at `threshold`."""
+        return self._ready().answer(question, language,
+                                    self.calibration.threshold if threshold is None else threshold)
 
     def rank(self, question: str, language: str) -> Ranking:
         return self._ready().rank(question, language)

@@ -183,7 +183,7 @@ def test_the_context_summarises_the_conversation_from_the_tracker(desk, conversa
         "wants": "A money transfer that failed: “J'ai envoyé 5 000 FCFA au 77 ••• •• 67 hier, "
                  "réf MP240315.1234.A12345, rien”",
         "tried": ["Answered from the knowledge base: Transfert échoué"],
-        "why": ["The customer is upset (sentiment -0.80)"],
+        "why": ["The customer is upset or complained (sentiment -0.80)"],
         "facts": [{"kind": "amount", "text": "5 000 FCFA"},
                   {"kind": "phone", "text": "77 ••• •• 67"}, {"kind": "date", "text": "hier"},
                   {"kind": "transaction_id", "text": "MP240315.1234.A12345"}]}

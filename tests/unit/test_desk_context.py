@@ -23,6 +23,7 @@ from teranga.handoff.queue import Escalation
 from teranga.handoff.records import ConversationRecord
 
 A, T, P, D, N = "amount", "transaction_id", "phone", "date", "number"
+U, OP, C, W = "ussd_code", "operator", "country", "town"
 
 # (message, the facts expected in it, in order)
 MESSAGES = [
@@ -38,9 +39,9 @@ MESSAGES = [
                                                                    (D, "14h30")]),
     ("Montant: 1 500 000 F CFA, transaction du 2024-03-15", [(A, "1 500 000 F CFA"),
                                                              (D, "2024-03-15")]),
-    ("le code *145*7# me dit échec, mon solde est 2500", [(N, "*145*7#"), (N, "2500")]),
+    ("le code *145*7# me dit échec, mon solde est 2500", [(U, "*145*7#"), (N, "2500")]),
     ("Transfert Wave de 15.000f vers +221 76 543 21 09 lundi",
-     [(A, "15.000f"), (P, "+221 76 543 21 09"), (D, "lundi")]),
+     [(OP, "Wave"), (A, "15.000f"), (P, "+221 76 543 21 09"), (D, "lundi")]),
     ("5\u202f000 FCFA débités deux fois", [(A, "5 000 FCFA")]),  # narrow no-break space
     ("J ai recu un sms avec le code TX-123456 mais pas l argent", [(T, "TX-123456")]),
     # English
@@ -61,13 +62,14 @@ MESSAGES = [
     ("Dama jënd 1000 F crédit tey waaye dara agsiwul", [(A, "1000 F"), (D, "tey")]),
     ("bërki démb laa yónne 10 000 FCFA, code bi MP240316.0930.B98765",
      [(D, "bërki démb"), (A, "10 000 FCFA"), (T, "MP240316.0930.B98765")]),
-    ("Wave bi jël na 500 dërëm ci sama kont altine", [(A, "500 dërëm"), (D, "altine")]),
+    ("Wave bi jël na 500 dërëm ci sama kont altine",
+     [(OP, "Wave"), (A, "500 dërëm"), (D, "altine")]),
     ("nimero bu bees bi mooy 70 555 66 77", [(P, "70 555 66 77")]),
     # Swahili
     ("Nimetuma shilingi 2,500 kwa 0712345678 jana, msimbo QK12AB34CD tarehe 15 Machi",
      [(A, "shilingi 2,500"), (P, "0712345678"), (D, "jana"), (T, "QK12AB34CD"),
       (D, "15 Machi")]),
-    ("M-Pesa imekata 2,500/= bila sababu leo", [(A, "2,500/="), (D, "leo")]),
+    ("M-Pesa imekata 2,500/= bila sababu leo", [(OP, "M-Pesa"), (A, "2,500/="), (D, "leo")]),
     ("Nilituma 2k bob kwa 0722000111 saa 14:30", [(A, "2k bob"), (P, "0722000111"),
                                                    (D, "14:30")]),
     ("Nimepoteza Ksh.1500 kwenye muamala RGT5XK92LP Jumatatu",
@@ -86,9 +88,17 @@ MESSAGES = [
     ("Boss I don send 5k naira to 0813 222 3344 since yesterday abeg",
      [(A, "5k naira"), (P, "0813 222 3344"), (D, "yesterday")]),
     ("dama send 25 000 F ci Orange Money, ref CI240315.1234.A12345 please",
-     [(A, "25 000 F"), (T, "CI240315.1234.A12345")]),
+     [(A, "25 000 F"), (OP, "Orange Money"), (T, "CI240315.1234.A12345")]),
     ("Nimetuma 1,000 shillings via M-Pesa to 0700123456 jana but hakuna kitu",
-     [(A, "1,000 shillings"), (P, "0700123456"), (D, "jana")]),
+     [(A, "1,000 shillings"), (OP, "M-Pesa"), (P, "0700123456"), (D, "jana")]),
+    # Places and operators, the way customers write them
+    ("Bonjour, dama bëgg transférer xaalis ci Mali, ñaata lay jar?", [(C, "Mali")]),
+    ("nimetuma KSh 500 kwa M-Pesa kutoka Dar es Salaam",
+     [(A, "KSh 500"), (OP, "M-Pesa"), (W, "Dar es Salaam")]),
+    ("composez *145*1# pour envoyer a Bamako", [(U, "*145*1#"), (W, "Bamako")]),
+    ("na tura ₦2000 daga Kano zuwa Côte d'Ivoire ta MTN",
+     [(A, "₦2000"), (W, "Kano"), (C, "Côte d'Ivoire"), (OP, "MTN")]),
+    ("mu gana a ofishin ku gobe", []),  # "gana": to meet, not Ghana
     # Nothing to report
     ("Merci beaucoup, bonne journée", []),
     ("Jërëjëf, ba beneen yoon", []),
@@ -213,7 +223,7 @@ def test_the_summary_says_what_the_customer_wants_what_the_bot_tried_and_why():
         "Asked the customer to rephrase (2×)",
         "Searched the knowledge base: no confident answer",
         "Told the customer an agent is coming"]
-    assert summary["why"] == ["The customer is upset (sentiment -0.72)",
+    assert summary["why"] == ["The customer is upset or complained (sentiment -0.72)",
                               "The customer asked for a person"]
     assert [(f["kind"], f["text"]) for f in summary["facts"]] == [
         (A, "5000 F"), (P, "77 123 45 67"), (D, "hier"), (T, "MP240315.1234.A12345")]

@@ -5,12 +5,18 @@ from teranga.handoff.decision import (
     ACTION_LISTEN,
     ACTION_RECORD_SATISFACTION,
     ACTION_TELL_QUEUE_POSITION,
+    UTTER_OUT_OF_SCOPE,
     ConversationState,
     Decision,
     PolicyThresholds,
     decide,
 )
-from teranga.handoff.triggers import TurnSignals
+from teranga.handoff.triggers import (
+    ASKED_FOR_PERSON,
+    NEGATIVE_SENTIMENT,
+    OUT_OF_SCOPE,
+    TurnSignals,
+)
 
 T = PolicyThresholds()
 
@@ -213,3 +219,76 @@ def test_the_policy_reads_the_message_right_after_the_satisfaction_question():
                        UserUttered("oui", {"name": "affirm"}))
     assert satisfaction_answer(later) is None, "one question, one answer"
     assert satisfaction_answer(tracker_of(UserUttered("oui", {"name": "affirm"}))) is None
+
+
+# --- out of scope and complaints (issue 18) ---------------------------------------------------
+
+def out_of_scope_missed(in_a_row=1, **signals) -> ConversationState:
+    """The knowledge base had nothing for a message the classifier took for out of scope."""
+    given = {"intent": "out_of_scope", "intent_confidence": 0.9, **signals}
+    return state(ACTION_ANSWER_FROM_KB, best_guess="out_of_scope",
+                 out_of_scope_in_a_row=in_a_row, kb_miss=True, **given)
+
+
+def test_an_out_of_scope_question_gets_the_honest_answer_not_a_person():
+    assert decide(out_of_scope_missed(), T) == Decision(UTTER_OUT_OF_SCOPE)
+    # Below the fallback threshold, the classifier's guess still says out of scope.
+    unsure = out_of_scope_missed(intent="nlu_fallback", intent_confidence=0.4)
+    assert decide(unsure, T) == Decision(UTTER_OUT_OF_SCOPE)
+    # After the honest answer, the bot listens.
+    assert decide(state(UTTER_OUT_OF_SCOPE), T) == Decision(ACTION_LISTEN)
+
+
+def test_an_article_found_for_an_out_of_scope_guess_is_the_answer():
+    found = state(ACTION_ANSWER_FROM_KB, intent="out_of_scope", best_guess="out_of_scope",
+                  out_of_scope_in_a_row=1, kb_miss=False)
+    assert decide(found, T) == Decision(ACTION_LISTEN)
+
+
+def test_a_customer_who_insists_out_of_scope_goes_to_a_person():
+    assert decide(out_of_scope_missed(in_a_row=2), T) == \
+        Decision(ACTION_HANDOFF, (OUT_OF_SCOPE,))
+    at_once = PolicyThresholds(out_of_scope_insists=1)
+    assert decide(out_of_scope_missed(), at_once) == Decision(ACTION_HANDOFF, (OUT_OF_SCOPE,))
+    never = PolicyThresholds(out_of_scope_insists=0)
+    assert decide(out_of_scope_missed(in_a_row=5), never) == Decision(UTTER_OUT_OF_SCOPE)
+
+
+def test_yes_to_the_offer_of_a_person_goes_to_the_queue():
+    accepted = ConversationState(ACTION_LISTEN, TurnSignals("affirm", 0.95), 1,
+                                 person_offered=True)
+    assert decide(accepted, T) == Decision(ACTION_HANDOFF, (ASKED_FOR_PERSON,))
+    # A "yes" to anything else is left to the rules.
+    assert decide(ConversationState(ACTION_LISTEN, TurnSignals("affirm", 0.95), 1), T) is None
+
+
+def test_a_complaint_goes_to_a_person_unless_configured_otherwise():
+    calm = state(ACTION_LISTEN, intent="complain", sentiment_score=0.1)
+    assert decide(calm, T) == Decision(ACTION_HANDOFF, (NEGATIVE_SENTIMENT,))
+    assert decide(calm, PolicyThresholds(complaints_to_person=False)) is None
+
+
+def test_the_policy_counts_out_of_scope_guesses_in_a_row():
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    from addons.policy import conversation_state
+
+    def said(text, *ranking):
+        return UserUttered(text, {"name": ranking[0][0], "confidence": ranking[0][1]},
+                           parse_data={"intent": {"name": ranking[0][0]},
+                                       "intent_ranking": [{"name": n, "confidence": c}
+                                                          for n, c in ranking]})
+
+    events = [ActionExecuted(ACTION_LISTEN),
+              said("quelle est la capitale de la Mongolie", ("out_of_scope", 0.9)),
+              ActionExecuted(UTTER_OUT_OF_SCOPE), BotUttered("Je ne peux pas..."),
+              ActionExecuted(ACTION_LISTEN),
+              said("et le score du match", ("nlu_fallback", 0.5), ("out_of_scope", 0.4),
+                   ("greet", 0.1))]
+    current = conversation_state(tracker_of(*events), T)
+    assert current.signals.best_guess == "out_of_scope"
+    assert current.signals.out_of_scope_in_a_row == 2
+    assert current.person_offered
+    events.append(ActionExecuted(ACTION_ANSWER_FROM_KB))
+    events += [ActionExecuted(ACTION_LISTEN), said("ok", ("affirm", 0.9))]
+    assert conversation_state(tracker_of(*events), T).signals.out_of_scope_in_a_row == 0

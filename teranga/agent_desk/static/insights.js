@@ -7,7 +7,7 @@ const REASONS = {
   asked_for_person: "asked for a person", negative_sentiment: "upset",
   not_understood: "not understood", repeated_fallback: "repeated misunderstanding",
   action_error: "assistant error", callback_requested: "callback requested",
-  voice_note: "voice note", document: "document",
+  voice_note: "voice note", document: "document", out_of_scope: "insisted out of scope",
 };
 
 function share(part, whole) {
