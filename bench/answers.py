@@ -14,9 +14,8 @@ asked for one, or is angry) or `out_of_scope` (the honest "I cannot help with th
 Each question opens a new conversation on the REST channel of the real servers (Rasa, the
 action server, the desk; `teranga train`'s model); what the assistant did is read from the
 conversation's tracker: handed over, the out-of-scope answer, an article (the `kb_article`
-slot), an intent's answer, or a request to rephrase. "Classifier alone" scores, from the same
-trackers, the answer of the intent the classifier ranked first, as if each intent's short
-answer were given whatever the knowledge base knew (the assistant before issue 18).
+slot), an intent's answer, or a request to rephrase. The same script run on an older checkout
+scores that assistant on the same questions (docs/benchmarks.md gives both).
 """
 
 from __future__ import annotations
@@ -137,8 +136,8 @@ def table(results: list[dict]) -> bool:
     for result in results:
         by_language[result["language"]].append(result)
     print("\n| language | questions | right % | wrong % | handed over % | asked to rephrase % "
-          "| out of scope answered as in scope % | classifier alone: right % |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| out of scope answered as in scope % |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     met = True
     for language in [*LANGUAGES, "all"]:
         rows = results if language == "all" else by_language.get(language, [])
@@ -148,12 +147,11 @@ def table(results: list[dict]) -> bool:
         out_of_scope = [r for r in rows if OUT_OF_SCOPE in r["accept"]]
         answered = sum(verdict(r["accept"], r["did"]) == "out of scope answered"
                        for r in out_of_scope)
-        alone = sum(verdict(r["accept"], f"intent:{r['guess']}") == "right" for r in rows)
         n = len(rows)
         print(f"| {language} | {n} | {_percent(counts['right'], n)} | "
               f"{_percent(counts['wrong'], n)} | {_percent(counts['handed over'], n)} | "
               f"{_percent(counts['asked to rephrase'], n)} | "
-              f"{_percent(answered, len(out_of_scope))} | {_percent(alone, n)} |")
+              f"{_percent(answered, len(out_of_scope))} |")
         met &= (100 * counts["right"] / n >= TARGETS["right"]
                 and 100 * counts["wrong"] / n <= TARGETS["wrong"]
                 and (not out_of_scope or 100 * answered / len(out_of_scope)

@@ -1,0 +1,78 @@
+"""Issue 18 through the REST channel, with the Rasa server, the action server, the trained
+model and the knowledge base: the specific article over the intent's short answer, the
+honest out-of-scope answer and its offer of a person, local-language requests for a person
+and anger, and the entities of a message. The messages are the issue's own."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.desk_client import responses, say
+from tests.e2e.desk_client import tracker as read_tracker
+from tests.e2e.test_rest_channel import escalations_of
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(server):
+    return server.settings
+
+
+def tracker(settings, sender) -> dict:
+    return read_tracker(settings.rasa_url, sender)
+
+
+def actions_after_last_message(state: dict) -> list[str]:
+    events = state["events"]
+    last = max(i for i, e in enumerate(events) if e["event"] == "user")
+    return [e["name"] for e in events[last:] if e["event"] == "action"]
+
+
+@pytest.mark.parametrize(("message", "article"), [
+    ("how much does it cost to send 50000 francs with sunucash", "sunucash-send-money-fees"),
+    ("est-ce que mon forfait internet marche quand je voyage au Mali", "roaming"),
+])
+def test_the_specific_article_wins_over_the_intents_short_answer(server, sender, message,
+                                                                 article):
+    [reply] = say(server.rasa_url, sender, message)
+    state = tracker(server, sender)
+    assert "action_answer" in actions_after_last_message(state)
+    assert state["slots"]["kb_article"] == article, reply
+
+
+def test_a_generic_question_keeps_the_intents_short_answer(server, sender):
+    assert say(server.rasa_url, sender, "how do i send money") == \
+        [responses("en")["utter_send_money"]]
+    assert tracker(server, sender)["slots"]["kb_article"] is None
+
+
+def test_out_of_scope_gets_the_honest_answer_and_yes_goes_to_a_person(server, real_redis_url,
+                                                                     sender):
+    said = say(server.rasa_url, sender, "Quelle est la capitale de la Mongolie ?")
+    assert said == [responses("fr")["utter_out_of_scope"]]
+    assert escalations_of(real_redis_url, sender) == []
+    say(server.rasa_url, sender, "oui")
+    [record] = escalations_of(real_redis_url, sender)
+    assert record["reasons"] == ["asked_for_person"]
+
+
+@pytest.mark.parametrize(("message", "reason"), [
+    ("Ina so in yi magana da mutum, ba na'ura ba", "asked_for_person"),
+    ("Wannan sabis ɗin ba shi da kyau ko kaɗan, na yi fushi sosai", "negative_sentiment"),
+])
+def test_hausa_requests_for_a_person_and_anger_go_to_a_person(server, real_redis_url, sender,
+                                                              message, reason):
+    say(server.rasa_url, sender, message)
+    [record] = escalations_of(real_redis_url, sender)
+    assert record["reasons"] == [reason]
+    assert record["language"] == "ha"
+
+
+def test_the_message_carries_its_entities(server, sender):
+    say(server.rasa_url, sender, "Bonjour, dama bëgg transférer 50 000 F ci Mali ak Wave")
+    entities = {e["entity"]: e["value"]
+                for e in tracker(server, sender)["latest_message"]["entities"]}
+    assert entities["country"] == "Mali"
+    assert entities["operator"] == "Wave"
+    assert entities["amount"] == {"value": 50000.0, "unit": "XOF"}
