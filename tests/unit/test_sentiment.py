@@ -85,3 +85,38 @@ def test_a_long_message_reaches_vader_whole(scorer, model_inputs):
     text = "vous m'avez volé mon argent, " * 20 + "c'est nul"
     assert scorer.score(text, "fr").label == "negative"
     assert model_inputs == [text]
+
+
+class _Probabilities:
+    """A classifier that always gives the same probabilities."""
+
+    classes_ = ["negative", "neutral", "positive"]
+
+    def __init__(self, probabilities):
+        self.probabilities = probabilities
+
+    def predict_proba(self, texts):
+        return [self.probabilities for _ in texts]
+
+
+def test_swahili_is_negative_from_its_threshold_on():
+    unsure = _Probabilities([0.40, 0.45, 0.15])  # P(negative) 0.40 >= 0.38, not the argmax
+    scorer = SentimentScorer({"sw": unsure, "ha": unsure}, {})
+    swahili = scorer.score("maneno", "sw")
+    assert swahili.label == "negative" and swahili.score <= -0.05
+    assert scorer.score("maneno", "ha").label == "neutral"  # argmax elsewhere
+
+
+def test_a_small_corpus_adds_sentence_vectors_and_the_model_pickles(tmp_path):
+    import joblib
+
+    rows = [("negative", "mmetuibia pesa, wezi nyinyi"), ("negative", "huduma mbovu sana"),
+            ("neutral", "salio langu ni kiasi gani"), ("neutral", "duka liko wapi"),
+            ("positive", "asante sana, huduma nzuri"), ("positive", "safi sana, nimefurahi")] * 3
+    model = SentimentScorer.train(rows)
+    assert [name for name, _ in model.estimators] == ["ngrams", "vectors"]
+    joblib.dump(model, tmp_path / "sw.joblib")  # the C engine is not pickled ...
+    loaded = joblib.load(tmp_path / "sw.joblib")
+    probabilities = loaded.predict_proba(["huduma mbovu sana"])[0]  # ... and comes back
+    assert list(loaded.classes_) == ["negative", "neutral", "positive"]
+    assert probabilities.argmax() == 0
