@@ -48,6 +48,26 @@ def test_a_negated_good_word_is_bad(scorer):
     assert scorer.score("sabis din yana da kyau", "ha").label == "positive"
 
 
+@pytest.mark.parametrize("text, language", [
+    ("i lost my sim card, how can i block it?", "en"),
+    ("hi, i want to report a fraud attempt", "en"),
+    ("j'ai perdu ma carte, comment la bloquer ?", "fr"),
+    ("comment reconnaitre une arnaque par sms", "fr"),
+])
+def test_topical_words_are_no_mood_in_french_and_english(scorer, text, language):
+    assert scorer.score(text, language).label != "negative"
+
+
+@pytest.mark.parametrize("text, language", [
+    ("great, another outage. thanks for nothing", "en"),
+    ("bravo, encore une panne, merci pour rien", "fr"),
+    ("je suis tres decu", "fr"),  # "déçu" typed without accents
+    ("ras le bol de vos coupures", "fr"),
+])
+def test_customer_service_idioms_and_unaccented_french(scorer, text, language):
+    assert scorer.score(text, language).label == "negative"
+
+
 def test_a_wolof_word_is_not_read_as_its_english_false_friend(scorer):
     # "ban" is "which" in Wolof, and "ban" a strongly negative English word to VADER.
     assert scorer.score("ban waxtu la agence bi di tej", "wo").label == "neutral"
