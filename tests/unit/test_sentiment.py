@@ -26,14 +26,72 @@ def scorer():
 def test_lexicons_for_french_and_english(scorer, text, language, label):
     sentiment = scorer.score(text, language)
     assert sentiment.label == label
-    assert sentiment.model == f"vader-{language}"
+    # VADER, or the language's customer-service idioms (data/sentiment/lexicon/<lang>.tsv)
+    assert sentiment.model in {f"vader-{language}", f"lexicon-{language}"}
 
 
 def test_trained_model_for_hausa(scorer):
     assert scorer.score("na gode sosai, kun yi kokari", "ha").label == "positive"
-    sentiment = scorer.score("barayi ne ku, kun cinye min kudi", "ha")
-    assert sentiment.label == "negative"
-    assert sentiment.model == "classifier-ha"
+    assert scorer.score("barayi ne ku, kun cinye min kudi", "ha").label == "negative"
+    # No lexicon word: the classifier decides.
+    assert scorer.score("yaya zan duba balance dina?", "ha").model == "classifier-ha"
+
+
+def test_one_angry_word_speaks_but_one_topical_word_does_not(scorer):
+    angry = scorer.score("barayi ne ku", "ha")  # thieves, you are
+    assert (angry.label, angry.model) == ("negative", "lexicon-ha")
+    assert scorer.score("yaya zan gane sakon damfara?", "ha").label != "negative"  # spot a scam
+
+
+def test_a_negated_good_word_is_bad(scorer):
+    assert scorer.score("wannan sabis ba shi da kyau", "ha").label == "negative"
+    assert scorer.score("sabis din yana da kyau", "ha").label == "positive"
+
+
+@pytest.mark.parametrize("text, language", [
+    ("i lost my sim card, how can i block it?", "en"),
+    ("hi, i want to report a fraud attempt", "en"),
+    ("j'ai perdu ma carte, comment la bloquer ?", "fr"),
+    ("comment reconnaitre une arnaque par sms", "fr"),
+])
+def test_topical_words_are_no_mood_in_french_and_english(scorer, text, language):
+    assert scorer.score(text, language).label != "negative"
+
+
+@pytest.mark.parametrize("text, language", [
+    ("great, another outage. thanks for nothing", "en"),
+    ("bravo, encore une panne, merci pour rien", "fr"),
+    ("je suis tres decu", "fr"),  # "déçu" typed without accents
+    ("ras le bol de vos coupures", "fr"),
+])
+def test_customer_service_idioms_and_unaccented_french(scorer, text, language):
+    assert scorer.score(text, language).label == "negative"
+
+
+def test_a_wolof_word_is_not_read_as_its_english_false_friend(scorer):
+    # "ban" is "which" in Wolof, and "ban" a strongly negative English word to VADER.
+    assert scorer.score("ban waxtu la agence bi di tej", "wo").label == "neutral"
+    assert scorer.score("ban this app", "en").label == "negative"
+
+
+class _Probabilities:
+    """A classifier that always gives the same probabilities."""
+
+    classes_ = ["negative", "neutral", "positive"]
+
+    def __init__(self, probabilities):
+        self.probabilities = probabilities
+
+    def predict_proba(self, texts):
+        return [self.probabilities for _ in texts]
+
+
+def test_swahili_is_negative_from_its_threshold_on():
+    unsure = _Probabilities([0.40, 0.45, 0.15])  # P(negative) 0.40 >= 0.38, not the argmax
+    scorer = SentimentScorer({"sw": unsure, "ha": unsure}, {})
+    swahili = scorer.score("maneno", "sw")
+    assert swahili.label == "negative" and swahili.score <= -0.05
+    assert scorer.score("maneno", "ha").label == "neutral"  # argmax elsewhere
 
 
 def test_language_without_a_model_uses_its_lexicon_or_french_and_english(scorer):
@@ -85,3 +143,18 @@ def test_a_long_message_reaches_vader_whole(scorer, model_inputs):
     text = "vous m'avez volé mon argent, " * 20 + "c'est nul"
     assert scorer.score(text, "fr").label == "negative"
     assert model_inputs == [text]
+
+
+def test_a_small_corpus_adds_sentence_vectors_and_the_model_pickles(tmp_path):
+    import joblib
+
+    rows = [("negative", "mmetuibia pesa, wezi nyinyi"), ("negative", "huduma mbovu sana"),
+            ("neutral", "salio langu ni kiasi gani"), ("neutral", "duka liko wapi"),
+            ("positive", "asante sana, huduma nzuri"), ("positive", "safi sana, nimefurahi")] * 3
+    model = SentimentScorer.train(rows)
+    assert [name for name, _ in model.estimators] == ["ngrams", "vectors"]
+    joblib.dump(model, tmp_path / "sw.joblib")  # the C engine is not pickled ...
+    loaded = joblib.load(tmp_path / "sw.joblib")
+    probabilities = loaded.predict_proba(["huduma mbovu sana"])[0]  # ... and comes back
+    assert list(loaded.classes_) == ["negative", "neutral", "positive"]
+    assert probabilities.argmax() == 0
