@@ -15,7 +15,7 @@ from teranga.dialogue.answering import IntentAnswers
 from teranga.dialogue.domain import response_text
 from teranga.dialogue.knowledge import kb_reply
 from teranga.handoff import escalation
-from teranga.handoff.repeated_fallbacks import fallback_response
+from teranga.handoff.repeated_fallbacks import best_guess, fallback_response
 from teranga.handoff.satisfaction_answers import read_answer
 from teranga.handoff.store import HandoffStore
 from teranga.handoff.triggers import ASKED_FOR_PERSON, CALLBACK_REQUESTED, DOCUMENT, VOICE_NOTE
@@ -124,7 +124,14 @@ class ActionAnswerFromKnowledgeBase(Action):
             response, variables = kb_reply(answer, language)
             dispatcher.utter_message(response=response, **variables)
             return [SlotSet("kb_article", answer.chunk.article_id), SlotSet("kb_miss", False)]
-        # A miss: the handoff policy decides what follows (a person, or a request to rephrase).
+        guess = best_guess(tracker.latest_message)
+        agreed = intent_answers().agreeing(guess, question, language,
+                                           response_text(domain, f"utter_{guess}", language))
+        if agreed:
+            dispatcher.utter_message(response=agreed.response, **agreed.variables)
+            return [SlotSet("kb_article", agreed.article_id), SlotSet("kb_miss", False)]
+        # A miss: the handoff policy decides what follows (a person, the out-of-scope answer,
+        # or a request to rephrase).
         return [SlotSet("kb_article", None), SlotSet("kb_miss", True)]
 
 

