@@ -45,6 +45,7 @@ FOLDER = PROJECT_ROOT / "bench" / "data" / "answers"  # not under data/: no retr
 DATA = sorted((FOLDER / "dev").glob("*.yml"))
 LANGUAGES = ("fr", "en", "wo", "sw", "ha")
 PERSON, OUT_OF_SCOPE, REPHRASE = "person", "out_of_scope", "rephrase"
+INTENTS = set(yaml.safe_load((PROJECT_ROOT / "domain" / "core.yml").read_text("utf-8"))["intents"])
 TARGETS = {"right": 90.0, "wrong": 5.0, "out of scope answered": 5.0}
 CONCURRENCY = 4
 
@@ -75,11 +76,12 @@ def outcome(events: list[dict]) -> tuple[str, str | None]:
         return OUT_OF_SCOPE, guess
     if article:
         return f"kb:{article}", guess
-    if "action_answer" in actions:
-        return f"intent:{(parse.get('intent') or {}).get('name')}", guess
-    for action in actions:
-        if action and action.startswith("utter_"):
-            return f"intent:{action[len('utter_'):]}", guess
+    # An intent's response, said by a rule or from inside an action (action_answer)
+    said = [e.get("name") for e in after if e.get("event") == "action"] + [
+        (e.get("metadata") or {}).get("utter_action") for e in after if e.get("event") == "bot"]
+    for response in said:
+        if response and response.startswith("utter_") and response[6:] in INTENTS:
+            return f"intent:{response[6:]}", guess
     if "action_ask_rephrase" in actions:
         return REPHRASE, guess
     return f"other:{','.join(a for a in actions if a != 'action_listen')}", guess
@@ -108,9 +110,10 @@ async def ask(session: aiohttp.ClientSession, rasa_url: str, token: str,
         assert reply.status == 200, (reply.status, replies)
     async with session.get(f"{rasa_url}/conversations/{sender}/tracker",
                            headers=auth_header(token)) as reply:
-        events = (await reply.json())["events"]
-    did, guess = outcome(events)
-    return {**question, "did": did, "guess": guess,
+        state = await reply.json()
+    did, guess = outcome(state["events"])
+    reasons = state["slots"].get("handoff_reasons") if did == PERSON else None
+    return {**question, "did": did, "guess": guess, "reasons": reasons,
             "reply": " / ".join(r.get("text") or "" for r in replies)}
 
 
@@ -167,7 +170,8 @@ def show_errors(results: list[dict]) -> None:
         judged = verdict(result["accept"], result["did"])
         if judged != "right":
             print(f"[{result['language']}] {judged}: {result['text']!r} accepts "
-                  f"{result['accept']}, got {result['did']} (classifier: {result['guess']})")
+                  f"{result['accept']}, got {result['did']} (classifier: {result['guess']}"
+                  f"{'; ' + ', '.join(result['reasons']) if result['reasons'] else ''})")
 
 
 def main() -> None:
