@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast fuzz train lint bench-latency bench-hostile bench-kb bench-handoff bench-clinc bench-banking77 \
-	bench-sentiment bench-langid bench-langswitch bench-scale bench-footprint bench-history bench-chaos clean
+	bench-sentiment bench-langid bench-langswitch bench-answers bench-scale bench-footprint bench-history bench-chaos clean
 
 demo: $(STAMP)
 	$(BIN)/teranga demo
@@ -65,6 +65,9 @@ bench-langid: $(STAMP)
 
 bench-langswitch: $(STAMP)
 	$(BIN)/python bench/langswitch.py
+
+bench-answers: $(STAMP)
+	$(BIN)/python bench/answers.py
 
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
