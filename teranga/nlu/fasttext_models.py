@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -44,17 +47,39 @@ def train_classifier(
 
 def _train_without_divergence(path: str, seed: int, params: dict, tries: int = 4):
     """fastText stops with "Encountered NaN" when its learning rate is too high for the
-    data; halving the rate is the standard remedy."""
+    data; halving the rate is the standard remedy. It also fails so, on its very first steps
+    and whatever the rate, once something in the process has upset it (measured on the
+    language identifier's data: one run in three, then every run after in that process, while
+    a fresh process trains the same data, seed and single thread fine). So each rate is tried
+    here, then in a fresh process, before it is halved."""
     lr = params.get("lr", 0.1)
-    for _ in range(tries - 1):
-        try:
-            return fasttext.train_supervised(input=path, seed=seed, verbose=0,
-                                             **{**params, "lr": lr})
-        except RuntimeError as error:
-            if "NaN" not in str(error):
-                raise
-            lr /= 2
-    return fasttext.train_supervised(input=path, seed=seed, verbose=0, **{**params, "lr": lr})
+    for _ in range(tries):
+        for train in (fasttext.train_supervised, _train_in_fresh_process):
+            try:
+                return train(input=path, seed=seed, verbose=0, **{**params, "lr": lr})
+            except (RuntimeError, subprocess.CalledProcessError) as error:
+                said = getattr(error, "stderr", None) or str(error)
+                if "NaN" not in said:
+                    raise
+                failure = error
+        lr /= 2
+    raise failure
+
+
+# The same training, in a fresh interpreter (fastText only: nothing of this process).
+_TRAIN_SCRIPT = ("import fasttext, json, sys; a = json.loads(sys.argv[1]); "
+                 "fasttext.train_supervised(input=a['path'], seed=a['seed'], verbose=0, "
+                 "**a['params']).save_model(a['target'])")
+
+
+def _train_in_fresh_process(input: str, seed: int, verbose: int, **params):
+    with tempfile.TemporaryDirectory(prefix="fasttext-") as folder:
+        target = str(Path(folder) / "model.bin")
+        arguments = json.dumps({"path": input, "seed": seed, "params": params,
+                                "target": target})
+        subprocess.run([sys.executable, "-c", _TRAIN_SCRIPT, arguments], check=True,
+                       capture_output=True, text=True)
+        return load(target)
 
 
 def _repeat_to(lines: Sequence[str], size: int, rng: random.Random) -> list[str]:
