@@ -29,8 +29,9 @@ from teranga.text import bounded
 logger = logging.getLogger(__name__)
 
 # The knowledge base's confidence in an article for it to compete with an intent's response,
-# and how much closer to the question (cosine) another article's section must be than the
-# response: chosen on the dev block of bench/answers.py (docs/benchmarks.md).
+# how much closer to the question (cosine) another section must be than the response, and the
+# confidence at which its best article confirms an unsure guess: chosen on the dev block of
+# bench/answers.py (docs/benchmarks.md; any agreement bar from 0.1 to 0.4 gave the same).
 SPECIFIC_CONFIDENCE = 0.4
 SPECIFIC_MARGIN = 0.0
 AGREEMENT_CONFIDENCE = 0.2
