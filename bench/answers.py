@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from latency import bench_services  # noqa: E402
 
 from teranga import runtime  # noqa: E402
+from teranga.handoff.repeated_fallbacks import best_guess  # noqa: E402
 from teranga.http_api import api_token, auth_header  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
 
@@ -63,9 +64,7 @@ def outcome(events: list[dict]) -> tuple[str, str | None]:
     """What the assistant did after the conversation's last customer message, and the intent
     the classifier ranked first for it."""
     last_user = max(i for i, e in enumerate(events) if e.get("event") == "user")
-    parse = events[last_user].get("parse_data") or {}
-    ranking = [i for i in parse.get("intent_ranking") or [] if i.get("name") != "nlu_fallback"]
-    guess = ranking[0]["name"] if ranking else None
+    guess = best_guess(events[last_user].get("parse_data") or {})
     after = events[last_user + 1:]
     actions = [e.get("name") for e in after if e.get("event") == "action"]
     article = next((e.get("value") for e in after
@@ -77,8 +76,8 @@ def outcome(events: list[dict]) -> tuple[str, str | None]:
     if article:
         return f"kb:{article}", guess
     # An intent's response, said by a rule or from inside an action (action_answer)
-    said = [e.get("name") for e in after if e.get("event") == "action"] + [
-        (e.get("metadata") or {}).get("utter_action") for e in after if e.get("event") == "bot"]
+    said = actions + [(e.get("metadata") or {}).get("utter_action")
+                      for e in after if e.get("event") == "bot"]
     for response in said:
         if response and response.startswith("utter_") and response[6:] in INTENTS:
             return f"intent:{response[6:]}", guess

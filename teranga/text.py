@@ -17,6 +17,9 @@ import unicodedata
 _UNDECOMPOSABLE = str.maketrans({"ɗ": "d", "ƙ": "k", "ɓ": "b", "ƴ": "y", "ŋ": "n", "ß": "ss"})
 _LONG_RUN = re.compile(r"([^\W\d_])\1{2,}")  # letters only: "5000" stays
 _WORD = re.compile(r"\b[^\W\d_]+(?:['’-][^\W\d_]+)*\b")
+# A run of letters with inner apostrophes or hyphens, wherever it stands (also glued to
+# digits, which `words` leaves out): for finding words in text left as the customer wrote it.
+WORD_RUN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 # Control characters other than tab and newline carry no meaning in a chat message.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACES = re.compile(r"[ \t]+")

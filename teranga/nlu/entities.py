@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from teranga.text import encodable
+from teranga.text import WORD_RUN, encodable
 
 # How much of each message is searched for facts: a long message of 600 characters is
 # read whole; "ﷺ" x 10000 costs the same as 2000 characters.
@@ -71,7 +71,6 @@ DAY_WORDS = frozenset((
     "litinin talata laraba alhamis juma'a asabar lahadi").split())
 DAY_PHRASES = frozenset({"this morning", "last night", "ce matin", "hier soir", "bërki démb",
                          "berki demb"})
-_WORD_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _DAY_BEFORE_MONTH = re.compile(r"(?<![\w.,])[0-9]{1,2}(?:er|st|nd|rd|th)?\s(?:ga\s)?$",
                                re.IGNORECASE)
 _AFTER_MONTH = re.compile(r"\.?(?:\s[0-9]{1,2}(?:st|nd|rd|th)?(?:,?\s[0-9]{4})?"
@@ -89,7 +88,7 @@ _NUMERIC_DATE = re.compile(
 def _text_dates(text: str) -> list[tuple[int, int]]:
     """Spans of dates in words: "15 mars", "March 15, 2024", "15 ga Maris", "jana"."""
     spans = []
-    tokens = list(_WORD_TOKEN.finditer(text))
+    tokens = list(WORD_RUN.finditer(text))
     for index, token in enumerate(tokens):
         word = token.group().casefold()
         start, end = token.span()

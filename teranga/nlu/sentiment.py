@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 from teranga.embedders import make_embedder
 from teranga.languages import vader_modules
 from teranga.nlu.ngrams import ngram_features
-from teranga.text import bounded, normalize, words
+from teranga.text import WORD_RUN, bounded, normalize, words
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 # VADER's own cut-offs for its compound score.
@@ -99,6 +98,8 @@ class Lexicon:
     def __init__(self, valences: dict[str, float], negators: frozenset[str] = frozenset()):
         self.valences = valences
         self.negators = negators
+        # The words of value 0: read for every message of the language, so found once.
+        self.silenced = frozenset(word for word, value in valences.items() if value == 0)
 
     @classmethod
     def read(cls, path: Path) -> Lexicon:
@@ -111,11 +112,6 @@ class Lexicon:
                 else:
                     valences[normalize(word.strip())] = float(value)
         return cls(valences, frozenset(negators))
-
-    @property
-    def silenced(self) -> frozenset[str]:
-        """The words of value 0."""
-        return frozenset(word for word, value in self.valences.items() if value == 0)
 
     def total(self, text: str) -> float:
         return sum(self.matches(text))
@@ -227,7 +223,7 @@ class SentimentScorer:
 
     def _vader(self, text: str, language: str, silenced: frozenset[str] = frozenset()) -> float:
         if silenced:
-            text = _WORD_RUN.sub(lambda m: "" if normalize(m.group()) in silenced
+            text = WORD_RUN.sub(lambda m: "" if normalize(m.group()) in silenced
                                  else m.group(), text)
         return self.vader[language].polarity_scores(text)["compound"]
 
@@ -245,7 +241,7 @@ class SentimentScorer:
             label, score = NEGATIVE, min(score, -LABEL_THRESHOLD)
         lexicon = self.lexicons.get(language)
         overrides = [(lexicon.signal(text) if lexicon else 0.0, "lexicon")]
-        if probs[max(probs, key=probs.get)] < CLASSIFIER_SURE:
+        if max(probs.values()) < CLASSIFIER_SURE:
             overrides.append((emoji, "emoji"))
         for other, source in overrides:
             if abs(other) >= LEXICON_OVERRIDE and abs(other) > abs(score):
@@ -260,9 +256,6 @@ class SentimentScorer:
             candidates.append((squash(lexicon.total(text)), f"lexicon-{language}"))
         return max(candidates, key=lambda candidate: abs(candidate[0]))
 
-
-# A word as `teranga.text.words` finds one, in text that is not normalised.
-_WORD_RUN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
 def _adapt_vader(vader_lexicon: dict[str, float], own: Lexicon | None) -> None:
