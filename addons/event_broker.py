@@ -14,13 +14,14 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
 from teranga.agent_desk.events import EVENTS_STREAM, STREAM_LENGTH, desk_view
+from teranga.redis_connections import sync_redis
 
 logger = logging.getLogger(__name__)
 
 
 class RedisStreamBroker(EventBroker):
     def __init__(self, url: str, stream: str = EVENTS_STREAM) -> None:
-        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.client = sync_redis(url, socket_timeout=2, socket_connect_timeout=2)
         self.stream = stream
 
     @classmethod

@@ -16,9 +16,11 @@ for it to expire. Rasa's default lifetime is 60 s; a turn lasts at most the acti
 
 from __future__ import annotations
 
+from rasa.core.lock_store import DEFAULT_SOCKET_TIMEOUT_IN_SECONDS
 from rasa.core.lock_store import RedisLockStore as RasaRedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from teranga.redis_connections import sync_redis, url_of
 from teranga.settings import Settings
 
 LOCK_POLL_SECONDS = 0.02
@@ -27,8 +29,15 @@ LOCK_LIFETIME = Settings.from_env().lock_lifetime_seconds
 
 class RedisLockStore(RasaRedisLockStore):
     def __init__(self, endpoint_config: EndpointConfig) -> None:
-        # the same construction as Rasa's own for `type: redis`
+        # the same construction as Rasa's own for `type: redis`, then the client through
+        # Sentinel when it is configured (teranga/redis_connections.py)
         super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
+        kwargs = endpoint_config.kwargs
+        self.red.close()
+        self.red = sync_redis(url_of(endpoint_config.url, kwargs.get("port", 6379),
+                                     kwargs.get("db", 1), kwargs.get("password")),
+                              socket_timeout=kwargs.get("socket_timeout",
+                                                        DEFAULT_SOCKET_TIMEOUT_IN_SECONDS))
 
     def lock(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME,
              wait_time_in_seconds: float = LOCK_POLL_SECONDS):

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
@@ -16,6 +15,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from teranga.dialogue.event_log import EventLog, Position
+from teranga.redis_connections import sync_redis, url_of
 
 # What a tracker remembers of the store: how its events line up with the stored list.
 STORED = "_teranga_stored"
@@ -43,10 +43,10 @@ class AppendOnlyTrackerStore(TrackerStore):
         # The sync client, as Rasa's RedisTrackerStore: it blocks the event loop for a
         # message's few round trips, and measured faster than redis.asyncio for them
         # (docs/benchmarks.md, "Conversation history").
-        self.red = redis.StrictRedis(host=host, port=port, db=db, username=username,
-                                     password=password or None, ssl=use_ssl,
-                                     ssl_keyfile=ssl_keyfile, ssl_certfile=ssl_certfile,
-                                     ssl_ca_certs=ssl_ca_certs)
+        # Through Sentinel when it is configured (teranga/redis_connections.py).
+        if use_ssl:
+            raise ValueError("TLS to Redis is not supported (docs/deploying.md)")
+        self.red = sync_redis(url_of(host, port, db, password or None))
         self.log = EventLog(self.red, key_prefix, record_exp)
         super().__init__(domain, event_broker, **kwargs)
 

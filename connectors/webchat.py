@@ -46,7 +46,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from redis.exceptions import RedisError
 from sanic import response
 from sanic.request import Request
-from socketio import AsyncRedisManager, AsyncServer
+from socketio import AsyncServer
 
 from connectors.outputs import QueuedOutput, RasaTurns
 from teranga import languages
@@ -58,6 +58,7 @@ from teranga.channels.secret_context import remove_secret_sent_after_its_name
 from teranga.channels.shared import redis_client
 from teranga.channels.widget import (
     STATIC,
+    SocketManager,
     WebChatSessions,
     allowed_origins,
     bot_entry,
@@ -158,7 +159,7 @@ class WebChatInput(InputChannel):
 
     def blueprint(self, on_new_message) -> SocketBlueprint:
         settings = Settings.from_env()
-        manager = AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+        manager = SocketManager(settings.redis_url) if settings.redis_url else None
         # TERANGA_WEBCHAT_ORIGINS: which sites' pages may open the socket (a wrong value
         # stops the server here). No cookie is ever involved: the conversation id is the
         # page's own, sent in `session_request`.

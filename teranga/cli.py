@@ -16,6 +16,7 @@ from teranga.http_api import api_token, auth_header
 from teranga.insights.commands import add_filters, add_insights_commands
 from teranga.insights.commands import draft as draft_article_command
 from teranga.privacy.logs import mask_personal_data_in_logs
+from teranga.redis_connections import async_redis, describe, sync_redis
 from teranga.settings import PROJECT_ROOT, Settings, masked
 
 
@@ -247,7 +248,7 @@ def _trackers_migrate(args: argparse.Namespace) -> int:
 
     if not args.redis_url:
         raise RuntimeError("REDIS_URL is not set: set it or pass --redis-url")
-    client = redis.Redis.from_url(args.redis_url, socket_timeout=30)
+    client = sync_redis(args.redis_url, socket_timeout=30)
     try:
         report = migrate_from_rasa(client, args.key_prefix, delete_old=args.delete_old)
     except redis.RedisError as error:
@@ -311,8 +312,6 @@ def _agents_remove(args: argparse.Namespace) -> int:
 def _agents_unlock(args: argparse.Namespace) -> int:
     import asyncio
 
-    import redis.asyncio as aioredis
-
     from teranga.agent_desk.auth import Sessions
 
     redis_url = Settings.from_env().redis_url
@@ -320,7 +319,7 @@ def _agents_unlock(args: argparse.Namespace) -> int:
         raise RuntimeError("REDIS_URL is not set: set it to the desk's Redis")
 
     async def unlock() -> None:
-        client = aioredis.Redis.from_url(redis_url, socket_timeout=5)
+        client = async_redis(redis_url, socket_timeout=5)
         try:
             await Sessions(client).unlock(args.id)
         finally:
@@ -427,6 +426,9 @@ def _demo(args: argparse.Namespace) -> int:
     languages.check()  # a mistake in languages.yml stops here, with its file and line
     model = runtime.train(settings.models_dir)
     _prepare_knowledge_base()
+    if settings.redis_sentinels and not settings.redis_url:
+        raise RuntimeError("REDIS_SENTINELS is set without REDIS_URL, which gives the "
+                           "password and database: redis://:password@teranga/0")
     redis = nullcontext(settings.redis_url) if settings.redis_url else runtime.embedded_redis()
     with redis as redis_url:
         services = runtime.Services(settings, redis_url, PROJECT_ROOT / ".teranga" / "logs",
@@ -485,7 +487,7 @@ Teranga is running.
   HTTP API       {services.rasa_url}/conversations/<sender>/tracker
   action server  {settings.actions_url}/health
   agents' desk   {services.desk_url}/  {_agents_hint()}
-  Redis          {masked(redis_url)}{embedded}
+  Redis          {describe(redis_url) if settings.redis_url else redis_url}{embedded}
   logs           {services.log_dir}/
 Talk to it:      .venv/bin/teranga chat
 Stop:            Ctrl-C

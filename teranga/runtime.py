@@ -179,9 +179,14 @@ class Services:
                                 "--port", str(self.settings.actions_port)],
                     {**env, "SANIC_HOST": "127.0.0.1"})
         self.start_rasa("rasa", model, self.settings.rasa_port)
-        self._spawn("desk", [sys.executable, "-m", "teranga", "desk", "--host", self.host,
-                             "--port", str(self.settings.desk_port),
-                             "--rasa-url", self.rasa_url], env)
+        self.start_desk("desk", self.settings.desk_port)
+
+    def start_desk(self, name: str, port: int, rasa_url: str | None = None,
+                   environment_changes: dict[str, str] | None = None) -> None:
+        """A desk; more than one may share Redis (each with its own TERANGA_DESK_CONSUMER)."""
+        self._spawn(name, [sys.executable, "-m", "teranga", "desk", "--host", self.host,
+                           "--port", str(port), "--rasa-url", rasa_url or self.rasa_url],
+                    {**self._env(), **(environment_changes or {})})
 
     def _env(self) -> dict[str, str]:
         """The servers' environment, with the HTTP API's secret (never on a command line)."""

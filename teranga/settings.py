@@ -54,6 +54,14 @@ def _path(value: str | Path) -> Path:
 class Settings:
     redis_url: str | None = _variable(
         "REDIS_URL", None, "Redis for every store", "(embedded server)")
+    redis_sentinels: tuple[str, ...] = _variable(
+        "REDIS_SENTINELS", (), "`host:port` of each Redis Sentinel, comma-separated: then "
+        "Redis is the master they name, and REDIS_URL gives only its password and database",
+        "(none: REDIS_URL's server)")
+    redis_sentinel_master: str = _variable(
+        "REDIS_SENTINEL_MASTER_NAME", "teranga", "the master's name in the sentinels")
+    redis_sentinel_password: str | None = _variable(
+        "REDIS_SENTINEL_PASSWORD", None, "the sentinels' own password")
     host: str = _variable("TERANGA_HOST", "127.0.0.1", "interface the servers listen on")
     rasa_port: int = _variable("TERANGA_RASA_PORT", 5005, "Rasa server port")
     actions_port: int = _variable("TERANGA_ACTIONS_PORT", 5055, "action server port")

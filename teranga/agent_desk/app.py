@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import redis
 from sanic import Sanic
 
 from teranga.agent_desk.api import add_api
@@ -32,6 +31,7 @@ from teranga.agent_desk.routing import Dispatch, Dispatcher
 from teranga.handoff.store import HandoffStore
 from teranga.insights.feed import Feed
 from teranga.insights.store import open_store
+from teranga.redis_connections import sync_redis
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def build(settings: Settings) -> Sanic:
     settings.require_redis_url("the desk (it shares Redis with the assistant)")
     store = HandoffStore.from_settings(settings, socket_timeout=5)
     insights = open_store(settings)
-    feed = Feed(redis.Redis.from_url(settings.redis_url, socket_timeout=30), insights)
+    feed = Feed(sync_redis(settings.redis_url, settings, socket_timeout=30), insights)
     desk = Desk(store, RasaApi.from_env(settings.rasa_url), settings.desk_consumer,
                 insights, feed)
     return create_app(desk, Sessions(store.client), set(settings.desk_origins),

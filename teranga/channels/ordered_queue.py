@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from teranga import redis_keys
+from teranga.redis_connections import has_replicas, run_replicated
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,9 @@ class OrderedQueue:
     def __init__(self, client: aioredis.Redis, name: str,
                  prefix: str = redis_keys.PREFIX) -> None:
         self.client = client
+        # Queued and completed entries are promises (a provider was told we have the
+        # message, a reply was sent): they must survive a Redis failover.
+        self.wait_for_replica = has_replicas()
         self.name = name
         self.prefix = prefix
         self.stream = redis_keys.queue(name, prefix)
@@ -111,8 +115,9 @@ class OrderedQueue:
         keys = [self.stream, self.conversation_key(conversation)] + ([seen_key] if seen_key
                                                                       else [])
         flat = [item for pair in fields.items() for item in pair]
-        seq = await self._enqueue(keys=keys, args=[CONVERSATION_TTL, seen_ttl, conversation,
-                                                    *flat])
+        seq = await run_replicated(self.client, self._enqueue, keys,
+                                   [CONVERSATION_TTL, seen_ttl, conversation, *flat],
+                                   self.wait_for_replica)
         return int(seq) if seq else None
 
     async def complete(self, entry: Entry, follow: Follow | None = None) -> None:
@@ -121,7 +126,7 @@ class OrderedQueue:
         if follow and follow.messages:
             keys += [follow.queue.stream, follow.queue.conversation_key(entry.conversation)]
             args += [*follow.tag, *follow.messages]
-        await self._complete(keys=keys, args=args)
+        await run_replicated(self.client, self._complete, keys, args, self.wait_for_replica)
 
     async def done(self, conversation: str) -> int:
         return int(await self.client.hget(self.conversation_key(conversation), "done") or 0)

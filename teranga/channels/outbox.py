@@ -31,6 +31,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from teranga import redis_keys
+from teranga.redis_connections import async_redis
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class Outbox:
                  name: str = "outbox") -> None:
         if client is None:
             url = url or Settings.from_env().require_redis_url("the outbox")
-            client = aioredis.Redis.from_url(url, socket_connect_timeout=2)
+            client = async_redis(url, socket_connect_timeout=2)
         self.client = client
         self.prefix = prefix
         self.retention = retention

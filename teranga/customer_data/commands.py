@@ -21,6 +21,7 @@ from teranga.customer_data.export import export
 from teranga.customer_data.retention import purge
 from teranga.insights.store import open_store
 from teranga.privacy import audit
+from teranga.redis_connections import sync_redis
 from teranga.settings import PROJECT_ROOT, Settings
 
 LOGS_DIR = PROJECT_ROOT / ".teranga" / "logs"
@@ -43,7 +44,7 @@ def _redis_errors_told(command: Callable[..., int]) -> Callable[..., int]:
 
 def _client(redis_url: str | None) -> redis.Redis:
     url = redis_url or Settings.from_env().require_redis_url("teranga privacy")
-    return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+    return sync_redis(url, socket_connect_timeout=5, socket_timeout=30)
 
 
 def cli_actor() -> str:

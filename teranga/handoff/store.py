@@ -33,6 +33,7 @@ from teranga.handoff.records import (
     ConversationRecord,
     ConversationRecords,
 )
+from teranga.redis_connections import async_redis
 from teranga.reloading import Reloading
 from teranga.settings import Settings
 
@@ -149,8 +150,7 @@ class HandoffStore:
     def from_url(cls, url: str, agents_file: Path, desk_settings_file: Path,
                  socket_timeout: float = 2) -> HandoffStore:
         # A hung Redis must fail fast: actions run on the action server's event loop.
-        client = aioredis.Redis.from_url(url, socket_timeout=socket_timeout,
-                                         socket_connect_timeout=2)
+        client = async_redis(url, socket_timeout=socket_timeout, socket_connect_timeout=2)
         return cls(client, Ownership(client), EscalationQueue(client),
                    ConversationRecords(client), Presence(client),
                    Reloading(lambda: agents_file, AgentDirectory),

@@ -123,14 +123,13 @@ def draft(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    import redis
-
     from teranga.insights.feed import Feed
     from teranga.insights.store import open_store
+    from teranga.redis_connections import sync_redis
 
     settings = Settings.from_env()
-    client = redis.Redis.from_url(settings.require_redis_url("teranga insights backfill"),
-                                  socket_timeout=30)
+    client = sync_redis(settings.require_redis_url("teranga insights backfill"), settings,
+                        socket_timeout=30)
     store = open_store(settings)
     done = Feed(client, store).backfill()
     store.recount()  # rows an older version wrote without its totals count too

@@ -3,60 +3,25 @@ of the running assistant: the channels and the web chat pass, the Rasa HTTP API 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
-from pathlib import Path
-
 import pytest
 import requests
 
-from teranga import runtime
 from teranga.http_api import api_token, auth_header
 from tests.e2e.desk_client import responses
+from tests.nginx_proxy import NginxProxy
 
 pytestmark = pytest.mark.e2e
 
-SHIPPED = Path("deploy/nginx/teranga.conf")
 BOT, DESK = "bot.example.com", "desk.example.com"
 
 
 @pytest.fixture(scope="module")
 def proxy(server, tmp_path_factory):
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
-        pytest.fail("nginx is missing: `make test` installs Debian's nginx-light")
-    folder = tmp_path_factory.mktemp("nginx")
-    port = runtime.free_port()
-    site = (SHIPPED.read_text()
-            .replace("127.0.0.1:5005", f"127.0.0.1:{server.settings.rasa_port}")
-            .replace("127.0.0.1:5010", f"127.0.0.1:{server.settings.desk_port}")
-            .replace("listen 80;", f"listen 127.0.0.1:{port};"))
-    (folder / "teranga.conf").write_text(site)
-    (folder / "nginx.conf").write_text(f"""
-daemon off;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log;
-events {{}}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    include {folder}/teranga.conf;
-}}
-""")
-    process = subprocess.Popen([nginx, "-c", str(folder / "nginx.conf"), "-p", str(folder)],
-                               stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(50):
-        try:
-            requests.get(url, timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(10)
+    """Both shipped upstream lines of each pool point at the one running server."""
+    nginx = NginxProxy([server.settings.rasa_port], [server.settings.desk_port],
+                       tmp_path_factory.mktemp("nginx")).start()
+    yield nginx.url
+    nginx.stop()
 
 
 def on(site: str) -> dict:

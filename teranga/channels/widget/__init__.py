@@ -29,6 +29,7 @@ from urllib.parse import parse_qs
 import redis.asyncio as aioredis
 import yaml
 from redis.exceptions import RedisError, ResponseError
+from socketio import AsyncRedisManager
 
 from teranga import conversation_ids, redis_keys
 from teranga.channels.inbound import (
@@ -40,6 +41,7 @@ from teranga.channels.inbound import (
 )
 from teranga.channels.outbox import DELIVERED_FIELDS, Outbox, Retention, outbox_position
 from teranga.languages import default_language
+from teranga.redis_connections import async_redis
 from teranga.settings import PROJECT_ROOT
 from teranga.web_origins import checked_origins
 
@@ -284,3 +286,14 @@ def widget_script(folder: Path = LABELS, default: str | None = None) -> str:
         _script_cache.clear()
         _script_cache[stamp] = source.read_text("utf-8").replace(LABELS_MARK, labels, 1)
     return _script_cache[stamp]
+
+
+class SocketManager(AsyncRedisManager):
+    """socket.io's Redis manager (which lets any Rasa process emit to a socket another one
+    holds) over Teranga's own Redis client, so that it follows a Sentinel failover too:
+    python-socketio's own sentinel URL has no place for the sentinels' password."""
+
+    def _redis_connect(self) -> None:  # python-socketio 5.x; called again on each retry
+        self.redis = async_redis(self.redis_url, **self.redis_options)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True

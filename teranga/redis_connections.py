@@ -1,0 +1,127 @@
+"""Every Redis client Teranga makes: through Redis Sentinel when `REDIS_SENTINELS` names the
+sentinels, straight to `REDIS_URL`'s server otherwise.
+
+With Sentinel, a client asks the sentinels where the master is before each new connection,
+and a connection to a master that has become a replica is dropped (redis-py's
+`SentinelConnectionPool`): after a failover, the next command finds the new master. The
+commands that failed meanwhile raise `ConnectionError`, which every caller already survives
+(the intake and delivery queues keep their entries until handled; docs/reliability.md).
+`REDIS_URL` still gives the password and the database number; its host is not used.
+
+Redis replicates asynchronously: a write the old master acknowledged in its last
+milliseconds may be lost in a failover. `run_replicated` runs a script and then waits, on
+the same connection, until one replica has it; the queues use it before they promise
+anything (a provider told that its message is taken, a reply marked sent). Without Sentinel
+it only runs the script.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote, unquote, urlparse
+
+import redis
+import redis.asyncio as aioredis
+from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+from redis.commands.core import AsyncScript
+from redis.sentinel import Sentinel
+
+from teranga.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# How long a write waits for a replica before it goes on without (a replica down after a
+# failover must slow writes, not stop them). On one network a replica answers in under 1 ms.
+REPLICA_WAIT_MS = 100
+SENTINEL_TIMEOUT_SECONDS = 0.5  # per sentinel asked; a dead one must not hold up a connect
+
+
+def url_of(host: str, port: int | str, db: int | str = 0, password: str | None = None) -> str:
+    """The `redis://` URL of a server given by parts (as Rasa's endpoints.yml gives it)."""
+    secret = f":{quote(password, safe='')}@" if password else ""
+    return f"redis://{secret}{host}:{port}/{db or 0}"
+
+
+def sync_redis(url: str | None = None, settings: Settings | None = None,
+               **options) -> redis.Redis:
+    """A blocking client (Rasa's stores and broker, the commands). `options` are redis-py's
+    connection options (socket_timeout...)."""
+    settings = settings or Settings.from_env()
+    url = url or settings.require_redis_url("Teranga")
+    if not settings.redis_sentinels:
+        return redis.Redis.from_url(url, **options)
+    sentinel = Sentinel(_sentinel_addresses(settings), sentinel_kwargs=_sentinel_options(settings))
+    return sentinel.master_for(settings.redis_sentinel_master, redis_class=redis.Redis,
+                               **_credentials(url), **options)
+
+
+def async_redis(url: str | None = None, settings: Settings | None = None,
+                **options) -> aioredis.Redis:
+    """An asyncio client (the channels, the hand-over, the desk)."""
+    settings = settings or Settings.from_env()
+    url = url or settings.require_redis_url("Teranga")
+    if not settings.redis_sentinels:
+        return aioredis.Redis.from_url(url, **options)
+    sentinel = AsyncSentinel(_sentinel_addresses(settings),
+                             sentinel_kwargs=_sentinel_options(settings))
+    return sentinel.master_for(settings.redis_sentinel_master, redis_class=aioredis.Redis,
+                               **_credentials(url), **options)
+
+
+def has_replicas(settings: Settings | None = None) -> bool:
+    """Whether writes should wait for a replica (only a Sentinel deployment has them)."""
+    return bool((settings or Settings.from_env()).redis_sentinels)
+
+
+async def run_replicated(client: aioredis.Redis, script: AsyncScript, keys: list,
+                         args: list, wait_for_replica: bool):
+    """`script`'s result; with `wait_for_replica`, once a replica has it too (or after
+    REPLICA_WAIT_MS). WAIT counts the writes of its own connection: hence one pipeline."""
+    if not wait_for_replica:
+        return await script(keys=keys, args=args)
+    async with client.pipeline(transaction=False) as pipe:
+        await script(keys=keys, args=args, client=pipe)
+        pipe.wait(1, REPLICA_WAIT_MS)
+        result, copies = await pipe.execute()
+    if not copies:
+        logger.warning("No Redis replica confirmed a write within %d ms: a failover now "
+                       "could lose it", REPLICA_WAIT_MS)
+    return result
+
+
+def describe(url: str, settings: Settings | None = None) -> str:
+    """Where the clients connect, fit for logs (no password)."""
+    settings = settings or Settings.from_env()
+    parsed = urlparse(url)
+    database = (parsed.path or "/0").lstrip("/") or "0"
+    if settings.redis_sentinels:
+        return (f"master {settings.redis_sentinel_master!r} of the sentinels "
+                f"{', '.join(settings.redis_sentinels)}, database {database}")
+    return f"redis://{parsed.hostname}:{parsed.port or 6379}/{database}"
+
+
+def _sentinel_addresses(settings: Settings) -> list[tuple[str, int]]:
+    addresses = []
+    for entry in settings.redis_sentinels:
+        host, _, port = entry.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"REDIS_SENTINELS must list host:port pairs, got {entry!r}")
+        addresses.append((host.strip("[]"), int(port)))
+    return addresses
+
+
+def _sentinel_options(settings: Settings) -> dict:
+    options = {"socket_timeout": SENTINEL_TIMEOUT_SECONDS,
+               "socket_connect_timeout": SENTINEL_TIMEOUT_SECONDS}
+    if settings.redis_sentinel_password:
+        options["password"] = settings.redis_sentinel_password
+    return options
+
+
+def _credentials(url: str) -> dict:
+    parsed = urlparse(url)
+    if parsed.scheme != "redis":
+        raise ValueError("REDIS_URL must look like redis://[:password@]host:port/db")
+    database = (parsed.path or "/0").lstrip("/") or "0"
+    return {"db": int(database), "username": unquote(parsed.username) if parsed.username else None,
+            "password": unquote(parsed.password) if parsed.password else None}

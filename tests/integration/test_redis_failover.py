@@ -1,0 +1,140 @@
+"""Teranga's Redis clients through real sentinels (tests/redis_sentinels.py): they follow a
+failover of the master, and what the queues acknowledged before it is still there after."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from teranga.channels.ordered_queue import OrderedQueue
+from teranga.redis_connections import REPLICA_WAIT_MS, async_redis, describe, sync_redis
+from teranga.settings import Settings
+from tests.redis_sentinels import MASTER_NAME, SentinelCluster
+
+PASSWORD = "sentinel-test-secret"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with SentinelCluster(password=PASSWORD) as running:
+        yield running
+
+
+@pytest.fixture
+def settings(cluster, monkeypatch) -> Settings:
+    for name, value in cluster.environment(db=3).items():
+        monkeypatch.setenv(name, value)
+    return Settings.from_env()
+
+
+def _until(call, seconds: float = 20):
+    """`call()` once Redis answers again: what every caller does after a ConnectionError."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return call()
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_clients_reach_the_master_the_sentinels_name_and_follow_a_failover(cluster, settings):
+    client = sync_redis(settings=settings, socket_timeout=2)
+    client.set("before", "1")
+    master = cluster.master_port()
+    assert cluster.direct(master, db=3).get("before") == b"1"
+    assert "sentinels" in describe(settings.redis_url, settings)
+    assert PASSWORD not in describe(settings.redis_url, settings)
+
+    new_master, took = cluster.kill_master()
+    _until(lambda: client.set("after", "1"))
+    assert new_master != master
+    assert cluster.direct(new_master, db=3).get("after") == b"1"
+    assert client.get("before") == b"1"  # replicated before the kill
+    cluster.restart_old_master()
+    print(f"failover took {took:.1f} s")
+
+
+async def _put_until_accepted(queue: OrderedQueue, number: int) -> float:
+    """A provider's webhook: retried until Teranga accepts it; the seen key makes a retry of
+    a message that was in fact taken a duplicate, not a second entry."""
+    started = time.monotonic()
+    while True:
+        try:
+            await queue.put("whatsapp:+221770000001", {"text": f"message {number}"},
+                            seen_key=f"teranga:test-failover:seen:{number}", seen_ttl=600)
+            return time.monotonic() - started
+        except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError):
+            await asyncio.sleep(0.1)
+
+
+def test_messages_accepted_while_the_master_dies_are_all_there_once(cluster, settings):
+    async def scenario() -> tuple[list[bytes], float]:
+        client = async_redis(settings=settings, socket_timeout=2, socket_connect_timeout=1)
+        queue = OrderedQueue(client, "failover-test")
+        assert queue.wait_for_replica
+        await client.delete(queue.stream, queue.conversation_key("whatsapp:+221770000001"))
+        longest = 0.0
+        killer = None
+        for number in range(60):
+            if number == 20:
+                killer = asyncio.get_running_loop().run_in_executor(None, cluster.kill_master)
+            longest = max(longest, await _put_until_accepted(queue, number))
+            await asyncio.sleep(0.05)
+        await killer
+        entries = await client.xrange(queue.stream)
+        await client.close()
+        return [fields[b"text"] for _id, fields in entries], longest
+
+    texts, longest = asyncio.run(scenario())
+    cluster.restart_old_master()
+    assert texts == [f"message {number}".encode() for number in range(60)]  # none lost, once
+    assert longest < 10, f"a message waited {longest:.1f} s to be accepted"
+
+
+def test_a_write_waits_for_the_replica_on_its_own_connection(cluster, settings, caplog):
+    """With the replica frozen, WAIT on the writing connection times out: the write is not
+    confirmed as replicated (a WAIT on another connection would return at once)."""
+    replica = next(port for port in cluster.redis_ports if port != cluster.master_port())
+    replica_process = cluster.servers[replica]
+
+    async def put() -> float:
+        client = async_redis(settings=settings, socket_timeout=2)
+        queue = OrderedQueue(client, "wait-test")
+        await queue.put("telegram:1", {"text": "warm"})  # connect first
+        os.kill(replica_process.pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            await queue.put("telegram:1", {"text": "hello"})
+            return time.monotonic() - started
+        finally:
+            os.kill(replica_process.pid, signal.SIGCONT)
+            await client.close()
+
+    with caplog.at_level(logging.WARNING, logger="teranga.redis_connections"):
+        took = asyncio.run(put())
+    assert took >= REPLICA_WAIT_MS / 1000 * 0.9
+    assert "No Redis replica confirmed" in caplog.text
+
+
+def test_without_sentinels_the_url_is_used_and_writes_do_not_wait(real_redis_url):
+    settings = Settings(redis_url=real_redis_url)
+    assert isinstance(sync_redis(settings=settings), redis.Redis)
+    assert describe(real_redis_url, settings).startswith("redis://127.0.0.1")
+    client = async_redis(settings=settings)
+    assert isinstance(client, aioredis.Redis)
+    assert MASTER_NAME not in repr(client.connection_pool)
+
+
+def test_a_wrong_sentinel_list_is_refused(real_redis_url):
+    settings = Settings(redis_url=real_redis_url, redis_sentinels=("no-port",))
+    with pytest.raises(ValueError, match="host:port"):
+        sync_redis(settings=settings)

@@ -1,0 +1,151 @@
+"""A real Redis with automatic failover, for the tests and bench/cluster.py: a master, a
+replica and three sentinels (Debian's redis-server and redis-sentinel), each on a free port,
+in a temporary folder. `kill_master()` kills the master with SIGKILL and waits until the
+sentinels have promoted the replica; `restart_old_master()` brings the killed server back
+as a replica of the new master, as a process supervisor would."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+from redis.sentinel import Sentinel
+
+from teranga import runtime
+
+MASTER_NAME = "teranga"
+# Production keeps Sentinel's default of 30 s or a few seconds (docs/deploying.md); one
+# second makes the tests' failovers quick.
+DOWN_AFTER_MS = 1000
+
+
+class SentinelCluster:
+    def __init__(self, password: str | None = None) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="teranga-sentinels-"))
+        self.password = password
+        self.redis_ports = [runtime.free_port(), runtime.free_port()]
+        self.sentinel_ports = [runtime.free_port() for _ in range(3)]
+        self.servers: dict[int, subprocess.Popen] = {}
+        self.sentinels: list[subprocess.Popen] = []
+
+    # --- what clients need -------------------------------------------------------------
+
+    def environment(self, db: int = 0) -> dict[str, str]:
+        """The variables Teranga reads to connect through these sentinels."""
+        return {"REDIS_URL": self.url(db),
+                "REDIS_SENTINELS": ",".join(f"127.0.0.1:{port}"
+                                            for port in self.sentinel_ports),
+                "REDIS_SENTINEL_MASTER_NAME": MASTER_NAME}
+
+    def url(self, db: int = 0) -> str:
+        secret = f":{self.password}@" if self.password else ""
+        return f"redis://{secret}{MASTER_NAME}/{db}"
+
+    def master_port(self) -> int:
+        sentinel = Sentinel([("127.0.0.1", port) for port in self.sentinel_ports],
+                            socket_timeout=0.5)
+        return int(sentinel.discover_master(MASTER_NAME)[1])
+
+    def direct(self, port: int, db: int = 0) -> redis.Redis:
+        return redis.Redis(port=port, db=db, password=self.password, socket_timeout=2)
+
+    # --- life ----------------------------------------------------------------------------
+
+    def start(self) -> SentinelCluster:
+        master, replica = self.redis_ports
+        self._start_server(master)
+        self._start_server(replica, replica_of=master)
+        self._wait_for(lambda: self.direct(replica).info("replication")
+                       .get("master_link_status") == "up", "the replica to sync")
+        for port in self.sentinel_ports:
+            self._start_sentinel(port, master)
+        self._wait_for(self._sentinels_agree, "the sentinels to find the replica")
+        return self
+
+    def kill_master(self) -> tuple[int, float]:
+        """Kills the master; returns the new master's port and how long the failover took."""
+        old = self.master_port()
+        killed_at = time.monotonic()
+        self.servers[old].kill()
+        self.servers[old].wait()
+        self._wait_for(lambda: self.master_port() != old, "the sentinels to fail over", 30)
+        new = self.master_port()
+        self._wait_for(lambda: self.direct(new).info("replication")["role"] == "master",
+                       "the new master to take writes")
+        return new, time.monotonic() - killed_at
+
+    def restart_old_master(self) -> None:
+        master = self.master_port()
+        for port, process in list(self.servers.items()):
+            if process.poll() is not None:
+                self._start_server(port, replica_of=master)
+                self._wait_for(lambda port=port: self.direct(port).info("replication")
+                               .get("master_link_status") == "up", "the old master to sync")
+
+    def close(self) -> None:
+        for process in [*self.sentinels, *self.servers.values()]:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> SentinelCluster:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    # --- inside ----------------------------------------------------------------------------
+
+    def _start_server(self, port: int, replica_of: int | None = None) -> None:
+        folder = self.folder / f"redis-{port}"
+        folder.mkdir(exist_ok=True)
+        command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir",
+                   str(folder), "--save", "", "--appendonly", "no"]
+        if self.password:
+            command += ["--requirepass", self.password, "--masterauth", self.password]
+        if replica_of:
+            command += ["--replicaof", "127.0.0.1", str(replica_of)]
+        self.servers[port] = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL)
+        self._wait_for(lambda: self.direct(port).ping(), f"Redis on port {port}")
+
+    def _start_sentinel(self, port: int, master: int) -> None:
+        config = self.folder / f"sentinel-{port}.conf"
+        lines = [f"port {port}", "bind 127.0.0.1", f"dir {self.folder}",
+                 f"sentinel monitor {MASTER_NAME} 127.0.0.1 {master} 2",
+                 f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}",
+                 f"sentinel failover-timeout {MASTER_NAME} 10000",
+                 f"sentinel parallel-syncs {MASTER_NAME} 1"]
+        if self.password:
+            lines.append(f"sentinel auth-pass {MASTER_NAME} {self.password}")
+        config.write_text("\n".join(lines) + "\n")
+        self.sentinels.append(subprocess.Popen(["redis-sentinel", str(config)],
+                                               stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.DEVNULL))
+        self._wait_for(lambda: redis.Redis(port=port, socket_timeout=1).ping(),
+                       f"the sentinel on port {port}")
+
+    def _sentinels_agree(self) -> bool:
+        for port in self.sentinel_ports:
+            sentinel = redis.Redis(port=port, socket_timeout=1, decode_responses=True)
+            state = sentinel.sentinel_master(MASTER_NAME)
+            if state["num-slaves"] < 1 or state["num-other-sentinels"] < 2:
+                return False
+        return True
+
+    @staticmethod
+    def _wait_for(check, what: str, seconds: float = 15) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if check():
+                    return
+            except (redis.RedisError, OSError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"timed out waiting for {what}")
