@@ -69,6 +69,9 @@ class Settings:
     rasa_url_override: str | None = _variable(
         "TERANGA_RASA_URL", None, "the Rasa server the desk talks to",
         "`http://127.0.0.1:<TERANGA_RASA_PORT>`")
+    actions_url_override: str | None = _variable(
+        "TERANGA_ACTIONS_URL", None, "the action server the Rasa server calls",
+        "`http://127.0.0.1:<TERANGA_ACTIONS_PORT>`")
     models_dir: Path = _variable("TERANGA_MODELS_DIR", "models", "where trained models go")
     api_token: str | None = _variable(
         "TERANGA_API_TOKEN", None, "the Rasa HTTP API's secret",
@@ -146,7 +149,7 @@ class Settings:
 
     @property
     def actions_url(self) -> str:
-        return f"http://127.0.0.1:{self.actions_port}"
+        return self.actions_url_override or f"http://127.0.0.1:{self.actions_port}"
 
     def require_redis_url(self, who: str) -> str:
         if not self.redis_url:
