@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast fuzz train lint bench-latency bench-hostile bench-kb bench-handoff bench-clinc bench-banking77 \
-	bench-sentiment bench-langid bench-langswitch bench-answers bench-scale bench-footprint bench-history bench-chaos clean
+	bench-sentiment bench-langid bench-langswitch bench-answers bench-scale bench-footprint bench-history bench-chaos \
+	bench-cluster clean
 
 demo: $(STAMP)
 	$(BIN)/teranga demo
@@ -74,6 +75,12 @@ bench-scale: $(STAMP)
 
 bench-footprint: $(STAMP)
 	$(BIN)/python bench/footprint.py
+
+# Two Rasa processes and two desks behind the shipped nginx, Redis with Sentinel: kills a
+# Rasa process, a desk and the Redis master under traffic (docs/deploying.md).
+bench-cluster: $(STAMP)
+	scripts/ensure-test-packages
+	$(BIN)/python bench/cluster.py
 
 # Kills Rasa, the action server and Redis while customers write on every channel
 # (docs/reliability.md); `make test` runs its short version.

@@ -53,3 +53,4 @@ def test_the_desk_is_served_on_its_own_site(proxy):
     assert requests.get(f"{proxy}/health", headers=on(DESK), timeout=10).json() == \
         {"status": "ok"}
     assert requests.get(f"{proxy}/health", headers=on(BOT), timeout=10).status_code == 404
+    assert requests.get(f"{proxy}/metrics", headers=on(DESK), timeout=10).status_code == 404

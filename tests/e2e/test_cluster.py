@@ -1,0 +1,22 @@
+"""The short run of bench/cluster.py: two Rasa processes and two desks behind the shipped
+nginx, Redis with a replica and three sentinels; a Rasa process, a desk and the Redis master
+are killed (a real Sentinel failover) while customers write on every channel. Nothing
+accepted may be lost, processed twice or out of order, and no customer waits 10 s."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_failover_of_redis_and_dead_processes_lose_nothing(trained_model):
+    run = subprocess.run([sys.executable, "bench/cluster.py", "--short", "--model",
+                          str(trained_model)], capture_output=True, text=True, timeout=900)
+    table = run.stdout[run.stdout.find("Faults injected"):]
+    print(table)
+    assert "the sentinels promoted the replica" in run.stdout, run.stdout[-3000:]
+    assert run.returncode == 0, table or run.stderr[-3000:]
