@@ -44,6 +44,7 @@ from chaos import (  # noqa: E402
     check,
     conversation_ids,
     customer,
+    delivered,
     print_table,
     supervise,
     web_customer,
@@ -90,23 +91,78 @@ class DeskWatch:
 
 
 def measure_throughput(rasa_urls: list[str], rasa_ports: list[int], desk_ports: list[int],
-                       conversations: int, messages: int,
-                       redis: SentinelCluster) -> tuple[dict[str, tuple], float]:
+                       conversations: int, messages: int, redis: SentinelCluster,
+                       services) -> tuple[dict[str, tuple], float]:
     """The rows per number of processes, and Redis memory per conversation (KiB)."""
     rows, memory = {}, []
+    pids = {"rasa": [services.processes["rasa"].pid, services.processes["rasa-2"].pid],
+            "actions": [services.processes["actions"].pid],
+            "redis": [redis.servers[redis.master_port()].pid]}
+    pids = {f"{kind} {index + 1}" if len(ids) > 1 else kind: pid
+            for kind, ids in pids.items() for index, pid in enumerate(ids)}
     for name, ports in (("1 Rasa process", rasa_ports[:1]), ("2 Rasa processes", rasa_ports)):
         proxy = NginxProxy(ports, desk_ports).start()
         try:
             asyncio.run(run_load([proxy.url], 4, 2))  # warm-up of each process
             before = _redis_memory(redis)
+            meter = CpuMeter({**pids, "nginx": proxy.process.pid})
             senders, latencies, elapsed, failures = asyncio.run(
                 run_load([proxy.url], conversations, messages))
+            busy, used = meter.stop()
             memory.append((_redis_memory(redis) - before) / conversations / 1024)
         finally:
             proxy.stop()
         problems = failures + asyncio.run(check_order(rasa_urls[0], senders, messages))
-        rows[name] = (*summary(latencies, elapsed), len(latencies), problems)
+        rows[name] = (*summary(latencies, elapsed), len(latencies), problems, busy,
+                      {kind: seconds * 1000 / len(latencies) for kind, seconds in used.items()})
     return rows, sum(memory) / len(memory)
+
+
+class CpuMeter:
+    """The machine's busy share, and each process's CPU seconds, over a stretch of time."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.start = (_machine_ticks(), {name: _cpu_seconds(pid) for name, pid in pids.items()})
+
+    def stop(self) -> tuple[float, dict[str, float]]:
+        (busy0, total0), used0 = self.start
+        busy1, total1 = _machine_ticks()
+        return ((busy1 - busy0) / max(1, total1 - total0),
+                {name: _cpu_seconds(pid) - used0[name] for name, pid in self.pids.items()})
+
+
+def _machine_ticks() -> tuple[int, int]:
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The process's CPU time and its living children's (nginx's workers)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return own + sum(_cpu_seconds(int(child)) for child in children)
+
+
+def slowest_waits(run: Run, count: int = 5) -> list[str]:
+    """The longest waits, each with when its message was first sent (to match a fault)."""
+    waits = []
+    for message in run.sent:
+        if not message.accepted_at:
+            continue
+        later = sorted(at for at, _ in delivered(run, message.channel, message.conversation)
+                       if at >= message.accepted_at)
+        if later:
+            waits.append((later[0] - message.first_sent_at, message))
+    waits.sort(key=lambda pair: -pair[0])
+    return [f"{wait:.1f} s on {message.channel}, sent at "
+            f"{message.first_sent_at - run.started_at:.1f} s ({message.attempts} attempt(s))"
+            for wait, message in waits[:count]]
 
 
 def _redis_memory(redis: SentinelCluster) -> int:
@@ -166,10 +222,13 @@ def _drain(redis: SentinelCluster, urls: list[str], timeout: float = 120) -> Non
 def print_throughput(rows: dict[str, tuple], conversations: int, messages: int) -> float:
     print(f"\nThroughput through nginx: {conversations} REST conversations at once, "
           f"{messages} messages each")
-    print("\n| behind nginx | messages | p50 ms | p95 ms | messages/s | out of order or lost |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, (p50, p95, rate, count, problems) in rows.items():
-        print(f"| {name} | {count} | {p50:.0f} | {p95:.0f} | {rate:.1f} | {len(problems)} |")
+    kinds = list(next(iter(rows.values()))[6])
+    print("\n| behind nginx | messages | p50 ms | p95 ms | messages/s | out of order or lost "
+          "| machine busy | " + " | ".join(f"{kind} CPU ms/msg" for kind in kinds) + " |")
+    print("|---|" + "---:|" * (6 + len(kinds)))
+    for name, (p50, p95, rate, count, problems, busy, cpu) in rows.items():
+        print(f"| {name} | {count} | {p50:.0f} | {p95:.0f} | {rate:.1f} | {len(problems)} | "
+              f"{busy:.0%} | " + " | ".join(f"{cpu[kind]:.1f}" for kind in kinds) + " |")
         for problem in problems[:5]:
             print(f"  {name}: {problem}")
     ratio = rows["2 Rasa processes"][2] / rows["1 Rasa process"][2]
@@ -224,7 +283,7 @@ def main() -> int:
         if args.load_conversations:
             rows, redis_kib = measure_throughput(rasa_urls, rasa_ports, desk_ports,
                                                  args.load_conversations, args.load_messages,
-                                                 redis)
+                                                 redis, services)
             memory = footprint(services)
         proxy = NginxProxy(rasa_ports, desk_ports).start()
         twilio.callbacks = (PUBLIC_URL, rasa_urls[0])
@@ -264,6 +323,7 @@ def main() -> int:
         print("Resident memory after the load: " + ", ".join(
             f"{name} {megabytes:.0f} MB" for name, megabytes in memory.items()))
     print_table(figures, run.faults)
+    print("\nLongest waits: " + "; ".join(slowest_waits(run)))
     for double in run.doubles:
         print(f"- reply sent twice on {double}")
     total = sum((f for f in figures.values()), Counter())
