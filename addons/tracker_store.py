@@ -39,14 +39,17 @@ class AppendOnlyTrackerStore(TrackerStore):
                  record_exp: float | None = None, key_prefix: str | None = None,
                  use_ssl: bool = False, ssl_keyfile: str | None = None,
                  ssl_certfile: str | None = None, ssl_ca_certs: str | None = None,
-                 **kwargs: Any) -> None:
+                 socket_timeout: float = 10, **kwargs: Any) -> None:
         # The sync client, as Rasa's RedisTrackerStore: it blocks the event loop for a
         # message's few round trips, and measured faster than redis.asyncio for them
         # (docs/benchmarks.md, "Conversation history").
-        # Through Sentinel when it is configured (teranga/redis_connections.py).
+        # Through Sentinel when it is configured (teranga/redis_connections.py). A timeout
+        # (Rasa's lock store's default): a Redis host that vanishes (no reset, only silence)
+        # fails the turn, which the intake retries, instead of holding it for ever.
         if use_ssl:
             raise ValueError("TLS to Redis is not supported (docs/deploying.md)")
-        self.red = sync_redis(url_of(host, port, db, password or None))
+        self.red = sync_redis(url_of(host, port, db, password or None),
+                              socket_timeout=socket_timeout, socket_connect_timeout=2)
         self.log = EventLog(self.red, key_prefix, record_exp)
         super().__init__(domain, event_broker, **kwargs)
 

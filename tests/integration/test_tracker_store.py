@@ -396,3 +396,36 @@ def test_a_write_by_someone_else_fails_the_save(real_redis_url, client, prefix, 
 
     with pytest.raises(redis.WatchError):
         asyncio.run(store.save(tracker))
+
+
+def test_a_redis_that_stops_answering_fails_the_read_instead_of_hanging(tmp_path):
+    """A Redis host that vanishes sends no reset, only silence: without a timeout the
+    tracker store's client waited for ever, holding the conversation's turn."""
+    import os
+    import signal
+    import subprocess
+
+    from teranga import runtime
+
+    port = runtime.free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--dir", str(tmp_path)],
+                              stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                redis.Redis(port=port).ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        store = AppendOnlyTrackerStore(project_domain(), port=port, socket_timeout=0.5)
+        assert asyncio.run(store.retrieve("whatsapp:+221770000002")) is None
+        os.kill(server.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(redis.TimeoutError):
+            asyncio.run(store.retrieve("whatsapp:+221770000002"))
+        assert time.monotonic() - started < 5
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+        server.kill()
+        server.wait()
