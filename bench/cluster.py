@@ -12,8 +12,10 @@ master dies, and how long do customers wait?
    customers: Twilio SMS and WhatsApp and Telegram through their stand-ins, the web chat
    over socket.io, REST): kill -9 of Rasa process 1, of desk 1, of the Redis master (the
    sentinels promote the replica; the killed server comes back 10 s later as a replica, as
-   a supervisor would restart it), of Rasa process 2. Killed Teranga processes are restarted
-   by `teranga demo`'s supervisor. An agent's view stands in for the desk: its health page
+   a supervisor would restart it), of Rasa process 2; in runs of 60 s or more, the new
+   Redis master stops answering (SIGSTOP, a host gone silent: connections stay open,
+   unanswered) and answers again 10 s after the failover. Killed Teranga processes are
+   restarted by `teranga demo`'s supervisor. An agent's view stands in for the desk: its health page
    through nginx, five times a second.
 Afterwards every conversation's tracker is compared with what each customer sent and what
 the stand-ins and sockets received (bench/chaos.py's `check`). Every process runs on this
@@ -41,6 +43,7 @@ from chaos import (  # noqa: E402
     PUBLIC_URL,
     TELEGRAM_SECRET,
     Run,
+    _tracker,
     check,
     conversation_ids,
     customer,
@@ -54,7 +57,7 @@ from latency import bench_services  # noqa: E402
 from scale import check_order, run_load, summary  # noqa: E402
 
 from teranga import runtime  # noqa: E402
-from teranga.http_api import TOKEN_VARIABLE  # noqa: E402
+from teranga.http_api import TOKEN_VARIABLE, api_token  # noqa: E402
 from teranga.settings import Settings  # noqa: E402
 from tests.fakes.telegram import FakeTelegram  # noqa: E402
 from tests.fakes.twilio import FakeTwilio  # noqa: E402
@@ -165,6 +168,24 @@ def slowest_waits(run: Run, count: int = 5) -> list[str]:
             for wait, message in waits[:count]]
 
 
+def lost_messages(run: Run, rasa_url: str) -> list[str]:
+    """Accepted messages missing from their tracker: channel and when first sent."""
+    token, found = api_token(), {}
+    missing = []
+    for message in run.sent:
+        if not message.accepted_at:
+            continue
+        if message.conversation not in found:
+            events = _tracker(rasa_url, message.conversation, token)
+            found[message.conversation] = {
+                str((e.get("metadata") or {}).get("chaos_id") if message.channel == "rest" else
+                    ((e.get("metadata") or {}).get("teranga") or {}).get("intake_id"))
+                for e in events if e["event"] == "user"}
+        if message.message_id not in found[message.conversation]:
+            missing.append(f"{message.channel} {message.first_sent_at - run.started_at:.1f} s")
+    return missing
+
+
 def _redis_memory(redis: SentinelCluster) -> int:
     """The master's memory for data (used_memory less its start-up overhead)."""
     info = redis.direct(redis.master_port()).info("memory")
@@ -177,8 +198,11 @@ def footprint(services) -> dict[str, float]:
             if process.poll() is None}
 
 
+FAULTS = ("rasa", "desk", "redis", "freeze")
+
+
 def inject_faults(run: Run, services, redis: SentinelCluster, seconds: float,
-                  stop: threading.Event, failovers: list[float]) -> None:
+                  stop: threading.Event, failovers: list[float], only: set[str]) -> None:
     def kill(name: str):
         return lambda: services.processes[name].kill()
 
@@ -190,11 +214,23 @@ def inject_faults(run: Run, services, redis: SentinelCluster, seconds: float,
             redis.restart_old_master()
             run.fault("the old master is back, as a replica")
 
-    plan = [(0.15, "kill -9 Rasa process 1", kill("rasa")),
-            (0.35, "kill -9 desk 1", kill("desk")),
-            (0.50, "kill -9 the Redis master", fail_over),
-            (0.75, "kill -9 Rasa process 2", kill("rasa-2"))]
-    for at, what, act in plan:
+    def freeze() -> None:
+        frozen, took = redis.freeze_master()
+        failovers.append(took)
+        run.fault(f"the sentinels promoted the replica after {took:.1f} s")
+        if not stop.wait(10):
+            redis.thaw(frozen)
+            run.fault("the frozen master answers again, as a replica")
+
+    plan = [(0.15, "rasa", "kill -9 Rasa process 1", kill("rasa")),
+            (0.30, "desk", "kill -9 desk 1", kill("desk")),
+            (0.45, "redis", "kill -9 the Redis master", fail_over),
+            (0.70, "rasa", "kill -9 Rasa process 2", kill("rasa-2"))]
+    if seconds >= 60 or only == {"freeze"}:  # the first failover's old master is back by then
+        plan.append((0.85 if len(only) > 1 else 0.3, "freeze",
+                     "the Redis master stops answering (SIGSTOP: a host gone silent)", freeze))
+    plan = [step for step in plan if step[1] in only]
+    for at, _kind, what, act in plan:
         if stop.wait(max(0.0, run.started + at * seconds - time.monotonic())):
             return
         run.fault(what)
@@ -248,6 +284,8 @@ def main() -> int:
     parser.add_argument("--short", action="store_true",
                         help="30 s of faults, 2 conversations per channel, no throughput")
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--faults", nargs="+", choices=FAULTS, default=list(FAULTS),
+                        help="which faults to inject (default: all)")
     args = parser.parse_args()
     if args.short:
         args.seconds, args.conversations, args.load_conversations = 30, 2, 0
@@ -295,7 +333,8 @@ def main() -> int:
         threading.Thread(target=supervise, args=(services, done), daemon=True).start()
         threading.Thread(target=desk.watch, args=(stop,), daemon=True).start()
         threading.Thread(target=inject_faults, args=(run, services, redis, args.seconds,
-                                                     stop, failovers), daemon=True).start()
+                                                     stop, failovers, set(args.faults)),
+                         daemon=True).start()
 
         async def customers() -> None:
             ids = conversation_ids(args.conversations)
@@ -308,6 +347,7 @@ def main() -> int:
         stop.set()
         _drain(redis, rasa_urls)
         figures = check(run, rasa_urls[0])
+        missing = lost_messages(run, rasa_urls[0])
     finally:
         stop.set()
         done.set()  # the supervisor first: it would restart the servers being stopped
@@ -324,6 +364,8 @@ def main() -> int:
             f"{name} {megabytes:.0f} MB" for name, megabytes in memory.items()))
     print_table(figures, run.faults)
     print("\nLongest waits: " + "; ".join(slowest_waits(run)))
+    if missing:
+        print("Lost messages, first sent at: " + ", ".join(missing[:30]))
     for double in run.doubles:
         print(f"- reply sent twice on {double}")
     total = sum((f for f in figures.values()), Counter())

@@ -13,6 +13,13 @@ milliseconds may be lost in a failover. `run_replicated` runs a script and then 
 the same connection, until one replica has it; the queues use it before they promise
 anything (a provider told that its message is taken, a reply marked sent). Without Sentinel
 it only runs the script.
+
+An old master that was cut off rather than killed (its host silent, then back) still takes
+itself for the master until the sentinels look at it again, up to 10 s later; clients whose
+connections to it stayed open would write there, and its resynchronisation as a replica
+would drop those writes. Redis's `min-replicas-to-write 1` makes it refuse them (it has no
+replica left: deploy/redis/redis.conf), and a client that gets that refusal (`NOREPLICAS`)
+drops the connection and asks the sentinels again, as redis-py does for `READONLY`.
 """
 
 from __future__ import annotations
@@ -23,8 +30,11 @@ from urllib.parse import quote, unquote, urlparse
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+from redis.asyncio.sentinel import SentinelManagedConnection as AsyncSentinelManagedConnection
 from redis.commands.core import AsyncScript
-from redis.sentinel import Sentinel
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.sentinel import Sentinel, SentinelManagedConnection
 
 from teranga.settings import Settings
 
@@ -34,6 +44,34 @@ logger = logging.getLogger(__name__)
 # failover must slow writes, not stop them). On one network a replica answers in under 1 ms.
 REPLICA_WAIT_MS = 100
 SENTINEL_TIMEOUT_SECONDS = 0.5  # per sentinel asked; a dead one must not hold up a connect
+
+
+def _stale_master(connection, error: ResponseError) -> bool:
+    return connection.connection_pool.is_master and str(error).startswith("NOREPLICAS")
+
+
+class _Connection(SentinelManagedConnection):
+    def read_response(self, *args, **kwargs):
+        try:
+            return super().read_response(*args, **kwargs)
+        except ResponseError as error:
+            if _stale_master(self, error):
+                self.disconnect()
+                raise RedisConnectionError("The master has no replica: asking the sentinels "
+                                      "again") from error
+            raise
+
+
+class _AsyncConnection(AsyncSentinelManagedConnection):
+    async def read_response(self, *args, **kwargs):
+        try:
+            return await super().read_response(*args, **kwargs)
+        except ResponseError as error:
+            if _stale_master(self, error):
+                await self.disconnect()
+                raise RedisConnectionError("The master has no replica: asking the sentinels "
+                                      "again") from error
+            raise
 
 
 def url_of(host: str, port: int | str, db: int | str = 0, password: str | None = None) -> str:
@@ -52,7 +90,7 @@ def sync_redis(url: str | None = None, settings: Settings | None = None,
         return redis.Redis.from_url(url, **options)
     sentinel = Sentinel(_sentinel_addresses(settings), sentinel_kwargs=_sentinel_options(settings))
     return sentinel.master_for(settings.redis_sentinel_master, redis_class=redis.Redis,
-                               **_credentials(url), **options)
+                               connection_class=_Connection, **_credentials(url), **options)
 
 
 def async_redis(url: str | None = None, settings: Settings | None = None,
@@ -65,7 +103,8 @@ def async_redis(url: str | None = None, settings: Settings | None = None,
     sentinel = AsyncSentinel(_sentinel_addresses(settings),
                              sentinel_kwargs=_sentinel_options(settings))
     return sentinel.master_for(settings.redis_sentinel_master, redis_class=aioredis.Redis,
-                               **_credentials(url), **options)
+                               connection_class=_AsyncConnection, **_credentials(url),
+                               **options)
 
 
 def has_replicas(settings: Settings | None = None) -> bool:

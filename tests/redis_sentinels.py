@@ -1,12 +1,14 @@
-"""A real Redis with automatic failover, for the tests and bench/cluster.py: a master, a
-replica and three sentinels (Debian's redis-server and redis-sentinel), each on a free port,
+"""A real Redis with automatic failover, for the tests and bench/cluster.py: a master, two
+replicas and three sentinels (Debian's redis-server and redis-sentinel), each on a free port,
 in a temporary folder. `kill_master()` kills the master with SIGKILL and waits until the
 sentinels have promoted the replica; `restart_old_master()` brings the killed server back
 as a replica of the new master, as a process supervisor would."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -27,7 +29,7 @@ class SentinelCluster:
     def __init__(self, password: str | None = None) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="teranga-sentinels-"))
         self.password = password
-        self.redis_ports = [runtime.free_port(), runtime.free_port()]
+        self.redis_ports = [runtime.free_port() for _ in range(3)]
         self.sentinel_ports = [runtime.free_port() for _ in range(3)]
         self.servers: dict[int, subprocess.Popen] = {}
         self.sentinels: list[subprocess.Popen] = []
@@ -56,11 +58,12 @@ class SentinelCluster:
     # --- life ----------------------------------------------------------------------------
 
     def start(self) -> SentinelCluster:
-        master, replica = self.redis_ports
+        master, *replicas = self.redis_ports
         self._start_server(master)
-        self._start_server(replica, replica_of=master)
-        self._wait_for(lambda: self.direct(replica).info("replication")
-                       .get("master_link_status") == "up", "the replica to sync")
+        for replica in replicas:
+            self._start_server(replica, replica_of=master)
+            self._wait_for(lambda replica=replica: self.direct(replica).info("replication")
+                           .get("master_link_status") == "up", "the replica to sync")
         for port in self.sentinel_ports:
             self._start_sentinel(port, master)
         self._wait_for(self._sentinels_agree, "the sentinels to find the replica")
@@ -74,9 +77,26 @@ class SentinelCluster:
         self.servers[old].wait()
         self._wait_for(lambda: self.master_port() != old, "the sentinels to fail over", 30)
         new = self.master_port()
-        self._wait_for(lambda: self.direct(new).info("replication")["role"] == "master",
-                       "the new master to take writes")
+        self._wait_for(lambda: self._takes_writes(new), "the new master to take writes")
         return new, time.monotonic() - killed_at
+
+    def freeze_master(self) -> tuple[int, float]:
+        """Stops the master with SIGSTOP, as a host gone silent (connections stay open and
+        unanswered); returns the frozen port and how long the failover took."""
+        old = self.master_port()
+        frozen_at = time.monotonic()
+        os.kill(self.servers[old].pid, signal.SIGSTOP)
+        self._wait_for(lambda: self.master_port() != old, "the sentinels to fail over", 30)
+        new = self.master_port()
+        self._wait_for(lambda: self._takes_writes(new), "the new master to take writes")
+        return old, time.monotonic() - frozen_at
+
+    def thaw(self, port: int) -> None:
+        """The frozen server answers again; the sentinels make it a replica of the new
+        master (what it took meanwhile is dropped by its resynchronisation)."""
+        os.kill(self.servers[port].pid, signal.SIGCONT)
+        self._wait_for(lambda: self.direct(port).info("replication")
+                       .get("master_link_status") == "up", "the thawed master to sync", 60)
 
     def restart_old_master(self) -> None:
         master = self.master_port()
@@ -104,8 +124,10 @@ class SentinelCluster:
     def _start_server(self, port: int, replica_of: int | None = None) -> None:
         folder = self.folder / f"redis-{port}"
         folder.mkdir(exist_ok=True)
+        # As deploy/redis/redis.conf: a master cut off from its replicas refuses writes.
         command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir",
-                   str(folder), "--save", "", "--appendonly", "no"]
+                   str(folder), "--save", "", "--appendonly", "no",
+                   "--min-replicas-to-write", "1", "--min-replicas-max-lag", "5"]
         if self.password:
             command += ["--requirepass", self.password, "--masterauth", self.password]
         if replica_of:
@@ -130,11 +152,17 @@ class SentinelCluster:
         self._wait_for(lambda: redis.Redis(port=port, socket_timeout=1).ping(),
                        f"the sentinel on port {port}")
 
+    def _takes_writes(self, port: int) -> bool:
+        """A master with a replica (min-replicas-to-write 1)."""
+        replication = self.direct(port).info("replication")
+        return replication["role"] == "master" and replication["connected_slaves"] >= 1
+
     def _sentinels_agree(self) -> bool:
         for port in self.sentinel_ports:
             sentinel = redis.Redis(port=port, socket_timeout=1, decode_responses=True)
             state = sentinel.sentinel_master(MASTER_NAME)
-            if state["num-slaves"] < 1 or state["num-other-sentinels"] < 2:
+            if state["num-slaves"] < len(self.redis_ports) - 1 or \
+                    state["num-other-sentinels"] < 2:
                 return False
         return True
 

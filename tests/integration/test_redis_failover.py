@@ -101,28 +101,49 @@ def test_messages_accepted_while_the_master_dies_are_all_there_once(cluster, set
 
 
 def test_a_write_waits_for_the_replica_on_its_own_connection(cluster, settings, caplog):
-    """With the replica frozen, WAIT on the writing connection times out: the write is not
+    """With the replicas frozen, WAIT on the writing connection times out: the write is not
     confirmed as replicated (a WAIT on another connection would return at once)."""
-    replica = next(port for port in cluster.redis_ports if port != cluster.master_port())
-    replica_process = cluster.servers[replica]
+    replicas = [cluster.servers[port] for port in cluster.redis_ports
+                if port != cluster.master_port()]
 
     async def put() -> float:
         client = async_redis(settings=settings, socket_timeout=2)
         queue = OrderedQueue(client, "wait-test")
         await queue.put("telegram:1", {"text": "warm"})  # connect first
-        os.kill(replica_process.pid, signal.SIGSTOP)
+        for replica in replicas:
+            os.kill(replica.pid, signal.SIGSTOP)
         try:
             started = time.monotonic()
             await queue.put("telegram:1", {"text": "hello"})
             return time.monotonic() - started
         finally:
-            os.kill(replica_process.pid, signal.SIGCONT)
+            for replica in replicas:
+                os.kill(replica.pid, signal.SIGCONT)
             await client.close()
 
     with caplog.at_level(logging.WARNING, logger="teranga.redis_connections"):
         took = asyncio.run(put())
     assert took >= REPLICA_WAIT_MS / 1000 * 0.9
     assert "No Redis replica confirmed" in caplog.text
+
+
+def test_an_old_master_back_from_silence_gets_no_writes(cluster, settings):
+    """A master frozen (a host gone silent) and replaced, then answering again, takes itself
+    for the master until the sentinels look at it, up to 10 s later. A client whose idle
+    connection still pointed at it wrote there, and those writes vanished when it became a
+    replica. Now it refuses them (min-replicas-to-write) and the client asks the sentinels."""
+    client = sync_redis(settings=settings, socket_timeout=1, socket_connect_timeout=1)
+    client.set("warm", "1")  # an idle connection to the master, kept in the pool
+    frozen, _took = cluster.freeze_master()
+    time.sleep(6)  # its replicas' last acknowledgements are now older than the 5 s allowed
+    os.kill(cluster.servers[frozen].pid, signal.SIGCONT)
+    started = time.monotonic()
+    _until(lambda: client.set("after-silence", "1"), seconds=5)
+    assert time.monotonic() - started < 3
+    new_master = cluster.master_port()
+    assert new_master != frozen
+    assert cluster.direct(new_master, db=3).get("after-silence") == b"1"
+    cluster.thaw(frozen)
 
 
 def test_without_sentinels_the_url_is_used_and_writes_do_not_wait(real_redis_url):

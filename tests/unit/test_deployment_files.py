@@ -87,13 +87,14 @@ def services_running(document: dict, process: str) -> list[str]:
             if service.get("command") == [process]]
 
 
-def test_the_compose_stack_has_two_of_each_process_and_redis_with_three_sentinels():
+def test_the_compose_stack_has_two_of_each_process_two_redis_replicas_and_three_sentinels():
     document = compose()
     assert {process: len(services_running(document, process)) for process in PROCESSES} == \
         {"rasa": 2, "actions": 2, "desk": 2}
     redis_roles = [service["command"][-1] for service in document["services"].values()
                    if service.get("command", [""])[0] == "sh"]
-    assert sorted(redis_roles) == ["master", "replica", "sentinel", "sentinel", "sentinel"]
+    assert sorted(redis_roles) == ["master", "replica", "replica", "sentinel", "sentinel",
+                                   "sentinel"]
 
 
 def test_every_compose_dependency_and_mounted_file_exists():
