@@ -30,6 +30,7 @@ from urllib.parse import quote, unquote, urlparse
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelConnectionPool
 from redis.asyncio.sentinel import SentinelManagedConnection as AsyncSentinelManagedConnection
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -126,6 +127,17 @@ async def run_replicated(client: aioredis.Redis, script: AsyncScript, keys: list
         logger.warning("No Redis replica confirmed a write within %d ms: a failover now "
                        "could lose it", REPLICA_WAIT_MS)
     return result
+
+
+async def still_on_master(client: aioredis.Redis, connection) -> bool:
+    """Whether `connection` (a long-lived one, such as a subscription's) is on the master the
+    sentinels name now: one that went silent sends no reset, and a subscription would wait
+    on it for ever. Always true without Sentinel."""
+    pool = client.connection_pool
+    if not isinstance(pool, AsyncSentinelConnectionPool) or connection is None:
+        return True
+    host, port = await pool.get_master_address()
+    return (connection.host, int(connection.port)) == (host, int(port))
 
 
 def describe(url: str, settings: Settings | None = None) -> str:

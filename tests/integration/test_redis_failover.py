@@ -159,3 +159,40 @@ def test_a_wrong_sentinel_list_is_refused(real_redis_url):
     settings = Settings(redis_url=real_redis_url, redis_sentinels=("no-port",))
     with pytest.raises(ValueError, match="host:port"):
         sync_redis(settings=settings)
+
+
+def test_the_web_chat_subscription_follows_a_master_gone_silent(cluster, settings):
+    """Any Rasa process emits to a web-chat socket another holds through Redis pub/sub. The
+    subscription of socket.io's manager waited on a frozen master for ever, and every reply
+    published on the new master was lost for the sockets of that process."""
+    from teranga.channels.widget import SocketManager
+
+    async def scenario() -> list:
+        manager = SocketManager(settings.redis_url, channel="failover-test")
+        received: list = []
+
+        async def listen() -> None:
+            async for message in manager._redis_listen_with_retries():
+                received.append(message["data"])
+
+        listener = asyncio.create_task(listen())
+        publisher = async_redis(settings=settings, socket_timeout=1, socket_connect_timeout=1)
+        await asyncio.sleep(0.5)
+        await publisher.publish("failover-test", "before")
+        loop = asyncio.get_running_loop()
+        frozen, _took = await loop.run_in_executor(None, cluster.freeze_master)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and b"after" not in received:
+            try:
+                await publisher.publish("failover-test", "after")
+            except redis.RedisError:
+                pass
+            await asyncio.sleep(0.5)
+        listener.cancel()
+        await publisher.close()
+        await loop.run_in_executor(None, cluster.thaw, frozen)
+        return received
+
+    received = asyncio.run(scenario())
+    assert received[0] == b"before"
+    assert b"after" in received

@@ -17,6 +17,7 @@ request, and fills a text a language lacks with the default language's (config.y
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -41,7 +42,7 @@ from teranga.channels.inbound import (
 )
 from teranga.channels.outbox import DELIVERED_FIELDS, Outbox, Retention, outbox_position
 from teranga.languages import default_language
-from teranga.redis_connections import async_redis
+from teranga.redis_connections import async_redis, still_on_master
 from teranga.settings import PROJECT_ROOT
 from teranga.web_origins import checked_origins
 
@@ -288,6 +289,10 @@ def widget_script(folder: Path = LABELS, default: str | None = None) -> str:
     return _script_cache[stamp]
 
 
+LISTEN_CHECK_SECONDS = 1.0
+LISTEN_RETRY_SECONDS = 0.2
+
+
 class SocketManager(AsyncRedisManager):
     """socket.io's Redis manager (which lets any Rasa process emit to a socket another one
     holds) over Teranga's own Redis client, so that it follows a Sentinel failover too:
@@ -297,3 +302,28 @@ class SocketManager(AsyncRedisManager):
         self.redis = async_redis(self.redis_url, **self.redis_options)
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.connected = True
+
+    async def _redis_listen_with_retries(self):  # python-socketio 5.x's listening loop
+        """python-socketio's loop with two changes. What is published while no process
+        listens is lost (pub/sub keeps nothing), so a lost subscription is made again after
+        LISTEN_RETRY_SECONDS, where python-socketio waits 1 s, then 2, 4... up to 60. And
+        with Sentinel, each second without a message, the subscription checks that its
+        server is still the master: one that went silent sends no reset."""
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                while True:
+                    message = await self.pubsub.get_message(timeout=LISTEN_CHECK_SECONDS)
+                    if message is not None:
+                        yield message
+                    elif not await still_on_master(self.redis, self.pubsub.connection):
+                        raise RedisError("the subscription's server is no longer the master")
+            except Exception as error:  # noqa: BLE001 - python-socketio's loop does the same
+                logger.warning("The web chat's subscription to Redis failed (%s): subscribing "
+                               "again", error)
+                try:  # its connection back to nothing (a silent server's would hang on)
+                    await self.pubsub.reset()
+                except Exception:  # noqa: BLE001 - the connection is already broken
+                    pass
+                await asyncio.sleep(LISTEN_RETRY_SECONDS)
