@@ -15,6 +15,7 @@ from teranga import languages, redis_keys, runtime
 from teranga.http_api import api_token, auth_header
 from teranga.insights.commands import add_filters, add_insights_commands
 from teranga.insights.commands import draft as draft_article_command
+from teranga.observability.logs import use_log_format
 from teranga.privacy.logs import mask_personal_data_in_logs
 from teranga.settings import PROJECT_ROOT, Settings, masked
 
@@ -82,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     mask_personal_data_in_logs()
     os.chdir(PROJECT_ROOT)
     try:
+        use_log_format(Settings.from_env().log_format,
+                       "desk" if args.command == "desk" else "teranga")
         return args.handler(args)
     except (runtime.TrainingError, RuntimeError, TimeoutError, ValueError) as error:
         print(f"teranga {args.command}: {error}", file=sys.stderr)

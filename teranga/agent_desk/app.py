@@ -32,6 +32,9 @@ from teranga.agent_desk.routing import Dispatch, Dispatcher
 from teranga.handoff.store import HandoffStore
 from teranga.insights.feed import Feed
 from teranga.insights.store import open_store
+from teranga.observability import metrics
+from teranga.observability.endpoints import add_observability
+from teranga.observability.health import redis_answers
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -54,6 +57,8 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
     add_context_api(app, desk)
     add_insights_api(app, desk, cost_per_conversation)
     add_websocket(app, desk.store, connections)
+    add_observability(app, "desk", {"redis": redis_answers(desk.store.client)},
+                      before_scrape=_queue_depth_reader(desk))
 
     @app.before_server_start
     async def start_background(_app: Sanic, _loop) -> None:
@@ -72,6 +77,16 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
                          STOP_SECONDS)
 
     return app
+
+
+def _queue_depth_reader(desk: Desk):
+    """The agents' queue as Redis holds it now, read when Prometheus scrapes: every desk
+    process reports the same truth."""
+    metrics.export_desk_metrics()
+
+    async def read() -> None:
+        metrics.HANDOFF_QUEUE_DEPTH.set(await desk.store.ownership.waiting())
+    return read
 
 
 def build(settings: Settings) -> Sanic:

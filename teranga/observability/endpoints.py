@@ -14,7 +14,7 @@ from teranga.observability.health import Check, readiness
 from teranga.observability.logs import use_log_format
 from teranga.settings import Settings
 
-PATHS = ("/metrics", "/health/live", "/health/ready")
+OPERATIONS_PATHS = ("/metrics", "/health/live", "/health/ready")
 
 Refresh = Callable[[], Awaitable[None]]  # brings a metric read at scrape time up to date
 
