@@ -4,7 +4,9 @@ follows Redis."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -98,18 +100,19 @@ def test_every_server_is_live_and_ready(server):
     assert set(checks["checks"]) == {"redis", "knowledge_base"}
 
 
-def test_a_desk_whose_redis_stops_is_live_but_not_ready(server, tmp_path):
+def test_a_desk_whose_redis_stops_is_live_but_not_ready_and_logs_in_json(server, tmp_path):
     redis_port, desk_port = runtime.free_port(), runtime.free_port()
     own_redis = subprocess.Popen(
         ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no",
          "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
     env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
            "TERANGA_DESK_CONSUMER": f"ready-{uuid.uuid4().hex[:6]}",
-           "PYTHONPATH": str(PROJECT_ROOT)}
+           "PYTHONPATH": str(PROJECT_ROOT), "TERANGA_LOG_FORMAT": "json"}
+    log = tmp_path / "desk.log"
     desk = subprocess.Popen(
         [sys.executable, "-m", "teranga", "desk", "--port", str(desk_port),
          "--rasa-url", server.rasa_url], env=env, cwd=PROJECT_ROOT,
-        stdout=(server.log_dir / "desk-ready.log").open("ab"), stderr=subprocess.STDOUT)
+        stdout=log.open("ab"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{desk_port}"
     try:
         wait_until(lambda: runtime.answers(f"{url}/health/ready"), timeout=60)
@@ -122,3 +125,10 @@ def test_a_desk_whose_redis_stops_is_live_but_not_ready(server, tmp_path):
         for process in (desk, own_redis):
             process.terminate()
             process.wait(20)
+    # Its own lines and Sanic's, before and after Sanic set up its loggers: all JSON.
+    lines = [json.loads(line) for line in log.read_text("utf-8").splitlines()
+             if line.startswith("{")]
+    assert {line["process"] for line in lines} == {"desk"}
+    assert {"teranga", "sanic"} <= {line["logger"].split(".")[0] for line in lines}
+    assert not re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ",
+                         log.read_text("utf-8"), re.MULTILINE)  # no line in the text format

@@ -1,5 +1,5 @@
 """Metrics, readiness and JSON log lines (teranga/observability): what each records, on a
-real Redis where Redis is involved, and the routes on a real Sanic server."""
+real Redis where Redis is involved (the routes: tests/integration/test_observability_routes.py)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,14 @@ import uuid
 
 import pytest
 import redis.asyncio as aioredis
-import requests
 from prometheus_client import REGISTRY
-from sanic import Sanic
 
 from teranga.channels.delivery import DeadLetters, SendError, send_with_retries
 from teranga.handoff.ownership import Ownership
 from teranga.observability import metrics
-from teranga.observability.endpoints import add_observability
 from teranga.observability.health import is_true, readiness, redis_answers
 from teranga.observability.logs import JsonFormatter, about_conversation, use_log_format
 from teranga.privacy.logs import mask_personal_data_in_logs
-from tests.running_app import RunningApp
 
 
 def value(name: str, **labels: str) -> float:
@@ -166,25 +162,3 @@ def test_ready_only_when_every_check_passes(real_redis_url):
     assert ok_status == 200 and ok == {"status": "ok", "checks": {"redis": "ok", "model": "ok"}}
     assert down_status == 503 and down["status"] == "unavailable"
     assert down["failing"] == {"redis": "ConnectionError: refused", "model": "not ready"}
-
-
-def test_the_routes_answer_without_a_token_and_the_desk_metrics_only_where_exported():
-    state = {"ready": True}
-    app = Sanic(f"observed_{uuid.uuid4().hex[:8]}")
-    add_observability(app, "test", {"model": is_true(lambda: state["ready"])})
-    with RunningApp(app) as running:
-        scraped = requests.get(f"{running.url}/metrics", timeout=10)
-        assert scraped.status_code == 200
-        assert "# TYPE teranga_messages_received_total counter" in scraped.text
-        assert "process_cpu_seconds_total" in scraped.text
-        assert requests.get(f"{running.url}/health/ready", timeout=10).status_code == 200
-        state["ready"] = False
-        assert requests.get(f"{running.url}/health/ready", timeout=10).status_code == 503
-        assert requests.get(f"{running.url}/health/live", timeout=10).json() == \
-            {"status": "ok"}
-    names = {family.name for family in REGISTRY.collect()}
-    if "teranga_handoff_queue_depth" not in names:  # another test may have exported them
-        metrics.export_desk_metrics()
-        names = {family.name for family in REGISTRY.collect()}
-    metrics.export_desk_metrics()  # a second time changes nothing
-    assert {"teranga_handoff_queue_depth", "teranga_handoff_wait_seconds"} <= names
