@@ -1,12 +1,13 @@
 """The agents' desk: a Sanic web application (pages, JSON API, one websocket per open desk).
 
-Every route but the login page needs a session; state-changing requests and websockets
-must come from the desk's own origin. Every response carries a Content-Security-Policy and
-the other security headers, and every error is answered in JSON on the API (a short plain
-page elsewhere), never with a traceback (teranga/agent_desk/guard.py). Background tasks take
-escalations in, route them, re-queue unanswered ones and push news to open desks as it
-happens (teranga/agent_desk/background.py); they are stopped, and the connections closed,
-before the server stops.
+Every route but the login page and the operators' (`/metrics`, `/health/*`) needs a session;
+state-changing requests and websockets must come from the desk's own origin. Every response
+carries a Content-Security-Policy and the other security headers, and every error is
+answered in JSON on the API (a short plain page elsewhere), never with a traceback
+(teranga/agent_desk/guard.py). Background tasks take escalations in, route them, re-queue
+unanswered ones and push news to open desks as it happens
+(teranga/agent_desk/background.py); they are stopped, and the connections closed, before the
+server stops.
 """
 
 from __future__ import annotations
