@@ -6,7 +6,7 @@
 are added through rasa_sdk's plugin hook (`attach_sanic_app_extensions`); each action's run
 time is measured around the `/webhook` request; the knowledge base is loaded before the
 server listens, so that the first customer does not wait for it. Log lines are masked, and
-JSON with TERANGA_LOG_FORMAT=json.
+JSON with TERANGA_LOG_FORMAT=json from the moment rasa_sdk sets up its logging.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import time
 import zlib
 
 import pluggy
+from rasa_sdk import utils as rasa_sdk_utils
 from rasa_sdk.__main__ import main as rasa_sdk_main
 from rasa_sdk.plugin import plugin_manager
 from sanic import Sanic
@@ -31,6 +32,7 @@ from teranga.settings import Settings
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 ACTION_ROUTE = "/webhook"
+_original_configure_colored_logging = rasa_sdk_utils.configure_colored_logging
 
 
 def _knowledge_base_loaded() -> bool:
@@ -78,8 +80,15 @@ class Operations:
                 metrics.action_ran(action, time.perf_counter() - started)
 
 
+def _configure_colored_logging(loglevel) -> None:
+    """rasa_sdk's handlers, in the configured format from the first line on."""
+    _original_configure_colored_logging(loglevel)
+    use_log_format(Settings.from_env().log_format, "actions")
+
+
 def main() -> None:
     use_log_format(Settings.from_env().log_format, "actions")
+    rasa_sdk_utils.configure_colored_logging = _configure_colored_logging
     plugin_manager().register(Operations())
     sys.argv[0] = "rasa_sdk"
     rasa_sdk_main()

@@ -461,6 +461,7 @@ def _desk(args: argparse.Namespace) -> int:
     logging.getLogger("teranga").addHandler(handler)
     logging.getLogger("teranga").setLevel(logging.INFO)
     settings = dataclasses.replace(Settings.from_env(), rasa_url_override=args.rasa_url)
+    use_log_format(settings.log_format, "desk")  # the handler just added too
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set: the desk shares Redis with the assistant")
     build(settings).run(host=args.host, port=args.port, access_log=False, motd=False)

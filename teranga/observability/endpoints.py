@@ -21,8 +21,9 @@ Refresh = Callable[[], Awaitable[None]]  # brings a metric read at scrape time u
 
 def add_observability(app: Sanic, process: str, checks: Mapping[str, Check],
                       before_scrape: Refresh | None = None) -> None:
-    """The three routes, and the log format applied again once the server's own logging
-    (Rasa's, Sanic's) is in place."""
+    """The three routes, and the log format applied again to the handlers installed by now
+    (Rasa's, rasa_sdk's) and once Sanic's are in place."""
+    use_log_format(Settings.from_env().log_format, process)
 
     @app.get("/metrics", name="teranga_metrics")
     async def metrics(_request):
