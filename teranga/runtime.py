@@ -175,7 +175,7 @@ class Services:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         # rasa_sdk binds every interface unless told otherwise; the action server has no
         # authentication, so it stays on loopback, where the Rasa server calls it.
-        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+        self._spawn("actions", [sys.executable, "-m", "actions.server", "--actions", "actions",
                                 "--port", str(self.settings.actions_port)],
                     {**env, "SANIC_HOST": "127.0.0.1"})
         self.start_rasa("rasa", model, self.settings.rasa_port)

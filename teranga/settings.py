@@ -124,6 +124,8 @@ class Settings:
     insights_key: str | None = _variable(
         "TERANGA_INSIGHTS_KEY", None, "the key of the analytics store's pseudonyms",
         "(generated into `.teranga/insights-key`)")
+    log_format: str = _variable(
+        "TERANGA_LOG_FORMAT", "text", "`json`: one JSON object per log line")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

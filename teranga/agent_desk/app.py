@@ -1,12 +1,13 @@
 """The agents' desk: a Sanic web application (pages, JSON API, one websocket per open desk).
 
-Every route but the login page needs a session; state-changing requests and websockets
-must come from the desk's own origin. Every response carries a Content-Security-Policy and
-the other security headers, and every error is answered in JSON on the API (a short plain
-page elsewhere), never with a traceback (teranga/agent_desk/guard.py). Background tasks take
-escalations in, route them, re-queue unanswered ones and push news to open desks as it
-happens (teranga/agent_desk/background.py); they are stopped, and the connections closed,
-before the server stops.
+Every route but the login page and the operators' (`/metrics`, `/health/*`) needs a session;
+state-changing requests and websockets must come from the desk's own origin. Every response
+carries a Content-Security-Policy and the other security headers, and every error is
+answered in JSON on the API (a short plain page elsewhere), never with a traceback
+(teranga/agent_desk/guard.py). Background tasks take escalations in, route them, re-queue
+unanswered ones and push news to open desks as it happens
+(teranga/agent_desk/background.py); they are stopped, and the connections closed, before the
+server stops.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from teranga.agent_desk.routing import Dispatch, Dispatcher
 from teranga.handoff.store import HandoffStore
 from teranga.insights.feed import Feed
 from teranga.insights.store import open_store
+from teranga.observability import metrics
+from teranga.observability.endpoints import add_observability
+from teranga.observability.health import redis_answers
 from teranga.redis_connections import sync_redis
 from teranga.settings import Settings
 
@@ -54,6 +58,8 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
     add_context_api(app, desk)
     add_insights_api(app, desk, cost_per_conversation)
     add_websocket(app, desk.store, connections)
+    add_observability(app, "desk", {"redis": redis_answers(desk.store.client)},
+                      before_scrape=_queue_depth_reader(desk))
 
     @app.before_server_start
     async def start_background(_app: Sanic, _loop) -> None:
@@ -72,6 +78,16 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
                          STOP_SECONDS)
 
     return app
+
+
+def _queue_depth_reader(desk: Desk):
+    """The agents' queue as Redis holds it now, read when Prometheus scrapes: every desk
+    process reports the same truth."""
+    metrics.export_desk_metrics()
+
+    async def read() -> None:
+        metrics.HANDOFF_QUEUE_DEPTH.set(await desk.store.ownership.waiting())
+    return read
 
 
 def build(settings: Settings) -> Sanic:

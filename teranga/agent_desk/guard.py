@@ -17,10 +17,12 @@ from teranga.agent_desk.desk import DeskError
 from teranga.agent_desk.origins import HOST, is_api, needs_origin, own_origin, sent_from
 from teranga.agent_desk.rasa_api import RasaUnavailable
 from teranga.handoff.store import HandoffStore
+from teranga.observability.endpoints import OPERATIONS_PATHS
 
 logger = logging.getLogger(__name__)
-# What answers without a session: the login page needs its style sheet too.
-PUBLIC_PATHS = frozenset({"/login", "/health", "/static/login.css"})
+# What answers without a session: the login page needs its style sheet too; Prometheus and
+# Kubernetes call the operators' routes (never exposed by the reverse proxy).
+PUBLIC_PATHS = frozenset({"/login", "/health", "/static/login.css", *OPERATIONS_PATHS})
 FOREIGN_ORIGIN = ("refused: this request did not come from the desk's own pages "
                   "(its Origin, or Referer, is missing or another site's)")
 STORE_DOWN = "the desk's store is unavailable, try again"

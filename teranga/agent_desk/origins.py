@@ -11,6 +11,7 @@ from sanic.config import Config
 from sanic.request import Request
 
 from teranga import web_origins
+from teranga.observability.endpoints import OPERATIONS_PATHS
 from teranga.web_origins import HOST as HOST  # the guard checks the Host header with it
 
 logger = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def is_api(path: str) -> bool:
     """Paths that a script reads: their answers, errors included, are JSON."""
-    return path.startswith("/api/") or path in ("/ws", "/health")
+    return path.startswith("/api/") or path in ("/ws", "/health", *OPERATIONS_PATHS)
 
 
 def needs_origin(request: Request) -> bool:

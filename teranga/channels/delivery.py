@@ -14,6 +14,7 @@ from typing import TypeVar
 import redis.asyncio as aioredis
 
 from teranga import redis_keys
+from teranga.observability import metrics
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,15 +62,20 @@ async def send_with_retries(send: Callable[[], Awaitable[T]], letter: dict,
     """`send()`'s result, or None once the message is a dead letter."""
     for attempt in range(len(delays) + 1):
         try:
-            return await send()
+            result = await send()
         except SendError as error:
             if not error.retryable or attempt == len(delays):
                 logger.error("Giving up sending to %s on %s after %d attempt(s): %s",
                              letter.get("recipient"), letter.get("channel"), attempt + 1, error)
                 await dead_letters.add({**letter, "error": str(error), "status": error.status,
                                         "attempts": attempt + 1})
+                metrics.delivery(letter.get("channel"), "dead_letter")
                 return None
             logger.warning("Sending on %s failed (%s), retrying in %.1f s",
                            letter.get("channel"), error, delays[attempt])
+            metrics.delivery(letter.get("channel"), "retry")
             await asyncio.sleep(delays[attempt])
+            continue
+        metrics.delivery(letter.get("channel"), "sent")
+        return result
     return None

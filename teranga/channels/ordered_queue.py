@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from teranga import redis_keys
+from teranga.observability.logs import set_conversation
 from teranga.redis_connections import has_replicas, run_replicated
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,11 @@ class Entry:
     conversation: str = field(compare=False)
     fields: dict[str, str] = field(compare=False)
     reclaimed: bool = field(compare=False, default=False)  # another consumer had it
+
+    @property
+    def queued_at(self) -> float:
+        """When the entry was queued (epoch seconds, Redis's clock): its stream id's time."""
+        return int(self.id.split("-", 1)[0]) / 1000
 
 
 @dataclass(frozen=True)
@@ -304,6 +310,7 @@ class Consumer:
     async def _work(self, conversation: str) -> None:
         """This conversation's entries, smallest sequence first, each once its
         predecessor is done."""
+        set_conversation(conversation)  # this task's log lines are about it
         waiting = self._waiting[conversation]
         waited_since: float | None = None
         try:

@@ -31,6 +31,7 @@ from teranga import redis_keys
 from teranga.channels.dedupe import REMEMBER_SECONDS, seen_key
 from teranga.channels.ordered_queue import Consumer, Entry, Follow, NotHere, OrderedQueue
 from teranga.channels.shared import redis_client
+from teranga.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -144,21 +145,24 @@ class Pipeline:
         self._sender(entry)  # a channel this process does not have is left to the others
         if self.turns is None:
             raise NotHere("the server has not started its dialogue yet")
-        message_id = entry.fields["message_id"]
+        channel, message_id = entry.fields["channel"], entry.fields["message_id"]
+        if not entry.reclaimed:  # its first pick-up (in this process or any)
+            metrics.picked_up(channel, entry.queued_at)
         replies = await self.turns.stored_replies(entry.conversation, message_id) \
             if entry.reclaimed else None
         if replies is None:
             metadata = json.loads(entry.fields["metadata"])
             metadata.setdefault("teranga", {})[INTAKE_ID] = message_id
-            replies = await self.turns.run(entry.fields["channel"], entry.conversation,
+            replies = await self.turns.run(channel, entry.conversation,
                                            entry.fields["text"], metadata)
         else:
             logger.warning("Message %s of %s was processed before its consumer stopped: its "
                            "replies are queued, the turn is not run again", message_id,
                            entry.conversation)
         await self.intake.complete(entry, Follow(
-            self.delivery, ("channel", entry.fields["channel"]),
+            self.delivery, ("channel", channel),
             [json.dumps(reply, ensure_ascii=False) for reply in replies]))
+        metrics.replied(channel, entry.queued_at)
 
     def _sender(self, entry: Entry) -> Send:
         send = self.senders.get(entry.fields["channel"])

@@ -19,12 +19,15 @@ from teranga.handoff.availability import (
 from teranga.handoff.ownership import BOT, QUEUED
 from teranga.handoff.queue import Escalation
 from teranga.handoff.repeated_fallbacks import FALLBACK_INTENT
+from teranga.handoff.triggers import CALLBACK_REQUESTED, DOCUMENT, REASONS, VOICE_NOTE
 from teranga.languages import default_language
+from teranga.observability import metrics
 
 if TYPE_CHECKING:
     from teranga.handoff.store import HandoffStore
 
 LAST_MESSAGES = 10
+KNOWN_REASONS = (*REASONS, CALLBACK_REQUESTED, VOICE_NOTE, DOCUMENT)
 TOP_INTENTS = 3
 PHONE_CHANNELS = (SMS, WHATSAPP)  # where the customer has a number to call back
 
@@ -107,6 +110,8 @@ async def join_queue(store: HandoffStore, tracker: dict, reasons: list[str],
         if newly_queued:
             await store.ownership.change(record.conversation_id, QUEUED, BOT)
         raise
+    if newly_queued:
+        metrics.handed_over(record.reasons, KNOWN_REASONS)
     outlook = await queue_outlook(store, record.conversation_id, record.language)
     return outlook or await store.availability(record.language, record.conversation_id), \
         newly_queued

@@ -14,6 +14,7 @@ import redis
 import redis.asyncio as aioredis
 
 from teranga import redis_keys
+from teranga.observability import metrics
 
 BOT = "bot"
 QUEUED = "queued"
@@ -119,7 +120,11 @@ class Ownership:
 
     async def assign(self, conversation_id: str, agent_id: str,
                      max_load: int | None = None) -> bool:
-        return await self.change(conversation_id, QUEUED, Owner.agent(agent_id), max_load)
+        queued_at = await self.client.zscore(self.queued_key, conversation_id)
+        taken = await self.change(conversation_id, QUEUED, Owner.agent(agent_id), max_load)
+        if taken and queued_at is not None:
+            metrics.taken_by_agent(queued_at)
+        return taken
 
     async def transfer(self, conversation_id: str, from_agent: str, to_agent: str,
                        max_load: int | None = None) -> bool:
@@ -132,6 +137,10 @@ class Ownership:
     async def return_to_bot(self, conversation_id: str, agent_id: str) -> bool:
         """Hand back or close: either way the bot answers the customer's next message."""
         return await self.change(conversation_id, Owner.agent(agent_id), BOT)
+
+    async def waiting(self) -> int:
+        """How many conversations wait for an agent."""
+        return await self.client.zcard(self.queued_key)
 
     async def queued(self) -> dict[str, float]:
         """Waiting conversations and when each entered the queue."""

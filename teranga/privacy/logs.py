@@ -24,6 +24,11 @@ def _last_two_digits(number: re.Match) -> str:
     return "+" + "•" * (len(number.group()) - 3) + number.group(1)
 
 
+def masked(text: str) -> str:
+    """`text` as a log line may show it: personal data and phone-number ids masked."""
+    return _INTERNATIONAL_NUMBER.sub(_last_two_digits, mask(text))
+
+
 def mask_personal_data_in_logs() -> None:
     """Install the masking record factory for this process (once)."""
     make_record = logging.getLogRecordFactory()
@@ -36,7 +41,7 @@ def mask_personal_data_in_logs() -> None:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a bad format string is logging's to report
             return record
-        hidden = _INTERNATIONAL_NUMBER.sub(_last_two_digits, mask(message))
+        hidden = masked(message)
         if hidden != message:
             record.msg, record.args = hidden, None
         return record

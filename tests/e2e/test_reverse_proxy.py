@@ -53,4 +53,9 @@ def test_the_desk_is_served_on_its_own_site(proxy):
     assert requests.get(f"{proxy}/health", headers=on(DESK), timeout=10).json() == \
         {"status": "ok"}
     assert requests.get(f"{proxy}/health", headers=on(BOT), timeout=10).status_code == 404
-    assert requests.get(f"{proxy}/metrics", headers=on(DESK), timeout=10).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/health/live", "/health/ready"])
+def test_the_operators_routes_are_not_exposed_on_either_site(proxy, path):
+    for site in (BOT, DESK):
+        assert requests.get(f"{proxy}{path}", headers=on(site), timeout=10).status_code == 404
