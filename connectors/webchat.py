@@ -161,7 +161,10 @@ class WebChatInput(InputChannel):
 
     def blueprint(self, on_new_message) -> SocketBlueprint:
         settings = Settings.from_env()
-        manager = SocketManager(settings.redis_url) if settings.redis_url else None
+        # Timeouts as the channels' own client: a publish to a master gone silent fails after
+        # 5 s and python-socketio tries it again on a new connection (the new master).
+        manager = SocketManager(settings.redis_url, redis_options={
+            "socket_timeout": 5, "socket_connect_timeout": 2}) if settings.redis_url else None
         # TERANGA_WEBCHAT_ORIGINS: which sites' pages may open the socket (a wrong value
         # stops the server here). No cookie is ever involved: the conversation id is the
         # page's own, sent in `session_request`.

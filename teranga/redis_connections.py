@@ -129,11 +129,11 @@ async def run_replicated(client: aioredis.Redis, script: AsyncScript, keys: list
     return result
 
 
-async def still_on_master(client: aioredis.Redis, connection) -> bool:
-    """Whether `connection` (a long-lived one, such as a subscription's) is on the master the
-    sentinels name now: one that went silent sends no reset, and a subscription would wait
-    on it for ever. Always true without Sentinel."""
-    pool = client.connection_pool
+async def still_on_master(pubsub: aioredis.client.PubSub) -> bool:
+    """Whether a subscription is on the master the sentinels name now: one that went silent
+    sends no reset, and the subscription would wait on it for ever. Always true without
+    Sentinel."""
+    pool, connection = pubsub.connection_pool, pubsub.connection
     if not isinstance(pool, AsyncSentinelConnectionPool) or connection is None:
         return True
     host, port = await pool.get_master_address()

@@ -49,7 +49,7 @@ case "${1:-rasa}" in
         ;;
     actions)
         : "${REDIS_URL:?is not set: the action server queues hand-overs in Redis}"
-        exec python -m rasa_sdk --actions actions --port "$PORT_ACTIONS"
+        exec python -m actions.server --actions actions --port "$PORT_ACTIONS"
         ;;
     desk)
         require_api_token

@@ -310,20 +310,22 @@ class SocketManager(AsyncRedisManager):
         with Sentinel, each second without a message, the subscription checks that its
         server is still the master: one that went silent sends no reset."""
         while True:
+            # Its own: a failed publish reconnects, replacing self.pubsub (python-socketio).
+            self._redis_connect()
+            pubsub = self.pubsub
             try:
-                self._redis_connect()
-                await self.pubsub.subscribe(self.channel)
+                await pubsub.subscribe(self.channel)
                 while True:
-                    message = await self.pubsub.get_message(timeout=LISTEN_CHECK_SECONDS)
+                    message = await pubsub.get_message(timeout=LISTEN_CHECK_SECONDS)
                     if message is not None:
                         yield message
-                    elif not await still_on_master(self.redis, self.pubsub.connection):
+                    elif not await still_on_master(pubsub):
                         raise RedisError("the subscription's server is no longer the master")
             except Exception as error:  # noqa: BLE001 - python-socketio's loop does the same
                 logger.warning("The web chat's subscription to Redis failed (%s): subscribing "
                                "again", error)
                 try:  # its connection back to nothing (a silent server's would hang on)
-                    await self.pubsub.reset()
+                    await pubsub.reset()
                 except Exception:  # noqa: BLE001 - the connection is already broken
                     pass
                 await asyncio.sleep(LISTEN_RETRY_SECONDS)
