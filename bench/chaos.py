@@ -28,6 +28,7 @@ import asyncio
 import itertools
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -139,8 +140,9 @@ class Run:
 
 class WebCustomer:
     """A web-chat visitor with python-socketio's client, doing what the project's widget
-    does: each message with a client id, sent again until acknowledged; after a dropped
-    socket, reconnect and ask for what was missed (`after` the last transcript id)."""
+    does: each message with a client id, sent again until acknowledged; when the socket
+    drops, reconnect after 0.5-1 s (widget.js) and ask for what was missed (`after` the last
+    transcript id)."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
@@ -150,6 +152,8 @@ class WebCustomer:
         self.received: dict[str, tuple[float, str]] = {}  # transcript id -> (at, text)
         self._confirmed = threading.Event()
         self._lock = threading.Lock()
+        self._connecting = threading.Lock()
+        self.finished = False
 
     def _receive(self, message: dict) -> None:
         with self._lock:
@@ -164,11 +168,29 @@ class WebCustomer:
             session_id["session_id"]
         self._confirmed.set()
 
+    def _dropped(self, *_reason) -> None:
+        if not self.finished:
+            threading.Thread(target=self._reconnect, daemon=True).start()
+
+    def _reconnect(self) -> None:
+        time.sleep(max(0.5 + random.random() / 2, self.run.sockets_back_at - time.monotonic()))
+        while not self.finished and not (self.client and self.client.connected):
+            if self.connect():
+                return
+            time.sleep(1)
+
     def connect(self) -> bool:
+        with self._connecting:
+            if self.client and self.client.connected:
+                return True
+            return self._connect()
+
+    def _connect(self) -> bool:
         client = socketio.Client(reconnection=False)
         client.on("session_confirm", self._confirm)
         client.on("bot_uttered", self._receive)
         client.on("transcript", lambda data: [self._receive(m) for m in data["messages"]])
+        client.on("disconnect", self._dropped)
         self._confirmed.clear()
         try:
             client.connect(self.run.url(), transports=["websocket"],
@@ -292,6 +314,7 @@ def web_customer(run: Run, count: int, interval: float) -> None:
         started = time.monotonic()
         visitor.send(message)
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    visitor.finished = True
     visitor.drop()
 
 

@@ -127,7 +127,8 @@ class SentinelCluster:
         # As deploy/redis/redis.conf: a master cut off from its replicas refuses writes.
         command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir",
                    str(folder), "--save", "", "--appendonly", "no",
-                   "--min-replicas-to-write", "1", "--min-replicas-max-lag", "5"]
+                   "--min-replicas-to-write", "1", "--min-replicas-max-lag", "10",
+                   "--repl-diskless-sync-delay", "0"]
         if self.password:
             command += ["--requirepass", self.password, "--masterauth", self.password]
         if replica_of:
