@@ -336,6 +336,15 @@ async def customer(run: Run, channel: str, conversation: str, count: int,
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
 
+async def customers(run: Run, conversations: int, count: int, interval: float) -> None:
+    """`conversations` customers on each channel, each sending `count` messages."""
+    ids = conversation_ids(conversations)
+    await asyncio.gather(
+        *(customer(run, channel, conversation, count, interval)
+          for channel, conversation_list in ids.items() for conversation in conversation_list),
+        *(asyncio.to_thread(web_customer, run, count, interval) for _ in range(conversations)))
+
+
 def inject_faults(run: Run, services, redis_server: RedisServer, seconds: float,
                   stop: threading.Event) -> None:
     plan = [(0.12, "kill -9 Rasa process 1", lambda: _kill(services, "rasa")),
@@ -532,14 +541,7 @@ def main() -> int:
         threading.Thread(target=inject_faults, args=(run, services, redis_server,
                                                      args.seconds, stop), daemon=True).start()
 
-        async def customers() -> None:
-            ids = conversation_ids(args.conversations)
-            await asyncio.gather(
-                *(customer(run, channel, conversation, count, args.interval)
-                  for channel, conversations in ids.items() for conversation in conversations),
-                *(asyncio.to_thread(web_customer, run, count, args.interval)
-                  for _ in range(args.conversations)))
-        asyncio.run(customers())
+        asyncio.run(customers(run, args.conversations, count, args.interval))
         stop.set()
         _drain(redis_server.url, urls)
         figures = check(run, services.rasa_url)

@@ -45,12 +45,10 @@ from chaos import (  # noqa: E402
     Run,
     _tracker,
     check,
-    conversation_ids,
-    customer,
+    customers,
     delivered,
     print_table,
     supervise,
-    web_customer,
 )
 from footprint import rss_mb  # noqa: E402
 from latency import bench_services  # noqa: E402
@@ -336,14 +334,7 @@ def main() -> int:
                                                      stop, failovers, set(args.faults)),
                          daemon=True).start()
 
-        async def customers() -> None:
-            ids = conversation_ids(args.conversations)
-            await asyncio.gather(
-                *(customer(run, channel, conversation, count, args.interval)
-                  for channel, conversations in ids.items() for conversation in conversations),
-                *(asyncio.to_thread(web_customer, run, count, args.interval)
-                  for _ in range(args.conversations)))
-        asyncio.run(customers())
+        asyncio.run(customers(run, args.conversations, count, args.interval))
         stop.set()
         _drain(redis, rasa_urls)
         figures = check(run, rasa_urls[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -96,3 +97,14 @@ def postgres_url():
 @pytest.fixture
 def sender() -> str:
     return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def masking():
+    """Personal data masked in log records (teranga/privacy/logs.py) for one test."""
+    from teranga.privacy.logs import mask_personal_data_in_logs
+
+    before = logging.getLogRecordFactory()
+    mask_personal_data_in_logs()
+    yield
+    logging.setLogRecordFactory(before)

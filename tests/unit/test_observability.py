@@ -18,19 +18,10 @@ from teranga.handoff.ownership import Ownership
 from teranga.observability import metrics
 from teranga.observability.health import is_true, readiness, redis_answers
 from teranga.observability.logs import JsonFormatter, about_conversation, use_log_format
-from teranga.privacy.logs import mask_personal_data_in_logs
 
 
 def value(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-@pytest.fixture
-def masking():
-    before = logging.getLogRecordFactory()
-    mask_personal_data_in_logs()
-    yield
-    logging.setLogRecordFactory(before)
 
 
 def json_lines(log) -> list[dict]:

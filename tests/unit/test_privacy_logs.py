@@ -5,17 +5,7 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
 from teranga.privacy.logs import mask_personal_data_in_logs
-
-
-@pytest.fixture
-def masking():
-    before = logging.getLogRecordFactory()
-    mask_personal_data_in_logs()
-    yield
-    logging.setLogRecordFactory(before)
 
 
 def test_a_log_line_names_no_number_no_address(masking, caplog):
