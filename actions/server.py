@@ -26,7 +26,7 @@ from sanic import Sanic
 from actions.actions import handoff_store, live_knowledge_base
 from teranga.observability import metrics
 from teranga.observability.endpoints import add_observability
-from teranga.observability.health import is_true
+from teranga.observability.health import is_true, redis_answers
 from teranga.observability.logs import set_conversation, use_log_format
 from teranga.settings import Settings
 
@@ -37,10 +37,6 @@ _original_configure_colored_logging = rasa_sdk_utils.configure_colored_logging
 
 def _knowledge_base_loaded() -> bool:
     return live_knowledge_base.cache_info().currsize > 0
-
-
-async def _redis_answers() -> bool:
-    return bool(await handoff_store().client.ping())
 
 
 def _action_call(request) -> dict:
@@ -59,7 +55,7 @@ class Operations:
 
     @hookimpl
     def attach_sanic_app_extensions(self, app: Sanic) -> None:
-        add_observability(app, "actions", {"redis": _redis_answers,
+        add_observability(app, "actions", {"redis": redis_answers(lambda: handoff_store().client),
                                            "knowledge_base": is_true(_knowledge_base_loaded)})
 
         @app.before_server_start

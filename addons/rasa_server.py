@@ -55,7 +55,7 @@ from addons.action_fallback import run_or_hand_over
 from teranga.channels.pipeline import Pipeline
 from teranga.http_api import JWT_METHOD, TOKEN_VARIABLE
 from teranga.observability.endpoints import add_observability
-from teranga.observability.health import is_true
+from teranga.observability.health import is_true, redis_answers
 from teranga.observability.logs import use_log_format
 from teranga.privacy.logs import mask_personal_data_in_logs
 from teranga.settings import Settings
@@ -138,10 +138,9 @@ def _configure_app(*args, **kwargs):
         agent = getattr(app.ctx, "agent", None)
         return agent is not None and agent.is_ready()
 
-    async def redis_answers() -> bool:  # the channels' Redis: intake, delivery, outbox
-        return bool(await Pipeline.shared().client.ping())
-
-    add_observability(app, "rasa", {"model": is_true(model_loaded), "redis": redis_answers})
+    # the channels' Redis: intake, delivery, outbox
+    add_observability(app, "rasa", {"model": is_true(model_loaded),
+                                    "redis": redis_answers(lambda: Pipeline.shared().client)})
     return app
 
 

@@ -43,6 +43,7 @@ from chaos import (  # noqa: E402
     PUBLIC_URL,
     TELEGRAM_SECRET,
     Run,
+    _drain,
     _tracker,
     check,
     customers,
@@ -235,24 +236,6 @@ def inject_faults(run: Run, services, redis: SentinelCluster, seconds: float,
         act()
 
 
-def _drain(redis: SentinelCluster, urls: list[str], timeout: float = 120) -> None:
-    """Wait for the servers to be back and the queues to empty."""
-    from teranga.redis_connections import sync_redis
-
-    client = sync_redis(redis.url(), Settings.from_env(), socket_timeout=2)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            busy = sum(client.xlen(f"teranga:{name}") for name in ("intake", "delivery"))
-        except Exception:  # noqa: BLE001 - Redis still failing over: look again
-            busy = 1
-        if busy == 0 and all(runtime.answers(f"{url}/status") for url in urls):
-            time.sleep(2)
-            return
-        time.sleep(0.5)
-    print("The queues did not empty in time", flush=True)
-
-
 def print_throughput(rows: dict[str, tuple], conversations: int, messages: int) -> float:
     print(f"\nThroughput through nginx: {conversations} REST conversations at once, "
           f"{messages} messages each")
@@ -336,7 +319,7 @@ def main() -> int:
 
         asyncio.run(customers(run, args.conversations, count, args.interval))
         stop.set()
-        _drain(redis, rasa_urls)
+        _drain(redis.url(), rasa_urls)
         figures = check(run, rasa_urls[0])
         missing = lost_messages(run, rasa_urls[0])
     finally:

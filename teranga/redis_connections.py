@@ -58,8 +58,8 @@ class _Connection(SentinelManagedConnection):
         except ResponseError as error:
             if _stale_master(self, error):
                 self.disconnect()
-                raise RedisConnectionError("The master has no replica: asking the sentinels "
-                                      "again") from error
+                raise RedisConnectionError(
+                    "The master has no replica: asking the sentinels again") from error
             raise
 
 
@@ -70,8 +70,8 @@ class _AsyncConnection(AsyncSentinelManagedConnection):
         except ResponseError as error:
             if _stale_master(self, error):
                 await self.disconnect()
-                raise RedisConnectionError("The master has no replica: asking the sentinels "
-                                      "again") from error
+                raise RedisConnectionError(
+                    "The master has no replica: asking the sentinels again") from error
             raise
 
 
@@ -85,26 +85,25 @@ def sync_redis(url: str | None = None, settings: Settings | None = None,
                **options) -> redis.Redis:
     """A blocking client (Rasa's stores and broker, the commands). `options` are redis-py's
     connection options (socket_timeout...)."""
-    settings = settings or Settings.from_env()
-    url = url or settings.require_redis_url("Teranga")
-    if not settings.redis_sentinels:
-        return redis.Redis.from_url(url, **options)
-    sentinel = Sentinel(_sentinel_addresses(settings), sentinel_kwargs=_sentinel_options(settings))
-    return sentinel.master_for(settings.redis_sentinel_master, redis_class=redis.Redis,
-                               connection_class=_Connection, **_credentials(url), **options)
+    return _client(redis.Redis, Sentinel, _Connection, url, settings, options)
 
 
 def async_redis(url: str | None = None, settings: Settings | None = None,
                 **options) -> aioredis.Redis:
     """An asyncio client (the channels, the hand-over, the desk)."""
+    return _client(aioredis.Redis, AsyncSentinel, _AsyncConnection, url, settings, options)
+
+
+def _client(redis_class, sentinel_class, connection_class, url: str | None,
+            settings: Settings | None, options: dict):
     settings = settings or Settings.from_env()
     url = url or settings.require_redis_url("Teranga")
     if not settings.redis_sentinels:
-        return aioredis.Redis.from_url(url, **options)
-    sentinel = AsyncSentinel(_sentinel_addresses(settings),
-                             sentinel_kwargs=_sentinel_options(settings))
-    return sentinel.master_for(settings.redis_sentinel_master, redis_class=aioredis.Redis,
-                               connection_class=_AsyncConnection, **_credentials(url),
+        return redis_class.from_url(url, **options)
+    sentinel = sentinel_class(_sentinel_addresses(settings),
+                              sentinel_kwargs=_sentinel_options(settings))
+    return sentinel.master_for(settings.redis_sentinel_master, redis_class=redis_class,
+                               connection_class=connection_class, **_credentials(url),
                                **options)
 
 

@@ -75,9 +75,7 @@ class SentinelCluster:
         killed_at = time.monotonic()
         self.servers[old].kill()
         self.servers[old].wait()
-        self._wait_for(lambda: self.master_port() != old, "the sentinels to fail over", 30)
-        new = self.master_port()
-        self._wait_for(lambda: self._takes_writes(new), "the new master to take writes")
+        new = self._new_master(old)
         return new, time.monotonic() - killed_at
 
     def freeze_master(self) -> tuple[int, float]:
@@ -86,9 +84,7 @@ class SentinelCluster:
         old = self.master_port()
         frozen_at = time.monotonic()
         os.kill(self.servers[old].pid, signal.SIGSTOP)
-        self._wait_for(lambda: self.master_port() != old, "the sentinels to fail over", 30)
-        new = self.master_port()
-        self._wait_for(lambda: self._takes_writes(new), "the new master to take writes")
+        self._new_master(old)
         return old, time.monotonic() - frozen_at
 
     def thaw(self, port: int) -> None:
@@ -152,6 +148,13 @@ class SentinelCluster:
                                                stderr=subprocess.DEVNULL))
         self._wait_for(lambda: redis.Redis(port=port, socket_timeout=1).ping(),
                        f"the sentinel on port {port}")
+
+    def _new_master(self, old: int) -> int:
+        """Once the sentinels name another master and it takes writes: its port."""
+        self._wait_for(lambda: self.master_port() != old, "the sentinels to fail over", 30)
+        new = self.master_port()
+        self._wait_for(lambda: self._takes_writes(new), "the new master to take writes")
+        return new
 
     def _takes_writes(self, port: int) -> bool:
         """A master with a replica (min-replicas-to-write 1)."""

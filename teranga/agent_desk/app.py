@@ -58,7 +58,7 @@ def create_app(desk: Desk, sessions: Sessions, allowed_origins: set[str],
     add_context_api(app, desk)
     add_insights_api(app, desk, cost_per_conversation)
     add_websocket(app, desk.store, connections)
-    add_observability(app, "desk", {"redis": redis_answers(desk.store.client)},
+    add_observability(app, "desk", {"redis": redis_answers(lambda: desk.store.client)},
                       before_scrape=_queue_depth_reader(desk))
 
     @app.before_server_start

@@ -18,10 +18,11 @@ CHECK_SECONDS = 2.0
 Check = Callable[[], Awaitable[bool]]  # True: this part is ready
 
 
-def redis_answers(client: Any) -> Check:
-    """A check that `client` (redis.asyncio) answers a PING."""
+def redis_answers(client_of: Callable[[], Any]) -> Check:
+    """A check that the client `client_of()` gives (redis.asyncio) answers a PING; asked
+    when checked, for servers that make their client on first use."""
     async def ping() -> bool:
-        return bool(await client.ping())
+        return bool(await client_of().ping())
     return ping
 
 

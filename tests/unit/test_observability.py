@@ -144,7 +144,8 @@ def test_ready_only_when_every_check_passes(real_redis_url):
 
     async def scenario():
         client = aioredis.Redis.from_url(real_redis_url)
-        ok = await readiness({"redis": redis_answers(client), "model": is_true(lambda: True)})
+        ok = await readiness({"redis": redis_answers(lambda: client),
+                              "model": is_true(lambda: True)})
         down = await readiness({"redis": failing, "model": is_true(lambda: False)})
         await client.close()
         return ok, down
