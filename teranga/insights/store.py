@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -44,6 +45,28 @@ logger = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 500  # a missed message is kept as an example, not as a record
 
 
+SCHEMA_ATTEMPTS = 10
+
+
+def _create_schema(engine: sa.Engine) -> None:
+    """The tables, and an index added since the database was made. Desks starting together
+    race to make them: PostgreSQL takes them one at a time (the totals' lock); on SQLite the
+    loser's CREATE fails ("already exists") and it looks again."""
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            with engine.begin() as connection:
+                rollup.lock(connection)
+                metadata.create_all(connection)
+                for table in metadata.sorted_tables:
+                    for index in table.indexes:
+                        index.create(connection, checkfirst=True)
+            return
+        except sa.exc.OperationalError as error:
+            if "already exists" not in str(error) or attempt == SCHEMA_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 class InsightsStore:
     """The tables on one engine; `save` is idempotent (a conversation's rows are replaced)."""
 
@@ -53,10 +76,7 @@ class InsightsStore:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self.key = key
         self.hours = hours or DeskSettings().hours  # UTC, open every hour, as the desk's
-        metadata.create_all(self.engine)
-        for table in metadata.sorted_tables:  # an index added since the file was made
-            for index in table.indexes:
-                index.create(self.engine, checkfirst=True)
+        _create_schema(self.engine)
         rollup.rebuild_if_outdated(self.engine)
 
     @classmethod

@@ -250,3 +250,34 @@ def test_the_backfill_command_reads_the_trackers_and_recounts(real_redis_url, tm
                                      "TERANGA_INSIGHTS_URL": url})
     assert result.returncode == 0, result.stderr
     assert "recounted its totals" in result.stdout
+
+
+def _open_store(url: str) -> None:
+    InsightsStore(url, KEY).engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_desks_starting_together_on_a_new_store_all_start(backend, tmp_path, postgres_url):
+    """Two desks started at once on an empty database both made its tables; the one that
+    lost the race crashed ("table handover_reasons already exists"), found by
+    bench/cluster.py."""
+    import multiprocessing
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'insights.db'}"
+    else:
+        url = postgres_url.rsplit("/", 1)[0] + f"/teranga_race_{uuid.uuid4().hex[:8]}"
+        server = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        with server.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"'))
+    context = multiprocessing.get_context("spawn")
+    openers = [context.Process(target=_open_store, args=(url,)) for _ in range(6)]
+    for opener in openers:
+        opener.start()
+    for opener in openers:
+        opener.join(120)
+    assert [opener.exitcode for opener in openers] == [0] * len(openers)
+    if backend == "postgresql":
+        with server.connect() as connection:
+            connection.execute(sa.text(
+                f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
