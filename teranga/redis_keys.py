@@ -160,6 +160,12 @@ def rasa_lock(conversation_id: str, key_prefix: str = PREFIX) -> str:
     return f"{key_prefix}:lock:{conversation_id}"
 
 
+def lock_holder(conversation_id: str, ticket: int, prefix: str = PREFIX) -> str:
+    """String, short-lived: the holder of ticket `ticket` of the conversation's lock is alive
+    (teranga/channels/lock_leases.py)."""
+    return f"{prefix}:lock-holder:{conversation_id}:{ticket}"
+
+
 def secret_named(conversation_id: str, prefix: str = PREFIX) -> str:
     """String, short-lived: the conversation's latest message named a PIN, a code or a
     password (teranga/channels/secret_context.py)."""

@@ -79,8 +79,9 @@ def test_messages_of_a_killed_rasa_process_are_answered_once_by_another(
     finally:
         doomed.kill()  # at once: nothing of its own is sent after the 200s
     greeting = responses("fr")["utter_greet"]
-    # Up to 6 s for the others to see the process is gone, and up to 30 s more when it died
-    # in the middle of a turn, holding the conversation's lock (addons/lock_store.py).
+    # Up to 6 s for the others to see the process is gone, and a few more when it died in
+    # the middle of a turn, holding the conversation's lock (its lease lapses:
+    # teranga/channels/lock_leases.py).
     assert fake_twilio.wait_for(sms, timeout=60) == [greeting]
     assert fake_twilio.wait_for(whatsapp, timeout=60) == [greeting]
     assert fake_telegram.wait_for(chat_id, timeout=60) == [greeting]

@@ -1,0 +1,80 @@
+"""Leases on Rasa's conversation locks, so that a lock held by a process that died is freed
+within seconds, not when its ticket's lifetime ends.
+
+Rasa's lock is a queue of tickets, each with an expiry (30 s: addons/lock_store.py); a
+process killed in the middle of a turn leaves its ticket at the head, and the process that
+takes its message over (ordered_queue.py, after 6 s) waited up to 30 s more for it: in
+bench/cluster.py, two Rasa processes killed in turn chained two such waits and customers
+waited 42 s. Now each ticket's holder keeps a key alive while it waits and while it holds
+(set every `HEARTBEAT_SECONDS`, lasting `ALIVE_SECONDS`); a waiter that finds the serving
+ticket's key gone on looks `MISSING_SECONDS` apart takes the ticket away. Two looks, not one:
+after a Redis outage every key has lapsed, and a live holder sets its key again within a
+second of Redis being back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import redis
+from redis.exceptions import RedisError
+
+from teranga import redis_keys
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 1.0
+ALIVE_SECONDS = 3  # three beats missed
+MISSING_SECONDS = 1.5
+
+
+def mark_alive(client: redis.Redis, conversation_id: str, ticket: int) -> None:
+    client.set(redis_keys.lock_holder(conversation_id, ticket), 1, ex=ALIVE_SECONDS)
+
+
+async def keep_alive(client: redis.Redis, conversation_id: str, ticket: int) -> None:
+    """Runs while the ticket is waited for and held; cancelled when it is given back."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        try:
+            mark_alive(client, conversation_id, ticket)
+        except RedisError as error:  # Redis failing over: the next beat tries again
+            logger.warning("Could not renew the lease of %s's lock: %s", conversation_id,
+                           error)
+
+
+def release(client: redis.Redis, conversation_id: str, ticket: int) -> None:
+    try:
+        client.delete(redis_keys.lock_holder(conversation_id, ticket))
+    except RedisError:
+        pass  # it lapses by itself
+
+
+class DeadHolders:
+    """A waiter's view of the tickets ahead of it: which one's holder is gone."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self._missing_since: dict[tuple[str, int], float] = {}
+
+    def is_dead(self, conversation_id: str, serving: int, issued_at: float) -> bool:
+        """Whether the holder of ticket `serving` (issued at `issued_at`, epoch seconds)
+        has stopped renewing its lease."""
+        now = time.time()
+        if now - issued_at < ALIVE_SECONDS:
+            return False  # too young to judge: its holder may not have marked it yet
+        looked = (conversation_id, serving)
+        try:
+            alive = self.client.exists(redis_keys.lock_holder(conversation_id, serving))
+        except RedisError:
+            return False
+        if alive:
+            self._missing_since.pop(looked, None)
+            return False
+        first = self._missing_since.setdefault(looked, time.monotonic())
+        if time.monotonic() - first < MISSING_SECONDS:
+            return False
+        self._missing_since.pop(looked, None)
+        return True
