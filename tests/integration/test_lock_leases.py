@@ -11,12 +11,10 @@ import time
 import uuid
 from urllib.parse import urlparse
 
-import pytest
 from rasa.utils.endpoints import EndpointConfig
 
 from addons.lock_store import LOCK_LIFETIME, RedisLockStore
 from teranga.channels.lock_leases import ALIVE_SECONDS, MISSING_SECONDS
-
 
 HOLD = """
 import asyncio, sys
