@@ -229,17 +229,32 @@ class WebCustomer:
             message.attempts += 1
             message.conversation = self.session_id
             message.message_id = intake_message_id(self.session_id, message.client_id)
-            try:
-                ack = self.client.call("user_uttered", {
-                    "message": message.text, "session_id": self.session_id,
-                    "client_id": message.client_id}, timeout=10)
-            except (socketio.exceptions.TimeoutError, socketio.exceptions.SocketIOError):
-                self.drop()
+            ack = self._ask(message)
+            if ack is None:  # no answer: send it again, on a new socket if this one dropped
                 continue
             if ack and ack.get("status") == "sent":
                 message.accepted_at = time.time()
                 return
             time.sleep(float((ack or {}).get("after") or 1))
+
+
+    def _ask(self, message: Sent) -> dict | None:
+        """The server's ack, or None: as widget.js, a message is sent again once the socket
+        is back when it drops while waiting (not after the 10 s allowed an open socket)."""
+        answered, answers = threading.Event(), []
+        client = self.client
+        try:
+            client.emit("user_uttered", {"message": message.text, "session_id": self.session_id,
+                                         "client_id": message.client_id},
+                        callback=lambda *ack: (answers.extend(ack), answered.set()))
+        except socketio.exceptions.SocketIOError:
+            return None
+        deadline = time.monotonic() + 10
+        while not answered.wait(0.1):
+            if not client.connected or time.monotonic() > deadline:
+                self._close(client)
+                return None
+        return answers[0] if answers else {}
 
 
 def _stream_id(entry_id: str) -> tuple[int, int]:
@@ -287,12 +302,17 @@ def telegram_request(run: Run, message: Sent):
 
 
 def rest_request(message: Sent):
-    """REST has no provider message id: the benchmark's own goes in the metadata, which the
-    tracker keeps."""
+    """A REST client's message with its own id: sent again after a failure, it is answered
+    without a second turn (connectors/rest.py)."""
     return lambda session, url: session.post(
         f"{url}/webhooks/rest/webhook",
         json={"sender": message.conversation, "message": message.text,
-              "metadata": {"chaos_id": message.message_id}})
+              "message_id": message.message_id})
+
+
+def message_id_of(user_event: dict) -> str:
+    """The id a channel gave the message, as the tracker keeps it."""
+    return str(((user_event.get("metadata") or {}).get("teranga") or {}).get("intake_id"))
 
 
 def conversation_ids(conversations: int) -> dict[str, list[str]]:
@@ -434,9 +454,7 @@ def check(run: Run, rasa_url: str) -> dict[str, Counter]:
         events = _tracker(rasa_url, conversation, token)
         users = [e for e in events if e["event"] == "user"]
         figure["processed"] += len(users)
-        said = [str((e.get("metadata") or {}).get("chaos_id") if channel == "rest" else
-                    ((e.get("metadata") or {}).get("teranga") or {}).get("intake_id"))
-                for e in users]
+        said = [message_id_of(e) for e in users]
         expected = [m.message_id for m in accepted]
         counts = Counter(said)
         figure["lost"] += sum(1 for m in expected if counts[m] == 0)

@@ -88,16 +88,23 @@ class RasaTurns:
     async def stored_replies(self, conversation: str, message_id: str) -> list[dict] | None:
         """The bot's messages after this message in the tracker, if it holds the message
         (its first consumer died after Rasa stored the turn), else None."""
-        if self.tracker_store is None:
-            return None
-        tracker = await self.tracker_store.retrieve(conversation)
-        events = list(tracker.events) if tracker else []
-        for index, event in enumerate(events):
-            if isinstance(event, UserUttered) and \
-                    (event.metadata or {}).get("teranga", {}).get(INTAKE_ID) == message_id:
-                return [e.message() for e in _until_next_user(events[index + 1:])
-                        if isinstance(e, BotUttered)]
+        return await stored_replies(self.tracker_store, conversation, message_id)
+
+
+async def stored_replies(tracker_store: TrackerStore | None, conversation: str,
+                         message_id: str) -> list[dict] | None:
+    """The bot's messages after the message `message_id` (metadata["teranga"][INTAKE_ID]) in
+    the conversation's tracker, if it holds that message, else None."""
+    if tracker_store is None:
         return None
+    tracker = await tracker_store.retrieve(conversation)
+    events = list(tracker.events) if tracker else []
+    for index, event in enumerate(events):
+        if isinstance(event, UserUttered) and \
+                (event.metadata or {}).get("teranga", {}).get(INTAKE_ID) == message_id:
+            return [e.message() for e in _until_next_user(events[index + 1:])
+                    if isinstance(e, BotUttered)]
+    return None
 
 
 async def after_turn_messages(agent: Any, channel: str, conversation: str, metadata: dict,

@@ -14,11 +14,12 @@ from redis.exceptions import RedisError, ResponseError
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from connectors.outputs import OutboxOutputChannel, after_turn_messages
+from connectors.outputs import OutboxOutputChannel, after_turn_messages, stored_replies
 from teranga import conversation_ids
 from teranga.channels import flood
-from teranga.channels.inbound import InboundError, parse_rest_body
+from teranga.channels.inbound import Inbound, InboundError, parse_rest_body
 from teranga.channels.outbox import Outbox, outbox_position, outbox_wait
+from teranga.channels.pipeline import INTAKE_ID
 from teranga.channels.secret_context import remove_secret_sent_after_its_name
 from teranga.observability import metrics
 from teranga.observability.logs import set_conversation
@@ -80,8 +81,16 @@ class RestInput(RasaRestInput):
                     status=429, headers={"Retry-After": str(verdict.retry_after)})
             collector = CollectingOutputChannel()
             try:
+                if inbound.message_id:
+                    answered = await _answered_before(request, inbound)
+                    if answered is not None:  # sent as the turn sent them
+                        for reply in answered:
+                            await collector.send_response(inbound.sender, reply)
+                        return response.json(collector.messages)
                 text, metadata = await remove_secret_sent_after_its_name(
                     self.outbox.client, inbound.sender, inbound.text, inbound.metadata)
+                if inbound.message_id:
+                    metadata.setdefault("teranga", {})[INTAKE_ID] = inbound.message_id
                 await on_new_message(UserMessage(text, collector, inbound.sender,
                                                  input_channel=self.name(),
                                                  metadata=metadata))
@@ -120,3 +129,17 @@ class RestInput(RasaRestInput):
                                   "next": messages[-1]["id"] if messages else after})
 
         return webhook
+
+
+async def _answered_before(request: Request, inbound: Inbound) -> list[dict] | None:
+    """The replies to this message id if its turn is stored already (the client sends it
+    again: its first request failed, or a load balancer tried it on another process after
+    the first died), as the tracker holds them; else None."""
+    agent = getattr(request.app.ctx, "agent", None)
+    stored = await stored_replies(getattr(agent, "tracker_store", None), inbound.sender,
+                                  inbound.message_id)
+    if stored is None:
+        return None
+    logger.info("A REST message sent again was answered before: its replies are sent, the "
+                "turn is not run again")
+    return stored

@@ -47,6 +47,7 @@ class Inbound:
     sender: str
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    message_id: str | None = None  # the client's, to take a message sent twice once (REST)
 
 
 def prepare_text(raw: str, max_chars: int,
@@ -137,7 +138,9 @@ def media_kind(attachment: dict) -> str:
 
 
 def parse_rest_body(body: bytes, max_chars: int) -> Inbound:
-    """A REST channel request: `{"sender": str, "message": str, "metadata": {...}}`."""
+    """A REST channel request: `{"sender": str, "message": str, "metadata": {...},
+    "message_id": str}`; the message id is optional (a client that sends one may send a
+    message again, after a failure, without a second turn)."""
     payload = parse_json_object(body, '{"sender": "...", "message": "..."}')
     sender = payload.get("sender")
     if isinstance(sender, str):
@@ -151,13 +154,17 @@ def parse_rest_body(body: bytes, max_chars: int) -> Inbound:
         message = ""
     if not isinstance(message, str):
         raise InboundError('"message" must be a string')
+    message_id = payload.get("message_id")
+    if message_id is not None and not conversation_ids.is_valid(message_id):
+        raise InboundError(f'"message_id": 1 to {conversation_ids.MAX_ID_CHARS} letters, '
+                           f'digits or any of _ . : + @ -')
     metadata = client_metadata(payload.get("metadata"))
     text, notes = prepare_text(message, max_chars)
     if notes:
         logger.info("Inbound message from %s adjusted: %s", sender,
                     {k: v for k, v in notes.items() if k != "full_text"})
         metadata["teranga"] = notes
-    return Inbound(sender=sender, text=text, metadata=metadata)
+    return Inbound(sender=sender, text=text, metadata=metadata, message_id=message_id)
 
 
 def parse_json_object(body: bytes, shape: str) -> dict:

@@ -227,3 +227,25 @@ def test_replies_come_in_the_customers_language(server):
         if got != item["language"]:
             wrong.append((item["text"], item["language"], got))
     assert len(wrong) <= 0.05 * len(long_enough), wrong
+
+
+def test_a_message_sent_again_with_its_id_is_answered_without_a_second_turn(server, sender):
+    """A REST client whose request failed sends it again; a load balancer tries it on another
+    process when the first died in the middle of it. With the client's message id, the turn
+    stored the first time is answered again, not run twice (bench/cluster.py saw one REST
+    turn run twice when nginx retried a request that a killed process had already stored)."""
+    body = json.dumps({"sender": sender, "message": "how can i check my balance",
+                       "message_id": "m-1"})
+    url = f"{server.rasa_url}/webhooks/rest/webhook"
+    first = requests.post(url, data=body, timeout=30)
+    again = requests.post(url, data=body, timeout=30)
+    assert first.ok and again.ok
+    assert [m["text"] for m in again.json()] == [m["text"] for m in first.json()]
+    users = [e for e in tracker(server, sender)["events"] if e["event"] == "user"]
+    assert len(users) == 1
+    # Another message id is another message, even with the same text.
+    other = requests.post(url, data=body.replace('"m-1"', '"m-2"'), timeout=30)
+    assert other.ok
+    assert len([e for e in tracker(server, sender)["events"] if e["event"] == "user"]) == 2
+    refused = requests.post(url, data=body.replace('"m-1"', '"m 3/../x"'), timeout=30)
+    assert refused.status_code == 400 and "message_id" in refused.json()["error"]

@@ -115,3 +115,15 @@ def test_each_id_belongs_to_exactly_one_channel(conversation_id, channel):
     ("telegram:abc", "telegram"), ("web:" + "g" * 32, "socketio"), ("web:abc", "socketio")])
 def test_malformed_ids_of_a_channel_are_refused_by_it(conversation_id, channel):
     assert conversation_ids.refusal(conversation_id, channel)
+
+
+def test_a_rest_message_may_carry_the_clients_id():
+    assert parse_rest_body(body(sender="a", message="hi"), max_chars=2000).message_id is None
+    assert parse_rest_body(body(sender="a", message="hi", message_id="SM1f-2"),
+                           max_chars=2000).message_id == "SM1f-2"
+
+
+@pytest.mark.parametrize("message_id", ["", "a b", "x" * 129, 12, ["a"], "é", "a/../b"])
+def test_a_malformed_rest_message_id_gets_a_400(message_id):
+    with pytest.raises(InboundError, match="message_id"):
+        parse_rest_body(body(sender="a", message="hi", message_id=message_id), max_chars=2000)
