@@ -140,12 +140,16 @@ class Restarts:
 @dataclass
 class Services:
     """The Rasa server, the action server and the desk as child processes, restarted when
-    they crash."""
+    they crash. `launcher`: the command that runs them on another host, such as `ip netns
+    exec NAME` (bench/cluster.py); `host` is then that host's address, and `overrides` the
+    variables its servers see differently from this process."""
 
     settings: Settings
     redis_url: str
     log_dir: Path
     host: str = "127.0.0.1"
+    launcher: tuple[str, ...] = ()
+    overrides: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
     restarts: dict[str, Restarts] = field(default_factory=dict)
@@ -191,7 +195,7 @@ class Services:
     def _env(self) -> dict[str, str]:
         """The servers' environment, with the HTTP API's secret (never on a command line)."""
         return {**_server_env(self.redis_url, self.settings.actions_url),
-                TOKEN_VARIABLE: api_token(create=True)}
+                TOKEN_VARIABLE: api_token(create=True), **self.overrides}
 
     def start_rasa(self, name: str, model: Path, port: int,
                    environment_changes: dict[str, str] | None = None) -> None:
@@ -219,8 +223,8 @@ class Services:
         # A session of its own: Ctrl-C reaches the supervisor, which stops children in order;
         # and a child that outlives a killed supervisor is told to stop too.
         self.processes[name] = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_stop_with_parent)
+            [*self.launcher, *command], cwd=PROJECT_ROOT, env=env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_stop_with_parent)
         self.restarts.setdefault(name, Restarts()).restarted(time.monotonic())
 
     def wait_until_ready(self, timeout: float = 300.0) -> None:
@@ -228,12 +232,23 @@ class Services:
                   "rasa": f"{self.rasa_url}/status", "desk": f"{self.desk_url}/health"}
         deadline = time.monotonic() + timeout
         for name, url in checks.items():
-            while not answers(url):
+            while not self._answers(url):
                 if self.processes[name].poll() is not None:
                     raise RuntimeError(f"The {name} server stopped; see {self.log_dir}/{name}.log")
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"The {name} server did not answer {url} in {timeout:.0f} s")
                 time.sleep(0.5)
+
+    def _answers(self, url: str) -> bool:
+        """`answers(url)`; a loopback address (the action server's) asked from the servers'
+        own host."""
+        if not self.launcher or not url.startswith("http://127.0.0.1:"):
+            return answers(url)
+        asked = subprocess.run([*self.launcher, sys.executable, "-c",
+                                "import sys, urllib.request; "
+                                "urllib.request.urlopen(sys.argv[1], timeout=2)", url],
+                               capture_output=True)
+        return asked.returncode == 0
 
     def supervise(self) -> list[str]:
         """Restart the servers that stopped, each after its back-off; the names restarted."""

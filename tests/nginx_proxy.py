@@ -1,6 +1,7 @@
 """The shipped nginx configuration (deploy/nginx/teranga.conf) run by Debian's nginx in front
 of real processes, for the tests and bench/cluster.py: only the upstreams' ports and the
-listening address are changed."""
+listening address are changed. nginx runs on this machine or on a host of
+tests/network_hosts.py."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import requests
 
 from teranga import runtime
 from teranga.settings import PROJECT_ROOT
+from tests.network_hosts import LOOPBACK, Host
 
 SHIPPED = PROJECT_ROOT / "deploy" / "nginx" / "teranga.conf"
 SHIPPED_RASA_PORTS = (5005, 5006)
@@ -21,19 +23,20 @@ SHIPPED_DESK_PORTS = (5010, 5011)
 
 
 class NginxProxy:
-    def __init__(self, rasa_ports: list[int], desk_ports: list[int],
-                 folder: Path | None = None) -> None:
-        """Each shipped upstream server in turn becomes one of the given ports (a port
-        given once serves both shipped lines)."""
+    def __init__(self, rasa: list[int | str], desks: list[int | str],
+                 folder: Path | None = None, host: Host | None = None) -> None:
+        """Each shipped upstream server in turn becomes one of the given servers, a port on
+        loopback or an "address:port" (a server given once serves both shipped lines)."""
         self.folder = folder or Path(tempfile.mkdtemp(prefix="teranga-nginx-"))
+        self.host = host or Host("lb", LOOPBACK)
         self.port = runtime.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        site = SHIPPED.read_text().replace("listen 80;", f"listen 127.0.0.1:{self.port};")
-        for shipped, ports in ((SHIPPED_RASA_PORTS, rasa_ports),
-                               (SHIPPED_DESK_PORTS, desk_ports)):
+        self.url = f"http://{self.host.address}:{self.port}"
+        site = SHIPPED.read_text().replace("listen 80;",
+                                           f"listen {self.host.address}:{self.port};")
+        for shipped, servers in ((SHIPPED_RASA_PORTS, rasa), (SHIPPED_DESK_PORTS, desks)):
             for index, port in enumerate(shipped):
-                site = site.replace(f"127.0.0.1:{port} ",
-                                    f"127.0.0.1:{ports[min(index, len(ports) - 1)]} ")
+                server = servers[min(index, len(servers) - 1)]
+                site = site.replace(f"127.0.0.1:{port} ", f"{_address(server)} ")
         (self.folder / "teranga.conf").write_text(site)
         (self.folder / "nginx.conf").write_text(f"""
 daemon off;
@@ -54,7 +57,8 @@ http {{
         if not Path(nginx).exists():
             raise RuntimeError("nginx is missing: `make test` installs Debian's nginx-light")
         self.process = subprocess.Popen(
-            [nginx, "-c", str(self.folder / "nginx.conf"), "-p", str(self.folder)],
+            self.host.run([nginx, "-c", str(self.folder / "nginx.conf"), "-p",
+                           str(self.folder)]),
             stderr=subprocess.PIPE)
         for _ in range(50):
             try:
@@ -68,3 +72,7 @@ http {{
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+
+
+def _address(server: int | str) -> str:
+    return server if isinstance(server, str) else f"{LOOPBACK}:{server}"

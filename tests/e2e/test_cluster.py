@@ -1,7 +1,9 @@
-"""The short run of bench/cluster.py: two Rasa processes and two desks behind the shipped
-nginx, Redis with a replica and three sentinels; a Rasa process, a desk and the Redis master
+"""The short run of bench/cluster.py: two application hosts (Rasa, actions, desk) behind the
+shipped nginx, Redis with two replicas and three sentinels, each on a host of its own (a
+network namespace where the machine allows it); a Rasa process, a desk and the Redis master
 are killed (a real Sentinel failover) while customers write on every channel. Nothing
-accepted may be lost, processed twice or out of order, and no customer waits 10 s."""
+accepted may be lost, no turn run twice or out of order, and no message sent during the
+failover may wait 10 s."""
 
 from __future__ import annotations
 

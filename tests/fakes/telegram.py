@@ -79,7 +79,8 @@ class FakeTelegram:
         return _ok({"message_id": next(self._ids), "date": int(time.time()),
                     "chat": {"id": chat_id, "type": "private"}, "text": params["text"]})
 
-    def start(self) -> str:
+    def start(self, host: str = "127.0.0.1") -> str:
+        """Listens on `host` (the bridge's address when Teranga runs on other hosts)."""
         ready = threading.Event()
 
         def serve() -> None:
@@ -88,9 +89,9 @@ class FakeTelegram:
             app.router.add_post("/bot{token}/{method}", self._method)
             runner = web.AppRunner(app)
             loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", 0)
+            site = web.TCPSite(runner, host, 0)
             loop.run_until_complete(site.start())
-            self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+            self.url = f"http://{host}:{site._server.sockets[0].getsockname()[1]}"
             ready.set()
             loop.run_forever()
 

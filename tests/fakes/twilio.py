@@ -93,7 +93,8 @@ class FakeTwilio:
                 except ClientError:  # the server is down (a fault test): Twilio gives up too
                     return
 
-    def start(self) -> str:
+    def start(self, host: str = "127.0.0.1") -> str:
+        """Listens on `host` (the bridge's address when Teranga runs on other hosts)."""
         ready = threading.Event()
 
         def serve() -> None:
@@ -102,10 +103,10 @@ class FakeTwilio:
             app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._messages)
             runner = web.AppRunner(app)
             self._loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, "127.0.0.1", 0)
+            site = web.TCPSite(runner, host, 0)
             self._loop.run_until_complete(site.start())
             port = site._server.sockets[0].getsockname()[1]
-            self.url = f"http://127.0.0.1:{port}"
+            self.url = f"http://{host}:{port}"
             ready.set()
             self._loop.run_forever()
 
