@@ -34,7 +34,7 @@ from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelConnec
 from redis.asyncio.sentinel import SentinelManagedConnection as AsyncSentinelManagedConnection
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.sentinel import Sentinel, SentinelManagedConnection
 
 from teranga.settings import Settings
@@ -112,10 +112,18 @@ def has_replicas(settings: Settings | None = None) -> bool:
     return bool((settings or Settings.from_env()).redis_sentinels)
 
 
+class NotReplicated(RedisError):
+    """The master took a write no replica confirmed: a failover now could lose it."""
+
+
 async def run_replicated(client: aioredis.Redis, script: AsyncScript, keys: list,
-                         args: list, wait_for_replica: bool):
+                         args: list, wait_for_replica: bool, required: bool = False):
     """`script`'s result; with `wait_for_replica`, once a replica has it too (or after
-    REPLICA_WAIT_MS). WAIT counts the writes of its own connection: hence one pipeline."""
+    REPLICA_WAIT_MS). WAIT counts the writes of its own connection: hence one pipeline.
+    `required`: raise NotReplicated when no replica confirmed it, for a write whose sender
+    will send it again and whose retry is recognised (a provider's message: answered 503
+    rather than 200 for a message the master alone holds, which bench/cluster.py lost when
+    the master's host dropped off the network as it took it)."""
     if not wait_for_replica:
         return await script(keys=keys, args=args)
     async with client.pipeline(transaction=False) as pipe:
@@ -123,6 +131,9 @@ async def run_replicated(client: aioredis.Redis, script: AsyncScript, keys: list
         pipe.wait(1, REPLICA_WAIT_MS)
         result, copies = await pipe.execute()
     if not copies:
+        if required:
+            raise NotReplicated(f"no Redis replica confirmed the write within "
+                                f"{REPLICA_WAIT_MS} ms")
         logger.warning("No Redis replica confirmed a write within %d ms: a failover now "
                        "could lose it", REPLICA_WAIT_MS)
     return result

@@ -117,13 +117,15 @@ class OrderedQueue:
     async def put(self, conversation: str, fields: dict[str, str],
                   seen_key: str | None = None, seen_ttl: int = 0) -> int | None:
         """Queue an entry; with `seen_key`, only if that key did not exist (then it is set,
-        in the same atomic step). The entry's sequence number, or None for a duplicate."""
+        in the same atomic step). The entry's sequence number, or None for a duplicate.
+        With `seen_key`, raises NotReplicated (a RedisError) when no replica confirmed it:
+        its sender is told to send it again, and the key makes the retry harmless."""
         keys = [self.stream, self.conversation_key(conversation)] + ([seen_key] if seen_key
                                                                       else [])
         flat = [item for pair in fields.items() for item in pair]
         seq = await run_replicated(self.client, self._enqueue, keys,
                                    [CONVERSATION_TTL, seen_ttl, conversation, *flat],
-                                   self.wait_for_replica)
+                                   self.wait_for_replica, required=seen_key is not None)
         return int(seq) if seq else None
 
     async def complete(self, entry: Entry, follow: Follow | None = None) -> None:
