@@ -308,13 +308,20 @@ class SocketManager(AsyncRedisManager):
         listens is lost (pub/sub keeps nothing), so a lost subscription is made again after
         LISTEN_RETRY_SECONDS, where python-socketio waits 1 s, then 2, 4... up to 60. And
         with Sentinel, each second without a message, the subscription checks that its
-        server is still the master: one that went silent sends no reset."""
+        server is still the master: one that went silent sends no reset. Once subscribed
+        again, this process's sockets are closed, so that their widgets, reconnecting, ask
+        for what they missed (bench/cluster.py lost 15 web-chat replies, published to a
+        master cut off the network, without it)."""
+        lost = False
         while True:
             # Its own: a failed publish reconnects, replacing self.pubsub (python-socketio).
             self._redis_connect()
             pubsub = self.pubsub
             try:
                 await pubsub.subscribe(self.channel)
+                if lost:
+                    lost = False
+                    asyncio.get_running_loop().create_task(self._send_sockets_back())
                 while True:
                     message = await pubsub.get_message(timeout=LISTEN_CHECK_SECONDS)
                     if message is not None:
@@ -328,4 +335,16 @@ class SocketManager(AsyncRedisManager):
                     await pubsub.reset()
                 except Exception:  # noqa: BLE001 - the connection is already broken
                     pass
+                lost = True
                 await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
+    async def _send_sockets_back(self) -> None:
+        """Close this process's sockets (here only, not through Redis): a widget comes back
+        with `session_request` `after` its last transcript id and gets what it missed."""
+        closed = 0
+        for namespace in list(self.get_namespaces()):
+            for sid, _eio_sid in list(self.get_participants(namespace, None)):
+                await self.server.disconnect(sid, namespace=namespace, ignore_queue=True)
+                closed += 1
+        logger.warning("The web chat's subscription was lost for a while: %d socket(s) "
+                       "closed, to come back for what they missed", closed)
