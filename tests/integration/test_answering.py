@@ -66,3 +66,29 @@ def test_an_unsure_guess_the_knowledge_base_confirms_is_answered(answers):
     assert answers.agreeing("reset_pin", question, "wo",
                             response_text(DOMAIN, "utter_reset_pin", "wo")) is None
     assert answers.agreeing("greet", question, "wo", None) is None
+
+
+@pytest.mark.parametrize(("intent", "question", "language", "article"), [
+    # issue 18's own examples: the classifier is sure of the generic intent
+    ("network_problem", "est-ce que mon forfait internet marche quand je voyage au Mali", "fr",
+     "roaming"),
+    ("send_money", "Bonjour, dama bëgg transférer xaalis ci Mali, ñaata lay jar?", "wo",
+     "international-transfer"),
+    ("send_money", "nataka kutuma pesa kwa mjomba wangu aliye Lagos", "sw",
+     "international-transfer"),
+])
+def test_a_service_asked_about_a_place_abroad_gets_the_article_for_abroad(
+        answers, intent, question, language, article):
+    assert choose(answers, intent, question, language).article_id == article
+
+
+def test_an_unsure_guess_naming_a_place_abroad_gets_the_article_for_abroad(answers):
+    question = "dinaa dem Bamako, ndax sama pass internet dina dox fa"
+    answer = answers.agreeing("buy_data_bundle", question, "wo",
+                              response_text(DOMAIN, "utter_buy_data_bundle", "wo"))
+    assert answer is not None and answer.article_id == "roaming"
+
+
+def test_a_place_at_home_is_not_abroad(answers):
+    answer = choose(answers, "network_problem", "pas de réseau à Pikine depuis ce matin", "fr")
+    assert answer.article_id != "roaming"
