@@ -111,26 +111,27 @@ class IntentAnswers:
 
     def agreeing(self, guess: str | None, question: str, language: str,
                  response_text: str | None) -> Answer | None:
-        """The answer to an unsure guess that the knowledge base's best article confirms,
-        or, for a question naming a place abroad, the article the knowledge base is fairly
-        confident in for that service abroad; else None."""
+        """The answer to an unsure guess at a service: the guess's answer when the knowledge
+        base's best article confirms it; else the knowledge base's article when it is as
+        sure of it as a recognised service question needs (SPECIFIC_CONFIDENCE: the guess
+        places the question among the company's services, as a confident intent does), the
+        question searched as asked abroad when it names a place abroad; else None."""
         article = INTENT_ARTICLES.get(guess or "")
         if article is None:
             return None
-        abroad = as_asked_abroad(question, language)
         try:
             found = self.knowledge_base.answer(question, language, AGREEMENT_CONFIDENCE)
-            if abroad != question and (not found.found or found.chunk.article_id != article):
-                found = self.knowledge_base.answer(abroad, language, self.confidence)
-                if found.found:
-                    response, variables = kb_reply(found, language)
-                    return Answer(response, variables, found.chunk.article_id)
+            if found.found and found.chunk.article_id == article:
+                return self.choose(guess, question, language, response_text)
+            found = self.knowledge_base.answer(as_asked_abroad(question, language), language,
+                                               self.confidence)
         except Exception:
             logger.exception("Knowledge base failed")
             return None
-        if not found.found or found.chunk.article_id != article:
+        if not found.found:
             return None
-        return self.choose(guess, question, language, response_text)
+        response, variables = kb_reply(found, language)
+        return Answer(response, variables, found.chunk.article_id)
 
     def _more_specific(self, found: KbAnswer, intent: str, question: str,
                        response_text: str) -> bool:

@@ -92,3 +92,13 @@ def test_an_unsure_guess_naming_a_place_abroad_gets_the_article_for_abroad(answe
 def test_a_place_at_home_is_not_abroad(answers):
     answer = choose(answers, "network_problem", "pas de réseau à Pikine depuis ce matin", "fr")
     assert answer.article_id != "roaming"
+
+
+def test_an_unsure_service_guess_gets_the_article_the_knowledge_base_is_fairly_sure_of(answers):
+    # send_money's article is not the one; the knowledge base is sure enough of airtime
+    # sharing for a service question (0.4), not for any question (the calibrated bar).
+    answer = answers.agreeing("send_money", "je veux donner 500 de crédit à ma soeur", "fr",
+                              response_text(DOMAIN, "utter_send_money", "fr"))
+    assert answer is not None and answer.article_id == "credit-transfer"
+    assert answers.agreeing("out_of_scope", "je veux donner 500 de crédit à ma soeur", "fr",
+                            None) is None
