@@ -19,7 +19,6 @@ timeout (15 s, addons/action_fallback.py) and its NLU, so 30 s still covers it t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -51,6 +50,7 @@ class RedisLockStore(RasaRedisLockStore):
                               socket_timeout=kwargs.get("socket_timeout",
                                                         DEFAULT_SOCKET_TIMEOUT_IN_SECONDS))
         self._dead_holders = lock_leases.DeadHolders(self.red)
+        self._leases = lock_leases.Leases(self.red)
 
     @asynccontextmanager
     async def lock(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME,
@@ -58,14 +58,12 @@ class RedisLockStore(RasaRedisLockStore):
                    ) -> AsyncGenerator[TicketLock, None]:
         """Rasa's, with the ticket's lease kept while it is waited for and held."""
         ticket = self.issue_ticket(conversation_id, lock_lifetime)
-        lock_leases.mark_alive(self.red, conversation_id, ticket)
-        lease = asyncio.create_task(lock_leases.keep_alive(self.red, conversation_id, ticket))
+        self._leases.take(conversation_id, ticket)
         try:
             yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
         finally:
-            lease.cancel()
             self.cleanup(conversation_id, ticket)
-            lock_leases.release(self.red, conversation_id, ticket)
+            self._leases.give_back(conversation_id, ticket)
 
     def update_lock(self, conversation_id: str) -> None:
         """Rasa's look while waiting (expired tickets removed), and the serving ticket

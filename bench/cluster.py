@@ -19,11 +19,11 @@ hosts are processes on this machine's loopback.
    customers: Twilio SMS and WhatsApp and Telegram through their stand-ins, the web chat
    over socket.io, REST): kill -9 of Rasa process 1, of desk 1, of the Redis master (the
    sentinels promote a replica; the killed server comes back 10 s later as a replica, as
-   a supervisor would restart it), of Rasa process 2; in runs of 60 s or more, the new
-   Redis master stops answering (SIGSTOP: connections stay open, unanswered) and answers
-   again 10 s after the failover; with `--faults partition` (hosts in namespaces only) its
-   host drops off the network instead (its link down) and is back 10 s after the
-   failover. Killed Teranga processes are restarted by `teranga demo`'s supervisor. An
+   a supervisor would restart it), of Rasa process 2. Asked for by name, in runs of 60 s
+   or more: the new Redis master stops answering (`--faults ... freeze`: SIGSTOP,
+   connections stay open, unanswered) and answers again 10 s after the failover, or its
+   host drops off the network (`partition`, hosts in namespaces only: its link down) and is
+   back 10 s after the failover. Killed Teranga processes are restarted by `teranga demo`'s supervisor. An
    agent's view stands in for the desk: its health page through nginx, five times a
    second.
 Afterwards every conversation's tracker is compared with what each customer sent and what
@@ -241,7 +241,7 @@ def footprint(apps: list[runtime.Services]) -> dict[str, float]:
 
 HOSTS = ["lb", "app-1", "app-2", "redis-1", "redis-2", "redis-3"]
 FAULTS = ("rasa", "desk", "redis", "freeze", "partition")
-DEFAULT_FAULTS = FAULTS[:4]
+DEFAULT_FAULTS = FAULTS[:3]  # the issue's; a master gone silent is asked for by name
 
 
 def inject_faults(run: Run, apps: list[runtime.Services], redis: SentinelCluster,
@@ -343,8 +343,8 @@ def main() -> int:
                         help="30 s of faults, 2 conversations per channel, no throughput")
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--faults", nargs="+", choices=FAULTS, default=list(DEFAULT_FAULTS),
-                        help="which faults to inject (default: all but partition, which needs "
-                             "hosts in network namespaces)")
+                        help="which faults to inject (default: rasa desk redis; partition "
+                             "needs hosts in network namespaces)")
     parser.add_argument("--loopback", action="store_true",
                         help="every host on this machine's loopback, not in a namespace")
     args = parser.parse_args()

@@ -6,16 +6,17 @@ process killed in the middle of a turn leaves its ticket at the head, and the pr
 takes its message over (ordered_queue.py, after 6 s) waited up to 30 s more for it: in
 bench/cluster.py, two Rasa processes killed in turn chained two such waits and customers
 waited 42 s. Now each ticket's holder keeps a key alive while it waits and while it holds
-(set every `HEARTBEAT_SECONDS`, lasting `ALIVE_SECONDS`); a waiter that finds the serving
-ticket's key gone on looks `MISSING_SECONDS` apart takes the ticket away. Two looks, not one:
+(set every `HEARTBEAT_SECONDS` by a thread, lasting `ALIVE_SECONDS`: `Leases`); a waiter
+that finds the serving ticket's key gone on looks `MISSING_SECONDS` apart takes the ticket
+away. Two looks, not one:
 after a Redis outage every key has lapsed, and a live holder sets its key again once Redis
 is back (its event loop may be held a few seconds by Rasa's synchronous Redis calls).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import threading
 import time
 
 import redis
@@ -37,15 +38,44 @@ def mark_alive(client: redis.Redis, conversation_id: str, ticket: int) -> None:
     client.set(redis_keys.lock_holder(conversation_id, ticket), 1, ex=ALIVE_SECONDS)
 
 
-async def keep_alive(client: redis.Redis, conversation_id: str, ticket: int) -> None:
-    """Runs while the ticket is waited for and held; cancelled when it is given back."""
-    while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
-        try:
-            mark_alive(client, conversation_id, ticket)
-        except RedisError as error:  # Redis failing over: the next beat tries again
-            logger.warning("Could not renew the lease of %s's lock: %s", conversation_id,
-                           error)
+class Leases:
+    """The leases this process holds, renewed by a thread of their own: a holder whose event
+    loop is held (Rasa's tracker and lock stores call Redis synchronously, up to their
+    socket timeout, while a master is silent) still renews once the new master answers, so
+    its ticket is not taken from it; a killed process renews nothing."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self._held: set[tuple[str, int]] = set()
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def take(self, conversation_id: str, ticket: int) -> None:
+        mark_alive(self.client, conversation_id, ticket)
+        with self._guard:
+            self._held.add((conversation_id, ticket))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._renew, daemon=True,
+                                                name="lock-leases")
+                self._thread.start()
+
+    def give_back(self, conversation_id: str, ticket: int) -> None:
+        with self._guard:
+            self._held.discard((conversation_id, ticket))
+        release(self.client, conversation_id, ticket)
+
+    def _renew(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_SECONDS)
+            with self._guard:
+                held = list(self._held)
+            for conversation_id, ticket in held:
+                try:
+                    mark_alive(self.client, conversation_id, ticket)
+                except RedisError as error:  # Redis failing over: the next beat tries again
+                    logger.warning("Could not renew the lease of %s's lock: %s",
+                                   conversation_id, error)
+                    break
 
 
 def release(client: redis.Redis, conversation_id: str, ticket: int) -> None:
