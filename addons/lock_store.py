@@ -62,8 +62,10 @@ class RedisLockStore(RasaRedisLockStore):
         try:
             yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
         finally:
-            self.cleanup(conversation_id, ticket)
+            # The lease first: a cleanup that fails (Redis failing over) leaves the ticket,
+            # which must then lapse, not be renewed for its 30 s.
             self._leases.give_back(conversation_id, ticket)
+            self.cleanup(conversation_id, ticket)
 
     def update_lock(self, conversation_id: str) -> None:
         """Rasa's look while waiting (expired tickets removed), and the serving ticket
