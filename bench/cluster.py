@@ -23,9 +23,9 @@ hosts are processes on this machine's loopback.
    or more: the new Redis master stops answering (`--faults ... freeze`: SIGSTOP,
    connections stay open, unanswered) and answers again 10 s after the failover, or its
    host drops off the network (`partition`, hosts in namespaces only: its link down) and is
-   back 10 s after the failover. Killed Teranga processes are restarted by `teranga demo`'s supervisor. An
-   agent's view stands in for the desk: its health page through nginx, five times a
-   second.
+   back 10 s after the failover. Killed Teranga processes are restarted by `teranga demo`'s
+   supervisor. An agent's view stands in for the desk: its health page through nginx, five
+   times a second.
 Afterwards every conversation's tracker is compared with what each customer sent and what
 the stand-ins and sockets received (bench/chaos.py's `check`). The hosts share this one
 machine's cores (2 here): they have their own network, not their own processors.
