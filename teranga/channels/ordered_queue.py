@@ -53,13 +53,16 @@ return seq
 
 # KEYS: stream, conversation hash, [next stream, next conversation hash];
 # ARGV: group, entry id, seq, conversation ttl, conversation id, then for the next queue:
-# its field name for each item, and the items (each queued as one entry).
+# its field name for each item, and the items (each queued as one entry). The items are
+# queued only by the completion that acknowledges the entry: a completion tried again
+# (its first try's replica confirmation failed) queues no reply twice.
 _COMPLETE = """
 local done = tonumber(redis.call('HGET', KEYS[2], 'done') or '0')
 if tonumber(ARGV[3]) > done then redis.call('HSET', KEYS[2], 'done', ARGV[3]) end
 redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+local acknowledged = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
+if acknowledged == 0 then return done end
 for i = 8, #ARGV do
   local seq = redis.call('HINCRBY', KEYS[4], 'seq', 1)
   redis.call('EXPIRE', KEYS[4], ARGV[4])
@@ -128,13 +131,19 @@ class OrderedQueue:
                                    self.wait_for_replica, required=seen_key is not None)
         return int(seq) if seq else None
 
-    async def complete(self, entry: Entry, follow: Follow | None = None) -> None:
+    async def complete(self, entry: Entry, follow: Follow | None = None,
+                       required: bool = False) -> None:
+        """Acknowledge and delete the entry, queuing `follow`'s items. `required`: raise
+        NotReplicated (a RedisError) when no replica confirmed it, so that the entry is
+        handled again rather than forgotten here and left pending on the master that
+        replaces this one."""
         keys = [self.stream, self.conversation_key(entry.conversation)]
         args = [self.group, entry.id, entry.seq, CONVERSATION_TTL, entry.conversation]
         if follow and follow.messages:
             keys += [follow.queue.stream, follow.queue.conversation_key(entry.conversation)]
             args += [*follow.tag, *follow.messages]
-        await run_replicated(self.client, self._complete, keys, args, self.wait_for_replica)
+        await run_replicated(self.client, self._complete, keys, args, self.wait_for_replica,
+                             required=required)
 
     async def done(self, conversation: str) -> int:
         return int(await self.client.hget(self.conversation_key(conversation), "done") or 0)

@@ -159,9 +159,12 @@ class Pipeline:
             logger.warning("Message %s of %s was processed before its consumer stopped: its "
                            "replies are queued, the turn is not run again", message_id,
                            entry.conversation)
+        # Required: a completion only a master about to be replaced holds would leave the
+        # message pending there for minutes (its consumer alive, thinking it done). Not
+        # confirmed, the entry is handled again and finds its stored turn, or runs it.
         await self.intake.complete(entry, Follow(
             self.delivery, ("channel", channel),
-            [json.dumps(reply, ensure_ascii=False) for reply in replies]))
+            [json.dumps(reply, ensure_ascii=False) for reply in replies]), required=True)
         metrics.replied(channel, entry.queued_at)
 
     def _sender(self, entry: Entry) -> Send:

@@ -15,7 +15,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from teranga.channels.ordered_queue import OrderedQueue
+from teranga.channels.ordered_queue import Entry, Follow, OrderedQueue
 from teranga.redis_connections import (
     REPLICA_WAIT_MS,
     NotReplicated,
@@ -261,3 +261,40 @@ def test_a_providers_message_no_replica_confirmed_is_not_promised(cluster, setti
     again, queued = asyncio.run(scenario())
     assert again is None  # the retry is recognised: the first write did reach the master
     assert queued == 2  # "warm" and "hello", once
+
+
+def test_a_completion_no_replica_confirmed_is_done_again_and_queues_its_replies_once(
+        cluster, settings):
+    """A turn's completion that only the master holds (its host about to be replaced) left
+    the message pending on the new master for minutes, its consumer thinking it done: a
+    message lost to the customer in bench/cluster.py's frozen-master runs. Now the pipeline
+    asks for a confirmed completion and does it again when none came, and the second
+    completion queues no reply twice."""
+    replicas = [cluster.servers[port] for port in cluster.redis_ports
+                if port != cluster.master_port()]
+    name = uuid.uuid4().hex[:8]
+
+    async def scenario() -> tuple[int, int]:
+        client = async_redis(settings=settings, socket_timeout=2)
+        intake, delivery = OrderedQueue(client, f"in-{name}"), OrderedQueue(client, f"out-{name}")
+        await intake.ensure_group()
+        await intake.put("telegram:3", {"text": "hello"})
+        [(_stream, [(entry_id, fields)])] = await client.xreadgroup(
+            intake.group, "test", {intake.stream: ">"})
+        entry = Entry(int(fields[b"seq"]), entry_id.decode(), "telegram:3", {})
+        follow = Follow(delivery, ("channel", "telegram"), ['{"text": "reply"}'])
+        for replica in replicas:
+            os.kill(replica.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(NotReplicated):
+                await intake.complete(entry, follow, required=True)
+        finally:
+            for replica in replicas:
+                os.kill(replica.pid, signal.SIGCONT)
+        await intake.complete(entry, follow, required=True)  # confirmed this time
+        replies, left = await client.xlen(delivery.stream), await client.xlen(intake.stream)
+        await client.close()
+        return replies, left
+
+    replies, left = asyncio.run(scenario())
+    assert (replies, left) == (1, 0)
