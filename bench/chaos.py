@@ -125,6 +125,7 @@ class Run:
     started: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
     doubles: list[str] = field(default_factory=list)  # each reply received twice, and when
+    misses: list[str] = field(default_factory=list)  # each reply never received, and when stored
     web: list[WebCustomer] = field(default_factory=list)
     sockets_back_at: float = 0.0  # web-chat sockets are dropped until then
     _next_url: itertools.cycle = None
@@ -437,6 +438,13 @@ def delivered(run: Run, channel: str, conversation: str) -> list[tuple[float, st
             if text]
 
 
+def print_reply_mishaps(run: Run) -> None:
+    for double in run.doubles:
+        print(f"- reply sent twice on {double}")
+    for miss in run.misses:
+        print(f"- reply never received on {miss}")
+
+
 def check(run: Run, rasa_url: str) -> dict[str, Counter]:
     """Per channel: accepted, processed, lost, duplicated, misordered, replies expected,
     delivered, replies lost, replies duplicated; and the longest wait for a reply."""
@@ -472,6 +480,13 @@ def check(run: Run, rasa_url: str) -> dict[str, Counter]:
         for text in received - wanted:
             times = ", ".join(f"{at - run.started_at:.1f} s" for at, t in got if t == text)
             run.doubles.append(f"{channel}: {text[:40]!r} received at {times}")
+        for text in wanted - received:
+            stored = ", ".join(f"{event['timestamp'] - run.started_at:.1f} s"
+                               for index, part in parts if part == text
+                               for event in [events[index]])
+            got_at = ", ".join(f"{at - run.started_at:.1f} s" for at, t in got if t == text)
+            run.misses.append(f"{channel} {conversation[:12]}: {text[:40]!r} stored at "
+                              f"{stored}; received at {got_at or 'no time'}")
         longest[channel] = max(longest[channel], _longest_wait(accepted, got))
     for channel, seconds in longest.items():
         figures[channel]["longest wait (s)"] = round(seconds, 1)
@@ -570,8 +585,7 @@ def main() -> int:
         done.set()
         redis_server.close()
     print_table(figures, run.faults)
-    for double in run.doubles:
-        print(f"- reply sent twice on {double}")
+    print_reply_mishaps(run)
     total = sum((f for f in figures.values()), Counter())
     failed = total["lost"] + total["duplicated"] + total["misordered"] + \
         total["replies lost"] + total["replies duplicated"]

@@ -59,6 +59,7 @@ from chaos import (  # noqa: E402
     customers,
     delivered,
     message_id_of,
+    print_reply_mishaps,
     print_table,
     supervise,
 )
@@ -428,8 +429,7 @@ def run_cluster(args: argparse.Namespace, network: NetworkHosts, faults: set[str
     print("\nLongest waits: " + "; ".join(slowest_waits(run)))
     if missing:
         print("Lost messages, first sent at: " + ", ".join(missing[:30]))
-    for double in run.doubles:
-        print(f"- reply sent twice on {double}")
+    print_reply_mishaps(run)
     total = sum((f for f in figures.values()), Counter())
     pause = max(f["longest wait (s)"] for f in figures.values())
     print(f"\nRedis failover (kill -9 to a new master taking writes): "
