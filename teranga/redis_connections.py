@@ -20,11 +20,21 @@ connections to it stayed open would write there, and its resynchronisation as a 
 would drop those writes. Redis's `min-replicas-to-write 1` makes it refuse them (it has no
 replica left: deploy/redis/redis.conf), and a client that gets that refusal (`NOREPLICAS`)
 drops the connection and asks the sentinels again, as redis-py does for `READONLY`.
+
+A pool asks the sentinels only when it makes a connection, so its idle connections to a
+master gone silent outlive the failover: each later command on one waited out its socket
+timeout (Rasa's synchronous ones holding the whole process), and once the old master answered
+again, reads and PUBLISH (which Redis never refuses) went there until the sentinels demoted it,
+10 s later; bench/cluster.py's web chat lost replies so. Each process therefore asks the
+sentinels where the master is once a second (`MasterWatch`, a thread), and a connection made
+before the master moved is dropped before its next command, and made again to the new one.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from urllib.parse import quote, unquote, urlparse
 
 import redis
@@ -47,11 +57,71 @@ REPLICA_WAIT_MS = 100
 SENTINEL_TIMEOUT_SECONDS = 0.5  # per sentinel asked; a dead one must not hold up a connect
 
 
+MASTER_CHECK_SECONDS = 1.0
+
+
+class MasterWatch:
+    """Where the sentinels say the master is, asked every MASTER_CHECK_SECONDS by a daemon
+    thread; one per sentinel set and master name in a process."""
+
+    _watches: dict[tuple, MasterWatch] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, sentinel: Sentinel, service: str) -> None:
+        self.sentinel, self.service = sentinel, service
+        self.address: tuple[str, int] | None = None
+        self.moved_at = 0.0  # when `address` last changed (monotonic)
+        threading.Thread(target=self._watch, name=f"redis-master-watch-{service}",
+                         daemon=True).start()
+
+    @classmethod
+    def of(cls, settings: Settings) -> MasterWatch:
+        key = (tuple(settings.redis_sentinels), settings.redis_sentinel_master)
+        with cls._lock:
+            if key not in cls._watches:
+                sentinel = Sentinel(_sentinel_addresses(settings),
+                                    sentinel_kwargs=_sentinel_options(settings))
+                cls._watches[key] = cls(sentinel, settings.redis_sentinel_master)
+            return cls._watches[key]
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                host, port = self.sentinel.discover_master(self.service)
+            except RedisError:  # no sentinel answers, or none names a master: as it was
+                pass
+            else:
+                if (host, int(port)) != self.address:
+                    self.address, self.moved_at = (host, int(port)), time.monotonic()
+            time.sleep(MASTER_CHECK_SECONDS)
+
+    def outdated(self, connection) -> bool:
+        """Whether a connection to the master was made before the master moved elsewhere."""
+        address = self.address
+        return (address is not None and connection.connection_pool.is_master
+                and getattr(connection, "connected_at", 0.0) < self.moved_at
+                and (connection.host, int(connection.port)) != address)
+
+
+def _watch_of(connection) -> MasterWatch | None:
+    return getattr(connection.connection_pool, "master_watch", None)
+
+
 def _stale_master(connection, error: ResponseError) -> bool:
     return connection.connection_pool.is_master and str(error).startswith("NOREPLICAS")
 
 
 class _Connection(SentinelManagedConnection):
+    def connect_to(self, address):
+        self.connected_at = time.monotonic()  # before: connecting sends commands (AUTH...)
+        super().connect_to(address)
+
+    def send_packed_command(self, command, check_health=True):
+        watch = _watch_of(self)
+        if self._sock is not None and watch and watch.outdated(self):
+            self.disconnect()  # sending connects again, asking the sentinels
+        return super().send_packed_command(command, check_health)
+
     def read_response(self, *args, **kwargs):
         try:
             return super().read_response(*args, **kwargs)
@@ -64,6 +134,16 @@ class _Connection(SentinelManagedConnection):
 
 
 class _AsyncConnection(AsyncSentinelManagedConnection):
+    async def connect_to(self, address):
+        self.connected_at = time.monotonic()
+        await super().connect_to(address)
+
+    async def send_packed_command(self, command, check_health=True):
+        watch = _watch_of(self)
+        if self.is_connected and watch and watch.outdated(self):
+            await self.disconnect()
+        return await super().send_packed_command(command, check_health)
+
     async def read_response(self, *args, **kwargs):
         try:
             return await super().read_response(*args, **kwargs)
@@ -102,9 +182,11 @@ def _client(redis_class, sentinel_class, connection_class, url: str | None,
         return redis_class.from_url(url, **options)
     sentinel = sentinel_class(_sentinel_addresses(settings),
                               sentinel_kwargs=_sentinel_options(settings))
-    return sentinel.master_for(settings.redis_sentinel_master, redis_class=redis_class,
-                               connection_class=connection_class, **_credentials(url),
-                               **options)
+    client = sentinel.master_for(settings.redis_sentinel_master, redis_class=redis_class,
+                                 connection_class=connection_class, **_credentials(url),
+                                 **options)
+    client.connection_pool.master_watch = MasterWatch.of(settings)
+    return client
 
 
 def has_replicas(settings: Settings | None = None) -> bool:

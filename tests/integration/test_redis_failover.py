@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 
 from teranga.channels.ordered_queue import Entry, Follow, OrderedQueue
 from teranga.redis_connections import (
+    MASTER_CHECK_SECONDS,
     REPLICA_WAIT_MS,
     NotReplicated,
     async_redis,
@@ -298,3 +299,31 @@ def test_a_completion_no_replica_confirmed_is_done_again_and_queues_its_replies_
 
     replies, left = asyncio.run(scenario())
     assert (replies, left) == (1, 0)
+
+
+def test_an_idle_connection_to_a_master_gone_silent_is_not_used_after_the_failover(
+        cluster, settings):
+    """A pool asks the sentinels only when it connects: its idle connection to a master gone
+    silent outlived the failover, and once that master answered again (still a master in
+    its own eyes until the sentinels demote it) a PUBLISH went there, to nobody
+    (bench/cluster.py's web chat lost replies so), as reads would. Now the connection is
+    dropped before its next command and made again to the new master."""
+    channel = f"moved-{uuid.uuid4().hex[:8]}"
+
+    async def scenario() -> tuple[int, int]:
+        client = async_redis(settings=settings, socket_timeout=2)
+        await client.ping()  # an idle connection to the master, kept in the pool
+        loop = asyncio.get_running_loop()
+        frozen, _took = await loop.run_in_executor(None, cluster.freeze_master)
+        listener = cluster.direct(cluster.master_port()).pubsub()
+        listener.subscribe(channel)
+        os.kill(cluster.servers[frozen].pid, signal.SIGCONT)  # answering again, not demoted
+        await asyncio.sleep(MASTER_CHECK_SECONDS * 2)  # the process has seen the new master
+        receivers = await client.publish(channel, "hello")
+        await client.close()
+        listener.close()
+        return frozen, receivers
+
+    frozen, receivers = asyncio.run(scenario())
+    cluster.rejoined(frozen)
+    assert receivers == 1
