@@ -96,8 +96,8 @@ class AppendOnlyTrackerStore(TrackerStore):
         the stored conversation if that event is still in place. Any other tracker, such as
         the one Rasa builds for `PUT /conversations/<id>/tracker/events` (which replaces the
         events), is written over the stored conversation (EventLog.save). Rasa saves under
-        its lock on the conversation; a write by anyone else in between fails the save
-        (redis.WatchError) rather than being lost.
+        its lock on the conversation; a write by anyone else since this tracker was read
+        fails the save (redis.WatchError) rather than being lost.
         """
         events = list(tracker.events)
         known: Stored | None = getattr(tracker, STORED, None)

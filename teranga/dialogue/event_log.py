@@ -46,6 +46,13 @@ class Position:
     start: int  # the stored session start
 
 
+class ConversationChanged(redis.WatchError):
+    """Someone appended to the conversation after this writer read it (two turns of one
+    conversation at once: a process that lost its lock while Redis failed over, its reader
+    stale). Written over, their events would be lost (bench/cluster.py lost a customer's
+    message so); the writer's turn is tried again instead, on the stored conversation."""
+
+
 class Plan(NamedTuple):
     """How `save` writes a conversation."""
 
@@ -129,7 +136,8 @@ class EventLog:
         first) were stored then, and the list has not changed since; else written over the
         stored conversation. The new position, and the events the broker has not had (those
         after the run the events share with what was stored). Someone else's write in
-        between fails the MULTI (redis.WatchError) rather than being lost."""
+        between fails the MULTI (redis.WatchError) rather than being lost, and so do events
+        appended since `known` was read (ConversationChanged)."""
         events_key, session_key = self.keys(sender_id)
         with self.client.pipeline() as pipe:
             pipe.watch(events_key, session_key)
@@ -160,6 +168,10 @@ class EventLog:
                 len(events) >= known[1]:
             return Plan(replace=False, first_new=known[1], base=length,
                         current=known[0].start, publish_from=known[1])
+        if known and length > known[0].length:
+            raise ConversationChanged(
+                f"{sender_id}'s conversation got {length - known[0].length} event(s) since "
+                "this writer read it: not written over")
         return Plan(replace=True, first_new=0, base=0, current=0,
                     publish_from=_shared(pipe, events_key, events, as_dict))
 

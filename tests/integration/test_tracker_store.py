@@ -37,7 +37,13 @@ from rasa.utils.endpoints import read_endpoint_config
 
 from addons.tracker_store import AppendOnlyTrackerStore
 from teranga.dialogue.domain import build_domain
-from teranga.dialogue.event_log import EventLog, migrate_from_rasa, rasa_key_prefix, tracker_keys
+from teranga.dialogue.event_log import (
+    ConversationChanged,
+    EventLog,
+    migrate_from_rasa,
+    rasa_key_prefix,
+    tracker_keys,
+)
 from teranga.languages import default_language
 from teranga.settings import PROJECT_ROOT, rasa_environment
 
@@ -396,6 +402,24 @@ def test_a_write_by_someone_else_fails_the_save(real_redis_url, client, prefix, 
 
     with pytest.raises(redis.WatchError):
         asyncio.run(store.save(tracker))
+
+
+def test_a_writer_whose_read_is_stale_does_not_write_over_a_later_turn(
+        real_redis_url, client, prefix, sender, clock, domain):
+    """Two turns of one conversation at once (a process that lost its lock to another while
+    Redis failed over): the one that read before the other's save wrote over it, and a
+    customer's message vanished from the conversation (bench/cluster.py, a master's host cut
+    off). Now its save fails (a WatchError: its turn is tried again) and nothing is lost."""
+    store = make_store(real_redis_url, prefix, domain)
+    asyncio.run(turn(processor_for(store, domain), sender, "salaam"))
+    stale = asyncio.run(store.retrieve(sender))
+    asyncio.run(turn(processor_for(store, domain), sender, "jerejef"))
+    before = stored(client, prefix, sender)
+    stale.update(UserUttered("ok"), domain)
+
+    with pytest.raises(ConversationChanged):
+        asyncio.run(store.save(stale))
+    assert stored(client, prefix, sender) == before
 
 
 def test_a_redis_that_stops_answering_fails_the_read_instead_of_hanging(tmp_path):
