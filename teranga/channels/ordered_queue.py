@@ -39,6 +39,7 @@ STUCK_SECONDS = 300.0  # an entry a live consumer has held this long without pro
 KEEPALIVE_SECONDS = 30.0  # entries held and waiting are touched, so they are not "stuck"
 ORDER_WAIT_SECONDS = 120.0  # an entry waiting this long for its predecessor goes on alone
 MAX_ATTEMPTS = 3  # an entry whose handler fails (not Redis) this often is given up
+UNRECEIVED_SECONDS = 3.0  # pending for this consumer, not in hand, idle this long: never received
 
 # KEYS: stream, conversation hash, [seen key]; ARGV: conversation ttl, seen ttl,
 # conversation id, then the entry's field/value pairs. Returns the sequence number, or
@@ -166,6 +167,10 @@ class OrderedQueue:
             return 0
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -259,7 +264,9 @@ class Consumer:
         await self.client.zadd(self.members, {self.name: time.time()})
 
     async def _reclaim(self) -> None:
-        """Take the entries of consumers that stopped beating, and of stuck ones."""
+        """Take the entries of consumers that stopped beating, of stuck ones, and this
+        consumer's own that it never received."""
+        await self._take_unreceived()
         alive_since = time.time() - DEAD_AFTER_SECONDS
         alive = {m.decode() for m in await self.client.zrangebyscore(self.members,
                                                                       alive_since, "+inf")}
@@ -269,8 +276,7 @@ class Consumer:
             await self.queue.ensure_group()
             return
         for consumer in consumers:
-            name = consumer["name"].decode() if isinstance(consumer["name"], bytes) \
-                else consumer["name"]
+            name = _text(consumer["name"])
             if name in alive or name == self.name:
                 continue
             if consumer["pending"]:
@@ -282,6 +288,24 @@ class Consumer:
             self.queue.stream, self.queue.group, self.name, int(STUCK_SECONDS * 1000),
             count=32)
         self._take(entries, reclaimed=True)
+
+    async def _take_unreceived(self) -> None:
+        """Entries the group gave this consumer whose reply never reached it: a read that
+        the master did, and replicated, as its host dropped off the network. Pending here
+        and not in hand, they would wait STUCK_SECONDS, their conversation behind them
+        (bench/cluster.py lost an SMS so)."""
+        pending = await self.client.xpending_range(self.queue.stream, self.queue.group,
+                                                   min="-", max="+", count=100,
+                                                   consumername=self.name,
+                                                   idle=int(UNRECEIVED_SECONDS * 1000))
+        ids = [p["message_id"] for p in pending
+               if _text(p["message_id"]) not in self._held]
+        if ids:
+            entries = await self.client.xclaim(self.queue.stream, self.queue.group, self.name,
+                                               min_idle_time=0, message_ids=ids)
+            logger.warning("%s: took %d entr(ies) read for this consumer that never reached "
+                           "it", self.queue.name, len(entries))
+            self._take(entries, reclaimed=True)
 
     async def _claim_from(self, dead: str) -> None:
         pending = await self.client.xpending_range(self.queue.stream, self.queue.group,
