@@ -26,15 +26,18 @@ master gone silent outlive the failover: each later command on one waited out it
 timeout (Rasa's synchronous ones holding the whole process), and once the old master answered
 again, reads and PUBLISH (which Redis never refuses) went there until the sentinels demoted it,
 10 s later; bench/cluster.py's web chat lost replies so. Each process therefore asks the
-sentinels where the master is once a second (`MasterWatch`, a thread), and a connection made
-before the master moved is dropped before its next command, and made again to the new one.
+sentinels where the master is once a second (`MasterWatch`, a thread): when it moves, the
+connections to the old one are shut (a command waiting there fails at once and is tried
+again), and one made before the move is dropped before its next command and made again.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
+import weakref
 from urllib.parse import quote, unquote, urlparse
 
 import redis
@@ -71,6 +74,8 @@ class MasterWatch:
         self.sentinel, self.service = sentinel, service
         self.address: tuple[str, int] | None = None
         self.moved_at = 0.0  # when `address` last changed (monotonic)
+        self._connections: weakref.WeakSet = weakref.WeakSet()
+        self._connections_lock = threading.Lock()
         threading.Thread(target=self._watch, name=f"redis-master-watch-{service}",
                          daemon=True).start()
 
@@ -92,8 +97,30 @@ class MasterWatch:
                 pass
             else:
                 if (host, int(port)) != self.address:
+                    moved = self.address is not None
                     self.address, self.moved_at = (host, int(port)), time.monotonic()
+                    if moved:
+                        try:
+                            self._cut_off_the_old_master()
+                        except Exception:  # noqa: BLE001 - the watch must go on
+                            logger.exception("Could not shut the connections to the old "
+                                             "Redis master")
             time.sleep(MASTER_CHECK_SECONDS)
+
+    def register(self, connection) -> None:
+        with self._connections_lock:
+            self._connections.add(connection)
+
+    def _cut_off_the_old_master(self) -> None:
+        """Commands waiting on a master that went silent fail now, and are tried again on
+        the new one, rather than at the end of their socket timeout (up to 10 s for Rasa's,
+        which hold its whole process meanwhile)."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            if (connection.host, int(connection.port or 0)) == self.address:
+                continue
+            _shut(connection)
 
     def outdated(self, connection) -> bool:
         """Whether a connection to the master was made before the master moved elsewhere."""
@@ -107,6 +134,24 @@ def _watch_of(connection) -> MasterWatch | None:
     return getattr(connection.connection_pool, "master_watch", None)
 
 
+def _shut(connection) -> None:
+    """Shut a connection's socket from another thread: a read waiting on it ends at once.
+    An event loop's socket is shut through its descriptor (asyncio's wrapper forbids it)."""
+    writer = getattr(connection, "_writer", None)
+    raw = writer.get_extra_info("socket") if writer is not None else \
+        getattr(connection, "_sock", None)
+    if raw is None:
+        return
+    try:
+        borrowed = socket.socket(fileno=raw.fileno())
+        try:
+            borrowed.shutdown(socket.SHUT_RDWR)
+        finally:
+            borrowed.detach()  # the descriptor stays its owner's
+    except (OSError, ValueError):  # closed meanwhile
+        pass
+
+
 def _stale_master(connection, error: ResponseError) -> bool:
     return connection.connection_pool.is_master and str(error).startswith("NOREPLICAS")
 
@@ -115,6 +160,8 @@ class _Connection(SentinelManagedConnection):
     def connect_to(self, address):
         self.connected_at = time.monotonic()  # before: connecting sends commands (AUTH...)
         super().connect_to(address)
+        if watch := _watch_of(self):
+            watch.register(self)
 
     def send_packed_command(self, command, check_health=True):
         watch = _watch_of(self)
@@ -137,6 +184,8 @@ class _AsyncConnection(AsyncSentinelManagedConnection):
     async def connect_to(self, address):
         self.connected_at = time.monotonic()
         await super().connect_to(address)
+        if watch := _watch_of(self):
+            watch.register(self)
 
     async def send_packed_command(self, command, check_health=True):
         watch = _watch_of(self)
@@ -185,7 +234,11 @@ def _client(redis_class, sentinel_class, connection_class, url: str | None,
     client = sentinel.master_for(settings.redis_sentinel_master, redis_class=redis_class,
                                  connection_class=connection_class, **_credentials(url),
                                  **options)
-    client.connection_pool.master_watch = MasterWatch.of(settings)
+    watch = MasterWatch.of(settings)
+    pool = client.connection_pool
+    # Connections see their pool through what it gives them (redis's sync pool: a proxy).
+    for holder in (pool, pool.connection_kwargs["connection_pool"]):
+        holder.master_watch = watch
     return client
 
 

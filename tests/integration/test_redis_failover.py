@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import threading
 import time
 import uuid
 
@@ -327,3 +328,23 @@ def test_an_idle_connection_to_a_master_gone_silent_is_not_used_after_the_failov
     frozen, receivers = asyncio.run(scenario())
     cluster.rejoined(frozen)
     assert receivers == 1
+
+
+def test_a_command_waiting_on_a_master_gone_silent_fails_once_another_is_named(
+        cluster, settings):
+    """A command in flight when the master went silent waited out its socket timeout (10 s
+    for Rasa's tracker, holding its whole process) before being tried again on the new
+    master. Its connection is now shut as soon as the process sees the new master."""
+    client = sync_redis(settings=settings, socket_timeout=15, socket_connect_timeout=1)
+    client.set("warm", "1")
+    frozen: list[int] = []
+    freezer = threading.Thread(target=lambda: frozen.append(cluster.freeze_master()[0]))
+    freezer.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    with pytest.raises(redis.ConnectionError):
+        client.blpop(["nothing-here"], timeout=0)  # waits on the master: for ever, if let
+    waited = time.monotonic() - started
+    freezer.join()
+    cluster.thaw(frozen[0])
+    assert waited < 8, f"the command waited {waited:.1f} s"
