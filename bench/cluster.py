@@ -444,13 +444,14 @@ def run_cluster(args: argparse.Namespace, network: NetworkHosts, faults: set[str
           "(the provider took a reply whose record was lost with the process or the master)")
     during = {kind: longest_wait_during(run, failovers, kind) for kind in (KILLED, SILENT)}
     print(f"Longest wait of a message sent while Redis failed over: {during[KILLED]:.1f} s "
-          f"(master killed), {during[SILENT]:.1f} s (master silent: clients wait out their "
-          f"socket timeouts); of any message: {pause:.1f} s (a message taken by a Rasa process "
-          "as it was killed waits for the others to see it gone, 6 s, and for its "
-          "conversation's lock, a few seconds more)")
+          f"(master killed), {during[SILENT]:.1f} s (master silent: what waited on it fails "
+          f"once the sentinels name another); of any message: {pause:.1f} s (a message taken "
+          "by a Rasa process as it was killed waits for the others to see it gone, 6 s, and "
+          "for its conversation's lock, a few seconds more)")
+    failover_wait = max(during.values())
     verdicts = {"0 messages or replies lost, 0 turns duplicated, 0 out of order": failed == 0,
                 f"wait under {PAUSE_TARGET_SECONDS:.0f} s on a Redis failover":
-                    during[KILLED] < PAUSE_TARGET_SECONDS,
+                    failover_wait < PAUSE_TARGET_SECONDS,
                 f"2 processes at least {2 * SCALING_TARGET:.1f} x 1":
                     None if ratio is None else ratio >= 2 * SCALING_TARGET}
     for target, met in verdicts.items():
@@ -459,10 +460,10 @@ def run_cluster(args: argparse.Namespace, network: NetworkHosts, faults: set[str
         print(f"Target {target}: {'PASS' if met else 'FAIL'}")
     print(f"Hosts: {network.describe()}")
     print(f"Reproduce: .venv/bin/python bench/cluster.py --seconds {args.seconds:.0f} "
-          f"--conversations {args.conversations} --interval {args.interval}"
-          + (" --loopback" if args.loopback else ""))
+          f"--conversations {args.conversations} --interval {args.interval} "
+          f"--faults {' '.join(sorted(faults))}" + (" --loopback" if args.loopback else ""))
     # The scaling target depends on the machine; `make test` checks the others.
-    return 0 if failed == 0 and during[KILLED] < PAUSE_TARGET_SECONDS else 1
+    return 0 if failed == 0 and failover_wait < PAUSE_TARGET_SECONDS else 1
 
 
 if __name__ == "__main__":
