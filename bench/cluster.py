@@ -351,6 +351,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.short:
         args.seconds, args.conversations, args.load_conversations = 30, 2, 0
+    if {"freeze", "partition"} <= set(args.faults):  # each holds the master ~12 s, late
+        parser.error("--faults freeze and partition: one of them per run")
     network = NetworkHosts.make(HOSTS, namespaces=not args.loopback)
     print(f"Hosts: {network.describe()}", flush=True)
     faults = set(args.faults)
