@@ -10,6 +10,12 @@ short response; "how much does it cost to send 50000 francs?" gets the fees sect
 "does my bundle work in Mali?" the roaming article, although the classifier is sure of
 send_money and network_problem. Both are compared in the same sentence embedding as the
 knowledge base's (the query and passage vectors of its embedder).
+
+A question that names a place abroad (a country other than the operator's, or a town outside
+it) about a service is asked of the knowledge base as that service abroad: "send money to my
+sister in Cotonou" is an international transfer, "does my bundle work in Mali" is roaming. The
+retrieval alone does not know that "Mali" means abroad, so the customer's word for abroad
+(ABROAD) is added to the question it searches with.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from teranga.dialogue.knowledge import kb_reply
 from teranga.knowledge_base.calibrate import INTENT_ARTICLES
 from teranga.knowledge_base.retriever import KbAnswer
 from teranga.knowledge_base.service import KnowledgeBase
+from teranga.nlu.entities import entities
 from teranga.text import bounded
 
 logger = logging.getLogger(__name__)
@@ -35,6 +42,35 @@ logger = logging.getLogger(__name__)
 SPECIFIC_CONFIDENCE = 0.4
 SPECIFIC_MARGIN = 0.0
 AGREEMENT_CONFIDENCE = 0.2
+
+# The operator's country and its towns (teranga/nlu/entities.py's names): any other place a
+# customer names is abroad.
+HOME_COUNTRY = "Senegal"
+HOME_TOWNS = frozenset({
+    "Dakar", "Thiès", "Touba", "Saint-Louis", "Kaolack", "Ziguinchor", "Mbour", "Rufisque",
+    "Louga", "Tambacounda", "Kolda", "Matam", "Bakel", "Diourbel", "Fatick", "Kédougou",
+    "Pikine", "Guédiawaye"})
+# "Abroad" as the knowledge base's articles say it, in each language; English otherwise.
+ABROAD = {"fr": "à l'étranger", "en": "abroad", "wo": "bitim-réew", "sw": "nje ya nchi",
+          "ha": "ƙasar waje"}
+
+
+def names_a_place_abroad(question: str) -> bool:
+    """The question names a country other than HOME_COUNTRY or a town outside it."""
+    for entity in entities(bounded(question)):
+        if entity["entity"] == "country" and entity["value"] != HOME_COUNTRY:
+            return True
+        if entity["entity"] == "town" and entity["value"] not in HOME_TOWNS:
+            return True
+    return False
+
+
+def as_asked_abroad(question: str, language: str) -> str:
+    """The question as the knowledge base is asked it: with the customer's word for abroad
+    when it names a place abroad."""
+    if not names_a_place_abroad(question):
+        return question
+    return f"{question} {ABROAD.get(language, ABROAD['en'])}"
 
 
 @dataclass(frozen=True)
@@ -57,10 +93,15 @@ class IntentAnswers:
         """The response `utter_<intent>`, unless an article answers more specifically; the
         knowledge base failing leaves the intent's response."""
         own = Answer(f"utter_{intent}")
+        asked = as_asked_abroad(question, language) if intent in INTENT_ARTICLES else question
         try:
-            found = self.knowledge_base.answer(question, language, self.confidence)
-            if not found.found or not response_text \
-                    or not self._more_specific(found, intent, question, response_text):
+            found = self.knowledge_base.answer(asked, language, self.confidence)
+            # Abroad, another article than the service's own is the specific answer: the
+            # intent's response does not speak of abroad.
+            abroad = asked != question and found.found \
+                and found.chunk.article_id != INTENT_ARTICLES[intent]
+            if not abroad and (not found.found or not response_text
+                               or not self._more_specific(found, intent, asked, response_text)):
                 return own
         except Exception:
             logger.exception("Knowledge base failed; answering with the intent's response")
@@ -70,19 +111,27 @@ class IntentAnswers:
 
     def agreeing(self, guess: str | None, question: str, language: str,
                  response_text: str | None) -> Answer | None:
-        """The answer to an unsure guess that the knowledge base's best article confirms,
-        else None."""
+        """The answer to an unsure guess at a service: the guess's answer when the knowledge
+        base's best article confirms it; else the knowledge base's article when it is as
+        sure of it as a recognised service question needs (SPECIFIC_CONFIDENCE: the guess
+        places the question among the company's services, as a confident intent does), the
+        question searched as asked abroad when it names a place abroad; else None."""
         article = INTENT_ARTICLES.get(guess or "")
         if article is None:
             return None
         try:
             found = self.knowledge_base.answer(question, language, AGREEMENT_CONFIDENCE)
+            if found.found and found.chunk.article_id == article:
+                return self.choose(guess, question, language, response_text)
+            found = self.knowledge_base.answer(as_asked_abroad(question, language), language,
+                                               self.confidence)
         except Exception:
             logger.exception("Knowledge base failed")
             return None
-        if not found.found or found.chunk.article_id != article:
+        if not found.found:
             return None
-        return self.choose(guess, question, language, response_text)
+        response, variables = kb_reply(found, language)
+        return Answer(response, variables, found.chunk.article_id)
 
     def _more_specific(self, found: KbAnswer, intent: str, question: str,
                        response_text: str) -> bool:
