@@ -16,6 +16,13 @@ it) about a service is asked of the knowledge base as that service abroad: "send
 sister in Cotonou" is an international transfer, "does my bundle work in Mali" is roaming. The
 retrieval alone does not know that "Mali" means abroad, so the customer's word for abroad
 (ABROAD) is added to the question it searches with.
+
+An article replaces an intent's answer only within the intent's topic (TOPICS): the intent
+names what the customer asks about, the knowledge base may answer it more specifically (the
+fees, the limits, roaming), but an article of another topic means that the classifier and the
+knowledge base disagree on the question, and the assistant does not pick one of them silently.
+A confident intent then keeps its short answer ("dama bëgg xam sama crédit", check my balance,
+is not answered with how to top up); an unsure guess is a miss, as when nothing agrees.
 """
 
 from __future__ import annotations
@@ -55,6 +62,37 @@ ABROAD = {"fr": "à l'étranger", "en": "abroad", "wo": "bitim-réew", "sw": "nj
           "ha": "ƙasar waje"}
 
 
+# The articles that may answer each service intent's questions more specifically than its
+# short response: its own article (INTENT_ARTICLES) and the articles on the same subject that
+# no intent has. Another intent's own article is in a topic only where both intents are about
+# the same thing (a lost SIM and a new SIM). An article in no topic (a complaint, the call
+# rates, becoming an agent, a new article nobody placed) is given only when the knowledge base
+# is confident on its own (its calibrated threshold), never in place of an intent's answer.
+_SIM_CARD = ("lost-stolen-sim", "sim-swap", "puk-code", "esim", "line-registration")
+TOPICS: dict[str, frozenset[str]] = {intent: frozenset(articles) for intent, articles in {
+    "check_balance": ("check-balance", "data-usage-tips", "loyalty-points", "sunucash-limits"),
+    "buy_data_bundle": ("tariffs-data-bundles", "data-usage-tips", "subscriptions-vas",
+                        "roaming", "internet-settings-apn"),
+    "recharge_airtime": ("airtime-recharge", "airtime-advance", "credit-transfer"),
+    "send_money": ("sunucash-send-money-fees", "international-transfer", "sunucash-limits",
+                   "wrong-number-transfer", "credit-transfer", "sunucash-pay-bills",
+                   "sunucash-open-account"),
+    "withdraw_cash": ("sunucash-withdraw", "sunucash-limits"),
+    "transfer_failed": ("failed-transfer", "wrong-number-transfer", "refunds-wrong-charges"),
+    "reset_pin": ("reset-pin", "puk-code", "fraud-warnings"),
+    "lost_or_stolen_sim": _SIM_CARD,
+    "sim_swap": _SIM_CARD,
+    "network_problem": ("network-problems", "internet-settings-apn", "roaming"),
+    "unexpected_charge": ("refunds-wrong-charges", "subscriptions-vas"),
+    "agency_hours_location": ("agency-hours-locations", "customer-service-contact"),
+}.items()}
+
+
+def in_topic(intent: str | None, article_id: str) -> bool:
+    """The article answers a question about the intent's subject (TOPICS)."""
+    return article_id in TOPICS.get(intent or "", ())
+
+
 def names_a_place_abroad(question: str) -> bool:
     """The question names a country other than HOME_COUNTRY or a town outside it."""
     for entity in entities(bounded(question)):
@@ -90,17 +128,18 @@ class IntentAnswers:
 
     def choose(self, intent: str, question: str, language: str,
                response_text: str | None) -> Answer:
-        """The response `utter_<intent>`, unless an article answers more specifically; the
-        knowledge base failing leaves the intent's response."""
+        """The response `utter_<intent>`, unless an article of the intent's topic answers
+        more specifically; the knowledge base failing leaves the intent's response."""
         own = Answer(f"utter_{intent}")
         asked = as_asked_abroad(question, language) if intent in INTENT_ARTICLES else question
         try:
             found = self.knowledge_base.answer(asked, language, self.confidence)
+            if not found.found or not in_topic(intent, found.chunk.article_id):
+                return own
             # Abroad, another article than the service's own is the specific answer: the
             # intent's response does not speak of abroad.
-            abroad = asked != question and found.found \
-                and found.chunk.article_id != INTENT_ARTICLES[intent]
-            if not abroad and (not found.found or not response_text
+            abroad = asked != question and found.chunk.article_id != INTENT_ARTICLES.get(intent)
+            if not abroad and (not response_text
                                or not self._more_specific(found, intent, asked, response_text)):
                 return own
         except Exception:
@@ -112,10 +151,12 @@ class IntentAnswers:
     def agreeing(self, guess: str | None, question: str, language: str,
                  response_text: str | None) -> Answer | None:
         """The answer to an unsure guess at a service: the guess's answer when the knowledge
-        base's best article confirms it; else the knowledge base's article when it is as
-        sure of it as a recognised service question needs (SPECIFIC_CONFIDENCE: the guess
-        places the question among the company's services, as a confident intent does), the
-        question searched as asked abroad when it names a place abroad; else None."""
+        base's best article confirms it; else an article of the guess's topic (TOPICS) when
+        the knowledge base is as sure of it as a recognised service question needs
+        (SPECIFIC_CONFIDENCE: the guess places the question among the company's services, as
+        a confident intent does), the question searched as asked abroad when it names a
+        place abroad; else None: an article of another topic is a disagreement, not an
+        answer."""
         article = INTENT_ARTICLES.get(guess or "")
         if article is None:
             return None
@@ -128,7 +169,7 @@ class IntentAnswers:
         except Exception:
             logger.exception("Knowledge base failed")
             return None
-        if not found.found:
+        if not found.found or not in_topic(guess, found.chunk.article_id):
             return None
         response, variables = kb_reply(found, language)
         return Answer(response, variables, found.chunk.article_id)

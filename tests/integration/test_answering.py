@@ -60,14 +60,29 @@ def test_a_failing_knowledge_base_leaves_the_intents_answer(answers, monkeypatch
 
 def test_an_unsure_guess_the_knowledge_base_confirms_is_answered(answers):
     question = "salam naka laa def xool sama crédit"
-    assert answers.agreeing("check_balance", question, "wo",
-                            response_text(DOMAIN, "utter_check_balance", "wo")) is not None
-    # The knowledge base's article is not the guess's own: the article, which it is sure
-    # enough of for a service question, not the guess's answer.
-    answer = answers.agreeing("reset_pin", question, "wo",
-                              response_text(DOMAIN, "utter_reset_pin", "wo"))
-    assert answer is not None and answer.article_id == "check-balance"
+    answer = answers.agreeing("check_balance", question, "wo",
+                              response_text(DOMAIN, "utter_check_balance", "wo"))
+    assert answer is not None and answer.article_id in (None, "check-balance")
+    # The knowledge base's article is of another topic than the guess's: a disagreement,
+    # not an answer (the balance article for a PIN guess).
+    assert answers.agreeing("reset_pin", question, "wo",
+                            response_text(DOMAIN, "utter_reset_pin", "wo")) is None
     assert answers.agreeing("greet", question, "wo", None) is None
+
+
+# Wolof "check my balance": the knowledge base's best article at the bar for service
+# questions is the top-up (airtime-recharge, found in Hausa at 0.46-0.58) for the first and
+# third; before the topics, the confident check_balance got how to top up
+# (tests/e2e/test_desk.py failed on it in the clean-clone CI).
+@pytest.mark.parametrize("question", ["dama bëgg xam sama crédit", "xool sama crédit",
+                                      "naka laa mena xool sama credit",
+                                      "salam naka laa def xool sama crédit"])
+def test_a_balance_question_is_never_answered_with_another_topics_article(answers, question):
+    text = response_text(DOMAIN, "utter_check_balance", "wo")
+    confident = answers.choose("check_balance", question, "wo", text)
+    assert confident.article_id in (None, "check-balance"), confident
+    unsure = answers.agreeing("check_balance", question, "wo", text)
+    assert unsure is None or unsure.article_id in (None, "check-balance"), unsure
 
 
 @pytest.mark.parametrize(("intent", "question", "language", "article"), [
@@ -104,3 +119,6 @@ def test_an_unsure_service_guess_gets_the_article_the_knowledge_base_is_fairly_s
     assert answer is not None and answer.article_id == "credit-transfer"
     assert answers.agreeing("out_of_scope", "je veux donner 500 de crédit à ma soeur", "fr",
                             None) is None
+    # Sharing airtime is no withdrawal: not the guess's topic, so no answer.
+    assert answers.agreeing("withdraw_cash", "je veux donner 500 de crédit à ma soeur", "fr",
+                            response_text(DOMAIN, "utter_withdraw_cash", "fr")) is None
