@@ -10,6 +10,19 @@ short response; "how much does it cost to send 50000 francs?" gets the fees sect
 "does my bundle work in Mali?" the roaming article, although the classifier is sure of
 send_money and network_problem. Both are compared in the same sentence embedding as the
 knowledge base's (the query and passage vectors of its embedder).
+
+A question that names a place abroad (a country other than the operator's, or a town outside
+it) about a service is asked of the knowledge base as that service abroad: "send money to my
+sister in Cotonou" is an international transfer, "does my bundle work in Mali" is roaming. The
+retrieval alone does not know that "Mali" means abroad, so the customer's word for abroad
+(ABROAD) is added to the question it searches with.
+
+An article replaces an intent's answer only within the intent's topic (TOPICS): the intent
+names what the customer asks about, the knowledge base may answer it more specifically (the
+fees, the limits, roaming), but an article of another topic means that the classifier and the
+knowledge base disagree on the question, and the assistant does not pick one of them silently.
+A confident intent then keeps its short answer ("dama bëgg xam sama crédit", check my balance,
+is not answered with how to top up); an unsure guess is a miss, as when nothing agrees.
 """
 
 from __future__ import annotations
@@ -24,6 +37,7 @@ from teranga.dialogue.knowledge import kb_reply
 from teranga.knowledge_base.calibrate import INTENT_ARTICLES
 from teranga.knowledge_base.retriever import KbAnswer
 from teranga.knowledge_base.service import KnowledgeBase
+from teranga.nlu.entities import entities
 from teranga.text import bounded
 
 logger = logging.getLogger(__name__)
@@ -35,6 +49,66 @@ logger = logging.getLogger(__name__)
 SPECIFIC_CONFIDENCE = 0.4
 SPECIFIC_MARGIN = 0.0
 AGREEMENT_CONFIDENCE = 0.2
+
+# The operator's country and its towns (teranga/nlu/entities.py's names): any other place a
+# customer names is abroad.
+HOME_COUNTRY = "Senegal"
+HOME_TOWNS = frozenset({
+    "Dakar", "Thiès", "Touba", "Saint-Louis", "Kaolack", "Ziguinchor", "Mbour", "Rufisque",
+    "Louga", "Tambacounda", "Kolda", "Matam", "Bakel", "Diourbel", "Fatick", "Kédougou",
+    "Pikine", "Guédiawaye"})
+# "Abroad" as the knowledge base's articles say it, in each language; English otherwise.
+ABROAD = {"fr": "à l'étranger", "en": "abroad", "wo": "bitim-réew", "sw": "nje ya nchi",
+          "ha": "ƙasar waje"}
+
+
+# The articles that may answer each service intent's questions more specifically than its
+# short response: its own article (INTENT_ARTICLES) and the articles on the same subject that
+# no intent has. Another intent's own article is in a topic only where both intents are about
+# the same thing (a lost SIM and a new SIM). An article in no topic (a complaint, the call
+# rates, becoming an agent, a new article nobody placed) is given only when the knowledge base
+# is confident on its own (its calibrated threshold), never in place of an intent's answer.
+_SIM_CARD = ("lost-stolen-sim", "sim-swap", "puk-code", "esim", "line-registration")
+TOPICS: dict[str, frozenset[str]] = {intent: frozenset(articles) for intent, articles in {
+    "check_balance": ("check-balance", "data-usage-tips", "loyalty-points", "sunucash-limits"),
+    "buy_data_bundle": ("tariffs-data-bundles", "data-usage-tips", "subscriptions-vas",
+                        "roaming", "internet-settings-apn"),
+    "recharge_airtime": ("airtime-recharge", "airtime-advance", "credit-transfer"),
+    "send_money": ("sunucash-send-money-fees", "international-transfer", "sunucash-limits",
+                   "wrong-number-transfer", "credit-transfer", "sunucash-pay-bills",
+                   "sunucash-open-account"),
+    "withdraw_cash": ("sunucash-withdraw", "sunucash-limits"),
+    "transfer_failed": ("failed-transfer", "wrong-number-transfer", "refunds-wrong-charges"),
+    "reset_pin": ("reset-pin", "puk-code", "fraud-warnings"),
+    "lost_or_stolen_sim": _SIM_CARD,
+    "sim_swap": _SIM_CARD,
+    "network_problem": ("network-problems", "internet-settings-apn", "roaming"),
+    "unexpected_charge": ("refunds-wrong-charges", "subscriptions-vas"),
+    "agency_hours_location": ("agency-hours-locations", "customer-service-contact"),
+}.items()}
+
+
+def in_topic(intent: str | None, article_id: str) -> bool:
+    """The article answers a question about the intent's subject (TOPICS)."""
+    return article_id in TOPICS.get(intent or "", ())
+
+
+def names_a_place_abroad(question: str) -> bool:
+    """The question names a country other than HOME_COUNTRY or a town outside it."""
+    for entity in entities(bounded(question)):
+        if entity["entity"] == "country" and entity["value"] != HOME_COUNTRY:
+            return True
+        if entity["entity"] == "town" and entity["value"] not in HOME_TOWNS:
+            return True
+    return False
+
+
+def as_asked_abroad(question: str, language: str) -> str:
+    """The question as the knowledge base is asked it: with the customer's word for abroad
+    when it names a place abroad."""
+    if not names_a_place_abroad(question):
+        return question
+    return f"{question} {ABROAD.get(language, ABROAD['en'])}"
 
 
 @dataclass(frozen=True)
@@ -54,13 +128,19 @@ class IntentAnswers:
 
     def choose(self, intent: str, question: str, language: str,
                response_text: str | None) -> Answer:
-        """The response `utter_<intent>`, unless an article answers more specifically; the
-        knowledge base failing leaves the intent's response."""
+        """The response `utter_<intent>`, unless an article of the intent's topic answers
+        more specifically; the knowledge base failing leaves the intent's response."""
         own = Answer(f"utter_{intent}")
+        asked = as_asked_abroad(question, language) if intent in INTENT_ARTICLES else question
         try:
-            found = self.knowledge_base.answer(question, language, self.confidence)
-            if not found.found or not response_text \
-                    or not self._more_specific(found, intent, question, response_text):
+            found = self.knowledge_base.answer(asked, language, self.confidence)
+            if not found.found or not in_topic(intent, found.chunk.article_id):
+                return own
+            # Abroad, another article than the service's own is the specific answer: the
+            # intent's response does not speak of abroad.
+            abroad = asked != question and found.chunk.article_id != INTENT_ARTICLES.get(intent)
+            if not abroad and (not response_text
+                               or not self._more_specific(found, intent, asked, response_text)):
                 return own
         except Exception:
             logger.exception("Knowledge base failed; answering with the intent's response")
@@ -70,19 +150,29 @@ class IntentAnswers:
 
     def agreeing(self, guess: str | None, question: str, language: str,
                  response_text: str | None) -> Answer | None:
-        """The answer to an unsure guess that the knowledge base's best article confirms,
-        else None."""
+        """The answer to an unsure guess at a service: the guess's answer when the knowledge
+        base's best article confirms it; else an article of the guess's topic (TOPICS) when
+        the knowledge base is as sure of it as a recognised service question needs
+        (SPECIFIC_CONFIDENCE: the guess places the question among the company's services, as
+        a confident intent does), the question searched as asked abroad when it names a
+        place abroad; else None: an article of another topic is a disagreement, not an
+        answer."""
         article = INTENT_ARTICLES.get(guess or "")
         if article is None:
             return None
         try:
             found = self.knowledge_base.answer(question, language, AGREEMENT_CONFIDENCE)
+            if found.found and found.chunk.article_id == article:
+                return self.choose(guess, question, language, response_text)
+            found = self.knowledge_base.answer(as_asked_abroad(question, language), language,
+                                               self.confidence)
         except Exception:
             logger.exception("Knowledge base failed")
             return None
-        if not found.found or found.chunk.article_id != article:
+        if not found.found or not in_topic(guess, found.chunk.article_id):
             return None
-        return self.choose(guess, question, language, response_text)
+        response, variables = kb_reply(found, language)
+        return Answer(response, variables, found.chunk.article_id)
 
     def _more_specific(self, found: KbAnswer, intent: str, question: str,
                        response_text: str) -> bool:

@@ -39,6 +39,17 @@ def test_the_specific_article_wins_over_the_intents_short_answer(server, sender,
     assert state["slots"]["kb_article"] == article, (actions_after_last_message(state), replies)
 
 
+@pytest.mark.parametrize("message", ["xool sama crédit", "dama bëgg xam sama crédit"])
+def test_a_wolof_balance_question_gets_the_balance_not_the_top_up(server, sender, message):
+    # The knowledge base's best article is the top-up for the second; an article of another
+    # topic than the intent's never replaces its answer (teranga/dialogue/answering.py).
+    replies = say(server.rasa_url, sender, message)
+    state = tracker(server, sender)
+    assert state["slots"]["kb_article"] in (None, "check-balance"), replies
+    assert replies == [responses("wo")["utter_check_balance"]] \
+        or state["slots"]["kb_article"] == "check-balance", replies
+
+
 def test_a_generic_question_keeps_the_intents_short_answer(server, sender):
     assert say(server.rasa_url, sender, "how do i send money") == \
         [responses("en")["utter_send_money"]]

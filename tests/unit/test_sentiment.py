@@ -158,3 +158,20 @@ def test_a_small_corpus_adds_sentence_vectors_and_the_model_pickles(tmp_path):
     probabilities = loaded.predict_proba(["huduma mbovu sana"])[0]  # ... and comes back
     assert list(loaded.classes_) == ["negative", "neutral", "positive"]
     assert probabilities.argmax() == 0
+
+
+@pytest.mark.parametrize("text, language", [
+    ("dañu sàcc sama telefon, naka laa koy bloquer", "wo"),  # my phone was stolen
+    ("sama puce dafa yàqu, dama bëgg beneen", "wo"),  # my SIM is broken
+    ("my transfer failed, what should i do", "en"),
+])
+def test_a_theft_or_a_breakdown_asked_about_is_no_mood(scorer, text, language):
+    assert scorer.score(text, language).label != "negative"
+
+
+@pytest.mark.parametrize("text, language", [
+    ("sàcc ngeen sama xaalis, mer naa", "wo"),  # you stole my money, I am angry
+    ("seen service bi dafa yàqu, mer naa lool", "wo"),
+])
+def test_an_accusation_or_anger_stays_negative(scorer, text, language):
+    assert scorer.score(text, language).label == "negative"
