@@ -47,21 +47,21 @@ def train_classifier(
 
 def _train_without_divergence(path: str, seed: int, params: dict, tries: int = 4):
     """fastText stops with "Encountered NaN" when its learning rate is too high for the
-    data; halving the rate is the standard remedy. It also fails so, on its very first steps
-    and whatever the rate, once something in the process has upset it (measured on the
-    language identifier's data: one run in three, then every run after in that process, while
-    a fresh process trains the same data, seed and single thread fine). So each rate is tried
-    here, then in a fresh process, before it is halved."""
+    data; halving the rate is the standard remedy. Training runs in a fresh process: inside
+    Rasa's training process fastText failed so on its first steps, whatever the rate, one
+    run in three, and a run that did not fail could still give another model (the clean-clone
+    CI's language model, same data, seed and single thread, put "Quelle est la capitale de la
+    Mongolie ?" in Swahili with probability 1; a fresh process trains it the same every
+    time)."""
     lr = params.get("lr", 0.1)
     for _ in range(tries):
-        for train in (fasttext.train_supervised, _train_in_fresh_process):
-            try:
-                return train(input=path, seed=seed, verbose=0, **{**params, "lr": lr})
-            except (RuntimeError, subprocess.CalledProcessError) as error:
-                said = getattr(error, "stderr", None) or str(error)
-                if "NaN" not in said:
-                    raise
-                failure = error
+        try:
+            return _train_in_fresh_process(input=path, seed=seed, verbose=0,
+                                           **{**params, "lr": lr})
+        except subprocess.CalledProcessError as error:
+            if "NaN" not in (error.stderr or ""):
+                raise
+            failure = error
         lr /= 2
     raise failure
 
