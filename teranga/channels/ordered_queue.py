@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
+from redis.utils import str_if_bytes
 
 from teranga import redis_keys
 from teranga.observability.logs import set_conversation
@@ -167,10 +168,6 @@ class OrderedQueue:
             return 0
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -276,7 +273,7 @@ class Consumer:
             await self.queue.ensure_group()
             return
         for consumer in consumers:
-            name = _text(consumer["name"])
+            name = str_if_bytes(consumer["name"])
             if name in alive or name == self.name:
                 continue
             if consumer["pending"]:
@@ -294,29 +291,24 @@ class Consumer:
         the master did, and replicated, as its host dropped off the network. Pending here
         and not in hand, they would wait STUCK_SECONDS, their conversation behind them
         (bench/cluster.py lost an SMS so)."""
-        pending = await self.client.xpending_range(self.queue.stream, self.queue.group,
-                                                   min="-", max="+", count=100,
-                                                   consumername=self.name,
-                                                   idle=int(UNRECEIVED_SECONDS * 1000))
-        ids = [p["message_id"] for p in pending
-               if _text(p["message_id"]) not in self._held]
-        if ids:
-            entries = await self.client.xclaim(self.queue.stream, self.queue.group, self.name,
-                                               min_idle_time=0, message_ids=ids)
-            logger.warning("%s: took %d entr(ies) read for this consumer that never reached "
-                           "it", self.queue.name, len(entries))
-            self._take(entries, reclaimed=True)
+        await self._claim(self.name, int(UNRECEIVED_SECONDS * 1000),
+                          "read for this consumer that never reached it")
 
     async def _claim_from(self, dead: str) -> None:
+        # Min idle: of two consumers claiming together, only one gets each entry.
+        await self._claim(dead, 1000, f"of stopped consumer {dead}")
+
+    async def _claim(self, owner: str, min_idle_ms: int, whose: str) -> None:
+        """Take `owner`'s pending entries idle for `min_idle_ms`, but those in hand."""
         pending = await self.client.xpending_range(self.queue.stream, self.queue.group,
                                                    min="-", max="+", count=100,
-                                                   consumername=dead)
-        ids = [p["message_id"] for p in pending]
-        if ids:  # min idle: of two consumers claiming together, only one gets each entry
+                                                   consumername=owner, idle=min_idle_ms)
+        ids = [p["message_id"] for p in pending if str_if_bytes(p["message_id"]) not in
+               self._held]
+        if ids:
             entries = await self.client.xclaim(self.queue.stream, self.queue.group, self.name,
-                                               min_idle_time=1000, message_ids=ids)
-            logger.warning("%s: took %d entr(ies) of stopped consumer %s", self.queue.name,
-                           len(entries), dead)
+                                               min_idle_time=min_idle_ms, message_ids=ids)
+            logger.warning("%s: took %d entr(ies) %s", self.queue.name, len(entries), whose)
             self._take(entries, reclaimed=True)
 
     async def _keep_alive(self) -> None:
