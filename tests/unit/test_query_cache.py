@@ -29,3 +29,17 @@ def test_a_question_asked_again_is_not_embedded_again():
     cache.embed_queries(["a"])
     assert inner.embedded == ["a", "bb", "ccc", "a"]
     assert cache.embed_queries([]).shape == (0, 2)
+
+
+def test_the_sentiment_and_intent_models_of_a_process_share_one_embedding(monkeypatch):
+    import teranga.embedders as embedders
+    from teranga.nlu.sentiment import SentenceEmbedding
+
+    made: list[CountingEmbedder] = []
+    monkeypatch.setattr(embedders, "_SHARED", {})
+    monkeypatch.setattr(embedders, "make_embedder",
+                        lambda spec: made.append(CountingEmbedder()) or made[-1])
+    intents = embedders.shared_embedder("counting")
+    SentenceEmbedding("counting").transform(["salio langu"])  # the sentiment model, first
+    intents.embed_queries(["salio langu"])  # the intent classifier, next in the pipeline
+    assert len(made) == 1 and made[0].embedded == ["salio langu"]

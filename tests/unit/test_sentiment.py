@@ -175,3 +175,24 @@ def test_a_theft_or_a_breakdown_asked_about_is_no_mood(scorer, text, language):
 ])
 def test_an_accusation_or_anger_stays_negative(scorer, text, language):
     assert scorer.score(text, language).label == "negative"
+
+
+def test_the_service_model_makes_a_message_negative_but_never_hands_over_alone():
+    lexicons = {p.stem: Lexicon.read(p) for p in Path("data/sentiment/lexicon").glob("*.tsv")}
+    sure = SentimentScorer({}, lexicons, _Probabilities([0.9, 0.05, 0.05]))
+    polite = sure.score("bonjour, mon transfert n'est toujours pas arrive", "fr")
+    assert polite.label == "negative" and polite.model == "service-fr"
+    # The label puts the customer first in the queue; the score, which hands over, stays
+    # the language's own (VADER's 0.0 here, at most -0.05 so that label_for agrees).
+    assert polite.score == -0.05
+    angry = sure.score("vous etes des voleurs, c'est nul", "fr")
+    assert angry.model in {"vader-fr", "lexicon-fr"} and angry.score <= -0.5  # its own first
+
+
+def test_the_service_model_below_its_threshold_changes_nothing():
+    lexicons = {p.stem: Lexicon.read(p) for p in Path("data/sentiment/lexicon").glob("*.tsv")}
+    text = "merci beaucoup, c'est parfait"
+    unsure = SentimentScorer({}, lexicons, _Probabilities([0.49, 0.01, 0.5]))
+    assert unsure.score(text, "fr") == SentimentScorer({}, lexicons).score(text, "fr")
+    sure = SentimentScorer({}, lexicons, _Probabilities([0.5, 0.0, 0.5]))
+    assert sure.score(text, "fr").label == "negative"  # from SERVICE_NEGATIVE (0.5) on
