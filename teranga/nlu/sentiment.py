@@ -269,8 +269,8 @@ class SentimentScorer:
         """The service classifier, which learnt from messages written to an operator in the
         five languages, finds upset customers the language's models miss (polite complaints,
         worry, sarcasm). It changes the label, which puts an escalated customer first in the
-        agents' queue, not the score, which hands over: it is as sure of a plain report of a
-        failed transfer as of anger (docs/decisions.md, "Sentiment")."""
+        agents' queue, not the score, which hands over: its confidence does not tell a plain
+        report of a failed transfer from anger (docs/decisions.md, "Sentiment")."""
         if self.service is None or first.label == NEGATIVE:
             return first
         if _probabilities(self.service, text).get(NEGATIVE, 0.0) < SERVICE_NEGATIVE:

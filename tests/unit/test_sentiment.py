@@ -10,9 +10,13 @@ pytestmark = pytest.mark.model  # trains the Hausa sentiment model
 
 
 @pytest.fixture(scope="module")
-def scorer():
+def lexicons():
+    return {p.stem: Lexicon.read(p) for p in Path("data/sentiment/lexicon").glob("*.tsv")}
+
+
+@pytest.fixture(scope="module")
+def scorer(lexicons):
     rows = [(label, text) for text, label in corpora.labelled_rows(Path("data/corpora/ha"))]
-    lexicons = {p.stem: Lexicon.read(p) for p in Path("data/sentiment/lexicon").glob("*.tsv")}
     return SentimentScorer({"ha": SentimentScorer.train(rows[:6000])}, lexicons)
 
 
@@ -177,8 +181,7 @@ def test_an_accusation_or_anger_stays_negative(scorer, text, language):
     assert scorer.score(text, language).label == "negative"
 
 
-def test_the_service_model_makes_a_message_negative_but_never_hands_over_alone():
-    lexicons = {p.stem: Lexicon.read(p) for p in Path("data/sentiment/lexicon").glob("*.tsv")}
+def test_the_service_model_makes_a_message_negative_but_never_hands_over_alone(lexicons):
     sure = SentimentScorer({}, lexicons, _Probabilities([0.9, 0.05, 0.05]))
     polite = sure.score("bonjour, mon transfert n'est toujours pas arrive", "fr")
     assert polite.label == "negative" and polite.model == "service-fr"
@@ -189,8 +192,7 @@ def test_the_service_model_makes_a_message_negative_but_never_hands_over_alone()
     assert angry.model in {"vader-fr", "lexicon-fr"} and angry.score <= -0.5  # its own first
 
 
-def test_the_service_model_below_its_threshold_changes_nothing():
-    lexicons = {p.stem: Lexicon.read(p) for p in Path("data/sentiment/lexicon").glob("*.tsv")}
+def test_the_service_model_below_its_threshold_changes_nothing(lexicons):
     text = "merci beaucoup, c'est parfait"
     unsure = SentimentScorer({}, lexicons, _Probabilities([0.49, 0.01, 0.5]))
     assert unsure.score(text, "fr") == SentimentScorer({}, lexicons).score(text, "fr")
