@@ -212,7 +212,10 @@ def test_outside_opening_hours_the_customer_is_told_when_it_opens(server, desk_f
     normal = path.read_text("utf-8")
     closed = yaml.safe_load(normal)
     closed["opening_hours"] = {day: "closed" for day in closed["opening_hours"]}
-    closed["opening_hours"]["mon"] = "08:00-09:00"
+    # Open one hour two days from now, whatever the day and the time zone: a fixed day
+    # ("mon") failed when the test ran within that hour.
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    closed["opening_hours"][days[(datetime.now().weekday() + 2) % 7]] = "08:00-09:00"
     try:
         path.write_text(yaml.safe_dump(closed), "utf-8")
         opens = load_settings(path).hours.next_opening(datetime.now().astimezone())
