@@ -30,7 +30,12 @@ from teranga.fingerprint import files_fingerprint
 from teranga.languages import default_language
 from teranga.nlu import entities, fasttext_models
 from teranga.nlu.intents import IntentModel
-from teranga.nlu.langid import LanguageIdentifier, StickinessPolicy, default_lid176_path
+from teranga.nlu.langid import (
+    LanguageIdentifier,
+    StickinessPolicy,
+    default_lid176_path,
+    marker_words,
+)
 from teranga.nlu.sentiment import Lexicon, SentimentScorer
 from teranga.settings import PROJECT_ROOT
 
@@ -39,6 +44,7 @@ logger = logging.getLogger(__name__)
 LANGUAGE = "language"
 SENTIMENT = "sentiment"
 LANGID_MODEL_FILE = "langid.bin"
+LANGID_MARKERS_FILE = "langid-markers.json"
 LEXICON_FOLDER = "lexicons"
 # Not `*.joblib`: those are the per-language classifiers, by their file names.
 SERVICE_MODEL_FILE = "service.model"
@@ -107,11 +113,12 @@ class LanguageDetector(GraphComponent):
         return corpora.fingerprint(Path(config["nlu_dir"]),
                                    Path(config["corpora_dir"])) + _code_fingerprint()
 
-    def __init__(self, config, model_storage, resource, model=None) -> None:
+    def __init__(self, config, model_storage, resource, model=None,
+                 markers: dict[tuple[str, str], frozenset[str]] | None = None) -> None:
         self.config = config
         self._model_storage = model_storage
         self._resource = resource
-        self.identifier = self.identifier_of(model) if model is not None else None
+        self.identifier = self.identifier_of(model, markers) if model is not None else None
 
     @classmethod
     def create(cls, config, model_storage: ModelStorage, resource: Resource,
@@ -123,17 +130,18 @@ class LanguageDetector(GraphComponent):
              execution_context: ExecutionContext, **kwargs: Any) -> LanguageDetector:
         with model_storage.read_from(resource) as directory:
             model = fasttext_models.load(directory / LANGID_MODEL_FILE)
-        return cls(config, model_storage, resource, model)
+            saved = json.loads((directory / LANGID_MARKERS_FILE).read_text("utf-8"))
+        markers = {(language, partner): frozenset(found) for language, partner, found in saved}
+        return cls(config, model_storage, resource, model, markers)
 
     def _languages(self) -> list[str]:
         return corpora.nlu_languages(Path(self.config["nlu_dir"]))
 
-    def identifier_of(self, model) -> LanguageIdentifier:
-        """The identifier this component's config makes of a trained language model."""
-        weight = self.config["lid176_weight"]
-        lid176 = None
-        if weight:
-            lid176 = fasttext_models.load(self.config["lid176_path"] or default_lid176_path())
+    def identifier_of(self, model, markers: dict[tuple[str, str], frozenset[str]] | None = None
+                      ) -> LanguageIdentifier:
+        """The identifier this component's config makes of a trained language model and the
+        mixes' marker words trained with it."""
+        lid176 = self._lid176()
         policy = StickinessPolicy(
             stickiness=self.config["stickiness"],
             short_stickiness=self.config["short_stickiness"],
@@ -141,7 +149,13 @@ class LanguageDetector(GraphComponent):
             mixed_pairs=[frozenset(pair) for pair in self.config["mixed_pairs"]],
         )
         return LanguageIdentifier(model, self._model_languages(model),
-                                  self.config["default_language"], lid176, weight, policy)
+                                  self.config["default_language"], lid176,
+                                  self.config["lid176_weight"], policy, markers)
+
+    def _lid176(self):
+        if not self.config["lid176_weight"]:
+            return None
+        return fasttext_models.load(self.config["lid176_path"] or default_lid176_path())
 
     @staticmethod
     def _model_languages(model) -> list[str]:
@@ -150,9 +164,20 @@ class LanguageDetector(GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         examples = list(self._training_examples())
         model = LanguageIdentifier.train(examples)
+        markers = self.markers_of(examples)
         with self._model_storage.write_to(self._resource) as directory:
             model.save_model(str(directory / LANGID_MODEL_FILE))
+            (directory / LANGID_MARKERS_FILE).write_text(json.dumps(
+                [[*pair, sorted(found)] for pair, found in markers.items()], ensure_ascii=False),
+                "utf-8")
         return self._resource
+
+    def markers_of(self, examples: list[tuple[str, str]]
+                   ) -> dict[tuple[str, str], frozenset[str]]:
+        """Each mixed pair's marker words, both ways (`teranga.nlu.langid.marker_words`)."""
+        return {(language, partner): marker_words(examples, language, partner)
+                for pair in self.config["mixed_pairs"]
+                for language, partner in (tuple(pair), tuple(pair[::-1]))}
 
     def _training_examples(self):
         nlu_dir, corpora_dir = Path(self.config["nlu_dir"]), Path(self.config["corpora_dir"])

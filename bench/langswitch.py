@@ -6,7 +6,8 @@ and stay put on a short "ok" or a French-Wolof mix?
 Data: two-turn conversations written for the project, each block by a writer blind to the
 detector (docs/benchmarks.md): `bench/data/langid/switches-dev.yml` by default, to improve the
 detector on; `bench/data/langid/switches-test.yml` is held out, to be scored once (`--data`) with
-the detector frozen. Three kinds: `switch`
+the detector frozen; so are `bench/data/langid/mixes-test*.yml`, each 40 French-Wolof mixes and
+20 French-Wolof switches by another writer. Three kinds: `switch`
 (turn 2 wholly in another of the five languages: the assistant should follow), `short`
 (turn 2 is one or two words, an emoji or a number, possibly in another language: it should
 not), `mixed` (turn 2 mixes French and Wolof after French or Wolof: it should stay).
@@ -34,7 +35,8 @@ from teranga.evaluation import quiet_rasa  # noqa: E402
 from teranga.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 FOLDER = PROJECT_ROOT / "bench" / "data" / "langid"  # not under data/: no retraining
-BLOCKS = sorted(FOLDER.glob("switches-*.yml"))
+BLOCKS = sorted(FOLDER.glob("switches-*.yml"))  # every ordered pair and every kind
+MIX_BLOCKS = sorted(FOLDER.glob("mixes-*.yml"))  # French-Wolof mixes and switches only
 DATA = [FOLDER / "switches-dev.yml"]
 KINDS = ("switch", "short", "mixed")
 TARGET = 95.0  # % right, every kind; and no short message may flip

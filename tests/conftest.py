@@ -23,7 +23,7 @@ TEST_POSTGRES_URL = os.environ.get("TERANGA_TEST_POSTGRES_URL",
 
 # What a test trains before it runs: such tests are marked `model` and left out of
 # `make test-fast` (pyproject.toml's markers; files that train otherwise mark themselves).
-TRAINING_FIXTURES = {"trained_model", "langid_model"}
+TRAINING_FIXTURES = {"trained_model", "langid_model", "langid_examples"}
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -55,13 +55,19 @@ def trained_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def langid_model():
-    """The project's fastText language model, trained on NLU examples and corpora."""
+def langid_examples() -> list[tuple[str, str]]:
+    """What the language detector trains on: NLU examples and corpora."""
     examples = [(lang, text) for lang, _intent, text in corpora.nlu_examples(Path("data/nlu"))]
     for lang in corpora.nlu_languages(Path("data/nlu")):
         texts = list(corpora.corpus_texts(Path("data/corpora"), lang))[:5000]
         examples += [(lang, text) for text in texts]
-    return LanguageIdentifier.train(examples)
+    return examples
+
+
+@pytest.fixture(scope="session")
+def langid_model(langid_examples):
+    """The project's fastText language model, trained on NLU examples and corpora."""
+    return LanguageIdentifier.train(langid_examples)
 
 
 @pytest.fixture(scope="session")

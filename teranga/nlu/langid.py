@@ -12,6 +12,7 @@ customers mix (French and Wolof) stays in the conversation's one.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,13 @@ NO_SIGNAL = 1.5
 WORD_LETTERS = 3
 PUBLIC_WORD_SURE = 0.5
 OWN_WORD_SURE = 0.9
+# lid.176 cannot place the French words customers borrow into Wolof ("puce", "pass",
+# "bloque"): a word marks a language inside a mix too when its training text has it this
+# often, this many times more often than the partner language's text, and at most one other
+# language's text has it at all (names and brands are in all of them).
+MARKER_LETTERS = 4
+MARKER_MIN_COUNT = 3
+MARKER_RATIO = 2.0
 FASTTEXT_PARAMS = {
     "lr": 0.3,
     "epoch": 25,
@@ -98,6 +106,7 @@ class LanguageIdentifier:
         lid176=None,
         lid176_weight: float = 0.0,
         policy: StickinessPolicy | None = None,
+        markers: dict[tuple[str, str], frozenset[str]] | None = None,
     ) -> None:
         self.model = model
         self.languages = languages
@@ -105,10 +114,8 @@ class LanguageIdentifier:
         self.lid176 = lid176
         self.lid176_weight = lid176_weight if lid176 is not None else 0.0
         self.policy = policy or StickinessPolicy()
-        # our languages lid.176 knows (fr, en, sw; not wo, ha)
-        self._public = set() if lid176 is None else {
-            label.removeprefix(fasttext_models.LABEL_PREFIX) for label in lid176.get_labels()
-        } & set(languages)
+        self.markers = markers or {}
+        self._public = lid176_languages(lid176, languages)
 
     @staticmethod
     def train(examples: Iterable[tuple[str, str]], **params):
@@ -161,7 +168,7 @@ class LanguageIdentifier:
         total = sum(posterior.values()) or 1.0
         code = max(posterior, key=posterior.get)
         if held and code != held and frozenset({code, held}) in self.policy.mixed_pairs \
-                and self._has_word_in(text, held):
+                and self._has_word_in(text, held, code):
             code = held  # "dama bëgg transférer xaalis pour ma mère" after French
         return LanguageDecision(
             code=code,
@@ -171,9 +178,21 @@ class LanguageIdentifier:
             switched=current is not None and code != current,
         )
 
-    def _has_word_in(self, text: str, language: str) -> bool:
-        return any(self._word_language(word) == language for word in words(text)
-                   if len(word) >= WORD_LETTERS)
+    def _has_word_in(self, text: str, language: str, partner: str) -> bool:
+        """Whether a message mixed from `language` and `partner` has a word of `language`:
+        never one of the partner's marker words (lid.176 gives the Wolof "lépp" to French);
+        one of the language's own if lid.176 knows it (see MARKER_RATIO), else as
+        `_word_language` says."""
+        mine = self.markers.get((language, partner), frozenset())
+        theirs = self.markers.get((partner, language), frozenset())
+        for word in words(text):
+            plain = normalize(word)
+            if len(word) < WORD_LETTERS or plain in theirs:
+                continue
+            if (plain in mine and language in self._public) \
+                    or self._word_language(word) == language:
+                return True
+        return False
 
     def _word_language(self, word: str) -> str | None:
         """The language one word is clearly in, or None: lid.176 knows French words well
@@ -201,3 +220,28 @@ class LanguageIdentifier:
     def known(self, code: str | None) -> str | None:
         """`code` if it is one of the assistant's languages."""
         return code if code in self.languages else None
+
+
+def lid176_languages(lid176, languages: Iterable[str]) -> set[str]:
+    """Those of `languages` lid.176 knows (fr, en, sw; not wo, ha)."""
+    if lid176 is None:
+        return set()
+    labels = {label.removeprefix(fasttext_models.LABEL_PREFIX) for label in lid176.get_labels()}
+    return labels & set(languages)
+
+
+def marker_words(examples: Iterable[tuple[str, str]], language: str,
+                 partner: str) -> frozenset[str]:
+    """The words of `language` that mark it inside a message mixed with `partner`, from the
+    (language, text) pairs the detector trains on (see MARKER_RATIO)."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for lang, text in examples:
+        counts[lang].update(words(normalize(text)))
+    mine, theirs = counts[language], counts[partner]
+    size, partner_size = sum(mine.values()) or 1, sum(theirs.values()) or 1
+    others = [lang for lang in counts if lang not in (language, partner)]
+    return frozenset(
+        word for word, count in mine.items()
+        if len(word) >= MARKER_LETTERS and count >= MARKER_MIN_COUNT
+        and count / size >= MARKER_RATIO * theirs[word] / partner_size
+        and sum(word in counts[lang] for lang in others) <= 1)

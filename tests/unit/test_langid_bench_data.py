@@ -9,7 +9,7 @@ from itertools import permutations
 
 import pytest
 
-from bench.langswitch import BLOCKS, KINDS, read_conversations
+from bench.langswitch import BLOCKS, KINDS, MIX_BLOCKS, read_conversations
 from teranga.text import words
 
 LANGUAGES = ("fr", "en", "wo", "sw", "ha")
@@ -18,16 +18,25 @@ LANGUAGES = ("fr", "en", "wo", "sw", "ha")
 @pytest.fixture(scope="module")
 def conversations() -> list[dict]:
     assert len(BLOCKS) >= 2, "a dev block and a held-out one in bench/data/langid/"
-    return read_conversations(BLOCKS)
+    return read_conversations([*BLOCKS, *MIX_BLOCKS])
 
 
 def test_each_block_covers_every_ordered_pair_and_every_kind(conversations):
-    for block in {c["file"] for c in conversations}:
+    for block in {path.name for path in BLOCKS}:
         mine = [c for c in conversations if c["file"] == block]
         pairs = Counter((c["first"], c["expect"]) for c in mine if c["kind"] == "switch")
         assert all(pairs[pair] >= 5 for pair in permutations(LANGUAGES, 2)), block
         assert {c["kind"] for c in mine} == set(KINDS), block
         assert len(mine) >= 100, block
+
+
+@pytest.mark.parametrize("block", [path.name for path in MIX_BLOCKS])
+def test_each_mix_block_holds_mixes_both_ways_and_french_wolof_switches(conversations, block):
+    assert len(MIX_BLOCKS) >= 2
+    kinds = Counter((c["kind"], c["first"], c["expect"]) for c in conversations
+                    if c["file"] == block)
+    assert kinds == {("mixed", "fr", "fr"): 20, ("mixed", "wo", "wo"): 20,
+                     ("switch", "fr", "wo"): 10, ("switch", "wo", "fr"): 10}
 
 
 def test_each_conversation_is_well_formed(conversations):
