@@ -22,7 +22,7 @@ from teranga.handoff.decision import (
 )
 from teranga.handoff.repeated_fallbacks import (
     FALLBACK_INTENT,
-    best_guess,
+    clear_guess,
     consecutive_fallbacks,
     in_a_row,
 )
@@ -77,7 +77,7 @@ def conversation_state(tracker: DialogueStateTracker,
     intent = (parse.get("intent") or {}).get("name")
     user_events = [e for e in reversed(tracker.events) if isinstance(e, UserUttered)]
     user_intents = [(e.parse_data.get("intent") or {}).get("name") for e in user_events]
-    guesses = [best_guess(e.parse_data) for e in user_events]
+    guesses = [clear_guess(e.parse_data) for e in user_events]
     signals = TurnSignals(
         intent=intent,
         intent_confidence=ranking[0].get("confidence", 0.0) if ranking else 0.0,

@@ -10,6 +10,11 @@ from collections.abc import Iterable
 
 MAX_REPHRASE_REQUESTS = 2
 FALLBACK_INTENT = "nlu_fallback"
+# A best guess that leads the next one by less than this is a near tie, not a guess:
+# gibberish ("qxz vbnw plok") spreads the classifier's belief over several intents, and is
+# asked to be rephrased rather than told it is out of scope. The dev block's unsure
+# out-of-scope questions lead by 0.2 or more (docs/decisions.md).
+CLEAR_LEAD = 0.1
 
 
 def in_a_row(newest_first: Iterable, value) -> int:
@@ -29,6 +34,16 @@ def best_guess(parse_data: dict) -> str | None:
         if intent.get("name") != FALLBACK_INTENT:
             return intent.get("name")
     return None
+
+
+def clear_guess(parse_data: dict) -> str | None:
+    """The best guess when it leads the next one by CLEAR_LEAD or more, else None."""
+    ranking = [intent for intent in parse_data.get("intent_ranking") or []
+               if intent.get("name") != FALLBACK_INTENT]
+    if len(ranking) > 1 and ranking[0].get("confidence", 0.0) \
+            - ranking[1].get("confidence", 0.0) < CLEAR_LEAD:
+        return None
+    return best_guess(parse_data)
 
 
 def consecutive_fallbacks(intents_newest_first: Iterable[str | None]) -> int:

@@ -53,7 +53,8 @@ class TurnSignals:
     kb_miss: bool = False
     consecutive_fallbacks: int = 0
     action_failed: bool = False
-    # The intent ranked first, confident or not ("nlu_fallback" aside).
+    # The intent ranked first, confident or not ("nlu_fallback" aside), unless the next one
+    # is within CLEAR_LEAD of it (teranga/handoff/repeated_fallbacks.py).
     best_guess: str | None = None
     # Customer messages in a row, this one included, whose best guess is out of scope.
     out_of_scope_in_a_row: int = 0

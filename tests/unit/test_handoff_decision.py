@@ -268,6 +268,27 @@ def test_a_complaint_goes_to_a_person_unless_configured_otherwise():
     assert decide(calm, PolicyThresholds(complaints_to_person=False)) is None
 
 
+def test_gibberish_is_asked_to_rephrase_not_told_it_is_out_of_scope():
+    """"qxz vbnw plok": out_of_scope ranked first at 0.214, affirm 0.185. After 528 more
+    examples it ranked first (before, affirm did), and the customer was told the question
+    is out of scope."""
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+
+    from addons.policy import conversation_state
+
+    ranking = [("nlu_fallback", 0.5), ("out_of_scope", 0.214), ("affirm", 0.185)]
+    said = UserUttered("qxz vbnw plok", {"name": "nlu_fallback", "confidence": 0.5},
+                       parse_data={"intent": {"name": "nlu_fallback"},
+                                   "intent_ranking": [{"name": n, "confidence": c}
+                                                      for n, c in ranking]})
+    current = conversation_state(tracker_of(ActionExecuted(ACTION_LISTEN), said), T)
+    assert current.signals.best_guess is None
+    assert current.signals.out_of_scope_in_a_row == 0
+    missed = state(ACTION_ANSWER_FROM_KB, best_guess=current.signals.best_guess, kb_miss=True,
+                   intent="nlu_fallback", words=3)
+    assert decide(missed, T) == Decision(ACTION_ASK_REPHRASE)
+
+
 def test_the_policy_counts_out_of_scope_guesses_in_a_row():
     from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
