@@ -26,6 +26,10 @@ MASTER_NAME = "teranga"
 # Production keeps Sentinel's default of 30 s or a few seconds (docs/deploying.md); one
 # second makes the tests' failovers quick.
 DOWN_AFTER_MS = 1000
+# A sentinel starts no failover of a master within twice this of its last one: at 10 s,
+# a test killing the master less than 20 s after the previous test's failover waited
+# 11 s for a new master (the clean-clone CI of 2026-12-07).
+FAILOVER_TIMEOUT_MS = 3000
 
 
 class SentinelCluster:
@@ -163,7 +167,7 @@ class SentinelCluster:
         lines = [f"port {port}", f"bind {address}", "protected-mode no", f"dir {self.folder}",
                  f"sentinel monitor {MASTER_NAME} {self.hosts[master].address} {master} 2",
                  f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}",
-                 f"sentinel failover-timeout {MASTER_NAME} 10000",
+                 f"sentinel failover-timeout {MASTER_NAME} {FAILOVER_TIMEOUT_MS}",
                  f"sentinel parallel-syncs {MASTER_NAME} 1"]
         if self.password:
             lines.append(f"sentinel auth-pass {MASTER_NAME} {self.password}")
