@@ -175,9 +175,8 @@ class LanguageDetector(GraphComponent):
     def markers_of(self, examples: list[tuple[str, str]]
                    ) -> dict[tuple[str, str], frozenset[str]]:
         """Each mixed pair's marker words, both ways (`teranga.nlu.langid.marker_words`)."""
-        return {(language, partner): marker_words(examples, language, partner)
-                for pair in self.config["mixed_pairs"]
-                for language, partner in (tuple(pair), tuple(pair[::-1]))}
+        return marker_words(examples, [ordered for pair in self.config["mixed_pairs"]
+                                       for ordered in (tuple(pair), tuple(pair[::-1]))])
 
     def _training_examples(self):
         nlu_dir, corpora_dir = Path(self.config["nlu_dir"]), Path(self.config["corpora_dir"])

@@ -23,7 +23,7 @@ TEST_POSTGRES_URL = os.environ.get("TERANGA_TEST_POSTGRES_URL",
 
 # What a test trains before it runs: such tests are marked `model` and left out of
 # `make test-fast` (pyproject.toml's markers; files that train otherwise mark themselves).
-TRAINING_FIXTURES = {"trained_model", "langid_model", "langid_examples"}
+TRAINING_FIXTURES = {"trained_model", "langid_model"}
 
 
 def pytest_collection_modifyitems(items) -> None:

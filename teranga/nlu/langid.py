@@ -115,7 +115,10 @@ class LanguageIdentifier:
         self.lid176_weight = lid176_weight if lid176 is not None else 0.0
         self.policy = policy or StickinessPolicy()
         self.markers = markers or {}
-        self._public = lid176_languages(lid176, languages)
+        # our languages lid.176 knows (fr, en, sw; not wo, ha)
+        self._public = set() if lid176 is None else {
+            label.removeprefix(fasttext_models.LABEL_PREFIX) for label in lid176.get_labels()
+        } & set(languages)
 
     @staticmethod
     def train(examples: Iterable[tuple[str, str]], **params):
@@ -222,21 +225,19 @@ class LanguageIdentifier:
         return code if code in self.languages else None
 
 
-def lid176_languages(lid176, languages: Iterable[str]) -> set[str]:
-    """Those of `languages` lid.176 knows (fr, en, sw; not wo, ha)."""
-    if lid176 is None:
-        return set()
-    labels = {label.removeprefix(fasttext_models.LABEL_PREFIX) for label in lid176.get_labels()}
-    return labels & set(languages)
-
-
-def marker_words(examples: Iterable[tuple[str, str]], language: str,
-                 partner: str) -> frozenset[str]:
-    """The words of `language` that mark it inside a message mixed with `partner`, from the
-    (language, text) pairs the detector trains on (see MARKER_RATIO)."""
+def marker_words(examples: Iterable[tuple[str, str]], pairs: Iterable[tuple[str, str]]
+                 ) -> dict[tuple[str, str], frozenset[str]]:
+    """For each (language, partner) pair, the words of `language` that mark it inside a
+    message mixed with `partner`, from the (language, text) pairs the detector trains on
+    (see MARKER_RATIO); the texts are read once for all pairs."""
     counts: dict[str, Counter] = defaultdict(Counter)
     for lang, text in examples:
         counts[lang].update(words(normalize(text)))
+    return {(language, partner): _markers(counts, language, partner)
+            for language, partner in pairs}
+
+
+def _markers(counts: dict[str, Counter], language: str, partner: str) -> frozenset[str]:
     mine, theirs = counts[language], counts[partner]
     size, partner_size = sum(mine.values()) or 1, sum(theirs.values()) or 1
     others = [lang for lang in counts if lang not in (language, partner)]

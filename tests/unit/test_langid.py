@@ -153,4 +153,4 @@ def test_marker_words_are_a_language_s_own_not_its_partner_s_nor_names():
     ]
     # "puce": French three times, never Wolof; "dakar" as frequent in Wolof; "sunucash" in
     # every language; "bloquee", "marche": once only
-    assert marker_words(examples, "fr", "wo") == {"puce"}
+    assert marker_words(examples, [("fr", "wo")])[("fr", "wo")] == {"puce"}
