@@ -134,9 +134,6 @@ class LanguageDetector(GraphComponent):
         markers = {(language, partner): frozenset(found) for language, partner, found in saved}
         return cls(config, model_storage, resource, model, markers)
 
-    def _languages(self) -> list[str]:
-        return corpora.nlu_languages(Path(self.config["nlu_dir"]))
-
     def identifier_of(self, model, markers: dict[tuple[str, str], frozenset[str]] | None = None
                       ) -> LanguageIdentifier:
         """The identifier this component's config makes of a trained language model and the
@@ -162,7 +159,9 @@ class LanguageDetector(GraphComponent):
         return sorted(label[len(fasttext_models.LABEL_PREFIX):] for label in model.get_labels())
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = list(self._training_examples())
+        examples = list(corpora.language_examples(Path(self.config["nlu_dir"]),
+                                                  Path(self.config["corpora_dir"]),
+                                                  self.config["max_corpus_lines"]))
         model = LanguageIdentifier.train(examples)
         markers = self.markers_of(examples)
         with self._model_storage.write_to(self._resource) as directory:
@@ -177,16 +176,6 @@ class LanguageDetector(GraphComponent):
         """Each mixed pair's marker words, both ways (`teranga.nlu.langid.marker_words`)."""
         return marker_words(examples, [ordered for pair in self.config["mixed_pairs"]
                                        for ordered in (tuple(pair), tuple(pair[::-1]))])
-
-    def _training_examples(self):
-        nlu_dir, corpora_dir = Path(self.config["nlu_dir"]), Path(self.config["corpora_dir"])
-        for language, _intent, text in corpora.nlu_examples(nlu_dir):
-            yield language, text
-        for language in self._languages():
-            for index, text in enumerate(corpora.corpus_texts(corpora_dir, language)):
-                if index >= self.config["max_corpus_lines"]:
-                    break
-                yield language, text
 
     def process(self, messages: list[Message],
                 tracker: DialogueStateTracker | None = None) -> list[Message]:

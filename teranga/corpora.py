@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
@@ -31,6 +32,17 @@ def nlu_examples(nlu_dir: Path) -> Iterator[tuple[str, str, str]]:
         data = RasaYAMLReader().read(nlu_dir / f"{language}.yml")
         for message in data.intent_examples:
             yield language, message.get("intent"), message.get("text")
+
+
+def language_examples(nlu_dir: Path, corpora_dir: Path, max_corpus_lines: int
+                      ) -> Iterator[tuple[str, str]]:
+    """(language, text) for what the language detector learns from: every NLU example, then
+    the first `max_corpus_lines` texts of each NLU language's corpus."""
+    for language, _intent, text in nlu_examples(nlu_dir):
+        yield language, text
+    for language in nlu_languages(nlu_dir):
+        for text in islice(corpus_texts(corpora_dir, language), max_corpus_lines):
+            yield language, text
 
 
 def corpus_texts(corpora_dir: Path, language: str) -> Iterator[str]:

@@ -56,12 +56,12 @@ def trained_model(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def langid_examples() -> list[tuple[str, str]]:
-    """What the language detector trains on: NLU examples and corpora."""
-    examples = [(lang, text) for lang, _intent, text in corpora.nlu_examples(Path("data/nlu"))]
-    for lang in corpora.nlu_languages(Path("data/nlu")):
-        texts = list(corpora.corpus_texts(Path("data/corpora"), lang))[:5000]
-        examples += [(lang, text) for text in texts]
-    return examples
+    """What the language detector trains on, with its default config."""
+    from addons.components import LanguageDetector  # Rasa's import: only for the tests using it
+
+    config = LanguageDetector.get_default_config()
+    return list(corpora.language_examples(Path(config["nlu_dir"]), Path(config["corpora_dir"]),
+                                          config["max_corpus_lines"]))
 
 
 @pytest.fixture(scope="session")
