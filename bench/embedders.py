@@ -25,7 +25,7 @@ measured in a fresh process of its own (so memory and load time are its own):
   (IntentClassifier's spelling_weight and spelling_sure; "right and confident" also
   applies FallbackClassifier's threshold and ambiguity_threshold), and with the embedding
   alone (spelling_weight 0); and the same on a harder set, the knowledge-base questions
-  whose article answers an intent (`teranga.knowledge_base.calibrate.INTENT_ARTICLES`);
+  whose article answers an intent (`teranga.knowledge_base.topics.INTENT_ARTICLES`);
 - knowledge base: `bench/kb_eval.py`'s recall table, calibration and false-answer rates
   and query latency, on `bench/data/kb_questions.yml`;
 - speed and memory: load time (import, model load, first query), RSS added, p50 and p95
@@ -251,9 +251,9 @@ def intent_rows(model, heldout: list[dict], name: str, settings: dict) -> list[d
 
 def kb_paraphrases() -> list[dict]:
     """A second, harder intent test: the knowledge-base questions whose article answers an
-    intent (teranga.knowledge_base.calibrate.INTENT_ARTICLES), labelled with that intent. They are
+    intent (teranga.knowledge_base.topics.INTENT_ARTICLES), labelled with that intent. They are
     longer and worded independently of the NLU examples."""
-    from teranga.knowledge_base.calibrate import INTENT_ARTICLES
+    from teranga.knowledge_base.topics import INTENT_ARTICLES
 
     intent_of = {article: intent for intent, article in INTENT_ARTICLES.items()}
     questions = yaml.safe_load(KB_QUESTIONS.read_text("utf-8"))["questions"]

@@ -1,5 +1,5 @@
 """The topics within which an article may replace an intent's answer
-(teranga/dialogue/answering.py's TOPICS)."""
+(teranga/knowledge_base/topics.py's TOPICS)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from teranga.dialogue.answering import TOPICS, in_topic
-from teranga.knowledge_base.calibrate import INTENT_ARTICLES
+from teranga.knowledge_base.topics import INTENT_ARTICLES, TOPICS, in_topic
 
 
 def test_every_intent_answered_by_action_answer_has_a_topic():
