@@ -31,11 +31,14 @@ PUBLIC_WORD_SURE = 0.5
 OWN_WORD_SURE = 0.9
 # lid.176 cannot place the French words customers borrow into Wolof ("puce", "pass",
 # "bloque"): a word marks a language inside a mix too when its training text has it this
-# often, this many times more often than the partner language's text, and at most one other
-# language's text has it at all (names and brands are in all of them).
+# often, this many times more often than the partner language's text, and at most
+# MARKER_SHARED_LANGUAGES other languages' texts have it at all. Names and brands are in all of
+# them (SunuCash, Dakar); a word may be borrowed by two ("pass" is in English and Hausa
+# customers' messages too: with one, "pass" stopped marking French when a Hausa example had it).
 MARKER_LETTERS = 4
 MARKER_MIN_COUNT = 3
 MARKER_RATIO = 2.0
+MARKER_SHARED_LANGUAGES = 2
 FASTTEXT_PARAMS = {
     "lr": 0.3,
     "epoch": 25,
@@ -245,4 +248,4 @@ def _markers(counts: dict[str, Counter], language: str, partner: str) -> frozens
         word for word, count in mine.items()
         if len(word) >= MARKER_LETTERS and count >= MARKER_MIN_COUNT
         and count / size >= MARKER_RATIO * theirs[word] / partner_size
-        and sum(word in counts[lang] for lang in others) <= 1)
+        and sum(word in counts[lang] for lang in others) <= MARKER_SHARED_LANGUAGES)

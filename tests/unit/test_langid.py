@@ -149,8 +149,12 @@ def test_marker_words_are_a_language_s_own_not_its_partner_s_nor_names():
         ("fr", "puce perdue a dakar"), ("fr", "je suis a dakar avec sunucash"),
         ("fr", "sunucash encore"), ("fr", "dakar dakar"),
         ("wo", "sama xaalis ci sunucash dakar"), ("wo", "xaalis bi"), ("wo", "xaalis rekk"),
-        ("en", "my sunucash"), ("sw", "sunucash yangu"),
+        ("en", "my sunucash"), ("sw", "sunucash yangu"), ("ha", "sunucash na"),
     ]
     # "puce": French three times, never Wolof; "dakar" as frequent in Wolof; "sunucash" in
     # every language; "bloquee", "marche": once only
     assert marker_words(examples, [("fr", "wo")])[("fr", "wo")] == {"puce"}
+    # a word two other languages borrow still marks its own: "pass" in English and Hausa
+    borrowed = [*examples, ("fr", "un pass internet"), ("fr", "le pass jour"),
+                ("fr", "mon pass"), ("en", "data pass"), ("ha", "pass na data")]
+    assert marker_words(borrowed, [("fr", "wo")])[("fr", "wo")] == {"puce", "pass"}
