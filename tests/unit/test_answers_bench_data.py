@@ -22,7 +22,7 @@ def block(name: str) -> list[dict]:
     return read_questions(sorted((FOLDER / name).glob("*.yml")))
 
 
-@pytest.mark.parametrize(("name", "least"), [("dev", 40), ("test", 80)])
+@pytest.mark.parametrize(("name", "least"), [("dev", 40), ("test", 80), ("test-2", 80)])
 def test_each_block_has_every_language_and_kind(name, least):
     questions = block(name)
     per_language = Counter(q["language"] for q in questions)
