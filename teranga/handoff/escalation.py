@@ -18,7 +18,7 @@ from teranga.handoff.availability import (
 )
 from teranga.handoff.ownership import BOT, QUEUED
 from teranga.handoff.queue import Escalation
-from teranga.handoff.repeated_fallbacks import FALLBACK_INTENT
+from teranga.handoff.repeated_fallbacks import classifier_ranking
 from teranga.handoff.triggers import CALLBACK_REQUESTED, DOCUMENT, REASONS, VOICE_NOTE
 from teranga.languages import default_language
 from teranga.observability import metrics
@@ -42,7 +42,7 @@ def from_tracker(tracker: dict, reasons: list[str],
     slots = tracker.get("slots") or {}
     language = slots.get("language") or default_language()
     ranking = [{"name": i.get("name"), "confidence": round(float(i.get("confidence", 0)), 3)}
-               for i in latest.get("intent_ranking") or [] if i.get("name") != FALLBACK_INTENT]
+               for i in classifier_ranking(latest)]
     return Escalation(
         conversation_id=tracker["sender_id"],
         channel=_latest_channel(tracker) or "unknown",

@@ -36,10 +36,15 @@ def best_guess(parse_data: dict) -> str | None:
     return None
 
 
+def classifier_ranking(parse_data: dict) -> list[dict]:
+    """The intent ranking without FallbackClassifier's "nlu_fallback"."""
+    return [intent for intent in parse_data.get("intent_ranking") or []
+            if intent.get("name") != FALLBACK_INTENT]
+
+
 def clear_guess(parse_data: dict) -> str | None:
     """The best guess when it leads the next one by CLEAR_LEAD or more, else None."""
-    ranking = [intent for intent in parse_data.get("intent_ranking") or []
-               if intent.get("name") != FALLBACK_INTENT]
+    ranking = classifier_ranking(parse_data)
     if len(ranking) > 1 and ranking[0].get("confidence", 0.0) \
             - ranking[1].get("confidence", 0.0) < CLEAR_LEAD:
         return None
